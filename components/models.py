@@ -1,0 +1,50 @@
+"""Loading registry models once per process and saying loudly when they are untrained."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import pretrained
+from app.classify import Prediction, classify, preprocess
+from app.images import DecodedImage
+from components.device_picker import current_device
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _load(name: str, device: str, weights_fingerprint: tuple | None) -> pretrained.LoadedModel:
+    # Shared by every session: load_model returns it frozen (eval, no grad), never to be mutated.
+    return pretrained.load_model(name, device)
+
+
+def loaded_model(name: str) -> pretrained.LoadedModel:
+    """The model on the session's device; reloaded when its weight file appears or changes."""
+    spec = pretrained.get_spec(name)
+    with st.spinner(f"Loading {spec.title}…"):
+        return _load(name, str(current_device()), pretrained.weights_fingerprint(spec))
+
+
+def untrained_banner(loaded: pretrained.LoadedModel) -> bool:
+    """Shows the banner when the weights are random; returns whether it did."""
+    if loaded.weights.trained:
+        return False
+    st.error(
+        f"**UNTRAINED WEIGHTS — {loaded.spec.title} has random weights.** "
+        f"Nothing shown for it is what the trained network sees, and class predictions are hidden. "
+        f"Why: {loaded.weights.problem}",
+        icon=":material/warning:",
+    )
+    return True
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _top_k(image_sha: str, name: str, device: str, weights_fingerprint: tuple | None,
+           _image: DecodedImage, _loaded: pretrained.LoadedModel) -> list[Prediction]:
+    spec = _loaded.spec
+    return classify(_loaded.model, preprocess(_image.rgb, spec.preprocessing), pretrained.class_names(spec))
+
+
+def top_predictions(loaded: pretrained.LoadedModel, image: DecodedImage) -> list[Prediction]:
+    """Top-5 classes, computed once per (image bytes, model, device, weights)."""
+    spec = loaded.spec
+    return _top_k(image.sha256, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec),
+                  image, loaded)

@@ -1,0 +1,21 @@
+"""Class names, read from torchvision's weights metadata (no download)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pretrained.spec import ModelSpec
+
+
+@cache
+def imagenet_class_names() -> tuple[str, ...]:
+    from torchvision.models import ResNet50_Weights
+
+    return tuple(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def class_names(spec: ModelSpec) -> tuple[str, ...] | None:
+    """The names of the classifier's outputs, or None for a model without one (DINO)."""
+    if spec.labels == "imagenet-1k":
+        return imagenet_class_names()
+    return None

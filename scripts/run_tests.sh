@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up .venv with the test tools, installs the Debian packages the tests
+# use (Chromium for the browser tests) when missing, and runs every test offline.
+# Extra arguments go to pytest, e.g. -k images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup_venv.sh requirements-dev.txt
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+export VISION_EXPLORER_OFFLINE=1 HF_HUB_OFFLINE=1
+exec .venv/bin/python -m pytest "$@"

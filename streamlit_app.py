@@ -1,0 +1,29 @@
+"""Vision Explorer's entrypoint: page config, the shared sidebar, navigation."""
+
+import streamlit as st
+
+from components.sidebar import shared_sidebar
+
+st.set_page_config(page_title="Vision Explorer", page_icon=":material/visibility:", layout="wide")
+
+navigation = st.navigation(
+    {
+        "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "CNNs": [
+            st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/layers:"),
+            st.Page("pages/attributions.py", title="Attributions", icon=":material/highlight:"),
+        ],
+        "Transformers": [
+            st.Page("pages/vit_attention.py", title="ViT & DINO attention", icon=":material/visibility:"),
+            st.Page("pages/swin_windows.py", title="Swin windows", icon=":material/grid_view:"),
+        ],
+        "Optimization & training": [
+            st.Page("pages/optimizers.py", title="Optimizer race", icon=":material/route:"),
+            st.Page("pages/training.py", title="Live training", icon=":material/monitoring:"),
+            st.Page("pages/loss_landscape.py", title="Loss landscape", icon=":material/landscape:"),
+        ],
+    }
+)
+# Widgets drawn here, in the entrypoint, keep their state across pages.
+shared_sidebar()
+navigation.run()

@@ -1,0 +1,81 @@
+"""Driving the real app in headless Chromium (Debian's /usr/bin/chromium, via Playwright)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+README_APP_COMMAND = ["scripts/run_app.sh"]
+
+
+@contextmanager
+def running_app(port: int, command: list[str] = README_APP_COMMAND, timeout_s: float = 300):
+    """A Streamlit server (by default the app, started by the README's command)
+    on loopback until the block ends; yields (url, seconds until healthy)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / f"server-{port}.log").open("w")
+    process = subprocess.Popen(
+        [*command, "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        healthy_after = wait_healthy(port, timeout_s, process)
+        yield f"http://127.0.0.1:{port}", healthy_after
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(30)
+        log.close()
+
+
+def wait_healthy(port: int, timeout_s: float, process: subprocess.Popen | None = None) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}; see {ARTIFACTS}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return time.monotonic() - start
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"no health check answer on port {port} after {timeout_s} s")
+
+
+def wait_for_run(page, timeout_ms: int = 120_000) -> None:
+    """Until the script run that the last action started has finished."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+    time.sleep(0.3)  # let the rerun request reach the server and flip the state
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def exception_boxes(page) -> list[str]:
+    return page.locator("[data-testid='stException']").all_inner_texts()

@@ -1,0 +1,52 @@
+"""Test setup: offline before anything imports timm or huggingface_hub, and no
+connection may leave this machine (loopback stays open for the app's own server)."""
+
+import os
+
+os.environ["VISION_EXPLORER_OFFLINE"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import ipaddress  # noqa: E402
+import socket  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only_connect(self, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None:
+        try:
+            allowed = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            allowed = host == "localhost"
+        if not allowed:
+            raise ConnectionRefusedError(f"tests must not touch the network (tried {address})")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only_connect
+
+
+@pytest.fixture
+def weight_dirs(tmp_path, monkeypatch):
+    """Every place weights are looked for or written, moved into tmp_path."""
+    import pretrained.locations as locations
+
+    dirs = {
+        "user": tmp_path / "user",
+        "project": tmp_path / "project",
+        "torch": tmp_path / "torch_home" / "hub" / "checkpoints",
+        "hf": tmp_path / "hf_home" / "hub",
+    }
+    for folder in dirs.values():
+        folder.mkdir(parents=True)
+    monkeypatch.setenv("VISION_EXPLORER_WEIGHTS", str(dirs["user"]))
+    monkeypatch.setattr(locations, "PROJECT_CHECKPOINTS", dirs["project"])
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(dirs["hf"]))
+    return dirs

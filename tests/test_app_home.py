@@ -1,0 +1,64 @@
+"""The entrypoint and Home page in Streamlit's AppTest (no browser)."""
+
+import io
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/vit_attention.py", "pages/swin_windows.py",
+         "pages/optimizers.py", "pages/training.py", "pages/loss_landscape.py"]
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _chart_text(at) -> str:
+    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+
+
+def test_home_shows_the_cat_and_its_top5(app):
+    assert app.title[0].value == "Vision Explorer"
+    assert "tiger cat" in _chart_text(app) and "Egyptian cat" in _chart_text(app)
+    assert not app.error  # EfficientNet-Lite0 is trained: no untrained banner
+    zoo = app.dataframe[0].value
+    assert len(zoo) == 16
+    assert zoo.set_index("Model").loc["EfficientNet-Lite0", "Weights"] == "offline-ready"
+
+
+def image_picker_alone():
+    # AppTest (Streamlit 1.67) drops the entrypoint's sidebar on reruns under st.navigation,
+    # so the picker's interaction is tested on its own; the browser test covers it in the app.
+    from components.image_picker import image_picker
+
+    image_picker()
+
+
+def test_an_upload_replaces_the_image_and_a_broken_one_keeps_it():
+    app = AppTest.from_function(image_picker_alone, default_timeout=60)
+    app.run()
+    app.sidebar.radio(key="image_source").set_value("Upload").run()
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 90), (30, 200, 40)).save(buffer, format="PNG")
+    app.sidebar.file_uploader(key="upload").upload("green.png", buffer.getvalue(), "image/png")
+    app.run()
+    assert not app.exception
+    assert "green.png · 120×90" in app.sidebar.get("image")[0].proto.imgs[0].caption
+    app.sidebar.file_uploader(key="upload").set_value(("broken.png", b"not a png at all", "image/png")).run()
+    assert not app.exception
+    assert "broken.png is not a picture" in app.sidebar.error[0].value
+    assert "green.png" in app.sidebar.get("image")[0].proto.imgs[0].caption
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens(app, page):
+    app.switch_page(page).run()
+    assert not app.exception
+    assert app.title

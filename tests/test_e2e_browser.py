@@ -1,0 +1,90 @@
+"""End to end: the README's command starts the app; Chromium uses it like a student would."""
+
+from pathlib import Path
+
+import pytest
+import sklearn.datasets
+
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    exception_boxes,
+    free_port,
+    running_app,
+    screenshot,
+    wait_for_run,
+)
+
+pytest.importorskip("playwright")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
+NAVIGATION = ["Feature maps", "Attributions", "ViT & DINO attention", "Swin windows", "Optimizer race",
+              "Live training", "Loss landscape", "Home"]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with running_app(free_port()) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(app_url)
+        wait_for_run(page)
+        yield page
+        browser.close()
+
+
+def upload(page, path: Path) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.locator("[data-testid='stFileUploaderDropzone']").click()
+    chooser.value.set_files(str(path))
+    wait_for_run(page)
+
+
+def test_home_shows_the_cat_and_its_top5(page):
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_text("Cat (Chelsea) · 451×300")).to_be_visible()
+    expect(main.locator(".js-plotly-plot").get_by_text("tiger cat")).to_be_visible()
+    expect(main.get_by_text("UNTRAINED WEIGHTS")).to_have_count(0)
+    screenshot(page, "home-cat")
+    assert exception_boxes(page) == []
+
+
+def test_a_real_photo_is_uploaded_and_shown(page):
+    page.locator("[data-testid='stSidebar']").get_by_text("Upload", exact=True).click()
+    wait_for_run(page)
+    upload(page, REAL_PHOTO)
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_text("flower.jpg · 640×427")).to_be_visible()
+    expect(main.locator(".js-plotly-plot").get_by_text("daisy")).to_be_visible()
+    screenshot(page, "home-uploaded-photo")
+    assert exception_boxes(page) == []
+
+
+def test_a_broken_file_gives_a_message_and_the_app_keeps_working(page, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"this is not a photo" * 100)
+    upload(page, broken)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    expect(sidebar.get_by_text("broken.jpg is not a picture that can be read")).to_be_visible()
+    expect(page.locator("[data-testid='stMain']").get_by_text("flower.jpg · 640×427")).to_be_visible()
+    screenshot(page, "broken-upload")
+    assert exception_boxes(page) == []
+
+
+@pytest.mark.parametrize("title", NAVIGATION)
+def test_every_page_opens_without_an_exception(page, title):
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
+    wait_for_run(page)
+    expect(page.locator("[data-testid='stMain'] h1").first).to_be_visible()
+    screenshot(page, "page-" + title.lower().replace(" ", "-").replace("&", "and"))
+    assert exception_boxes(page) == []
+    # The shared image survives navigation.
+    expect(page.locator("[data-testid='stSidebar']").get_by_text("flower.jpg · 640×427")).to_be_visible()

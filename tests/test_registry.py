@@ -1,0 +1,90 @@
+"""The registry's entries against the frameworks' own metadata and builds."""
+
+import timm
+import torch
+import torchvision
+from timm.data import create_transform, resolve_data_config
+from torchvision.models import get_model_weights
+
+import pretrained
+from app.classify import preprocess
+from app.images import decode_image
+from app.samples import sample_bytes
+from pretrained.registry import register_model
+
+import pytest
+
+EXPECTED = {
+    "alexnet", "vgg16", "resnet50", "wide_resnet50_2", "googlenet", "resnext50_32x4d",
+    "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0",
+    "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t",
+}
+SPECS = pretrained.list_specs()
+
+
+def test_the_zoo_has_every_requested_model():
+    assert {s.name for s in SPECS} == EXPECTED
+    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin"}
+
+
+def test_a_duplicate_name_is_refused():
+    with pytest.raises(ValueError, match="already registered"):
+        register_model(pretrained.get_spec("resnet50"))
+
+
+def test_an_unknown_name_lists_the_known_ones():
+    with pytest.raises(KeyError, match="resnet50"):
+        pretrained.get_spec("resnet5")
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_every_entry_builds_without_weights(spec):
+    model = pretrained.build_model(spec)
+    assert sum(p.numel() for p in model.parameters()) == spec.num_params
+    modules = dict(model.named_modules())
+    missing = [layer for layer in spec.layers if layer not in modules]
+    assert not missing, f"layers not in {spec.name}: {missing}"
+    size = spec.preprocessing.input_size
+    with torch.inference_mode():
+        out = model.eval()(torch.zeros(1, 3, size, size))
+    names = pretrained.class_names(spec)
+    if names is None:  # DINO: no classifier, the output is the CLS embedding
+        assert spec.family == "dino" and out.shape[-1] == model.num_features
+    else:
+        assert out.shape == (1, len(names)) == (1, 1000)
+
+
+def _cat_tensor():
+    return torch.tensor(decode_image(sample_bytes("cat")).rgb).permute(2, 0, 1)
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.framework == "torchvision"], ids=lambda s: s.name)
+def test_torchvision_preprocessing_matches_the_weights_transform(spec):
+    weights = get_model_weights(spec.architecture).DEFAULT
+    assert spec.weights.url == weights.url
+    expected = weights.transforms()(_cat_tensor()).unsqueeze(0)
+    torch.testing.assert_close(preprocess(decode_image(sample_bytes("cat")).rgb, spec.preprocessing), expected)
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.framework == "timm"], ids=lambda s: s.name)
+def test_timm_preprocessing_matches_timm_eval_transform(spec):
+    with torch.device("meta"):
+        model = timm.create_model(spec.architecture)
+    resize, crop, _to_tensor, normalize = create_transform(**resolve_data_config({}, model=model)).transforms
+    expected = normalize(crop(resize(_cat_tensor())).float() / 255).unsqueeze(0)
+    actual = preprocess(decode_image(sample_bytes("cat")).rgb, spec.preprocessing)
+    torch.testing.assert_close(actual, expected)
+
+
+def test_torchvision_file_names_carry_the_published_hash_prefix():
+    for spec in SPECS:
+        if spec.framework == "torchvision":
+            assert spec.weights.filename in spec.weights.url
+            assert f"-{spec.weights.sha256}." in spec.weights.filename
+            assert torchvision.models.get_model_weights(spec.architecture).DEFAULT.meta["num_params"] == spec.num_params
+
+
+def test_imagenet_class_names_are_offline_and_complete():
+    names = pretrained.class_names(pretrained.get_spec("resnet50"))
+    assert len(names) == 1000 and names[281] == "tabby" and names[967] == "espresso"
+    assert pretrained.class_names(pretrained.get_spec("dino_vit_s16")) is None
