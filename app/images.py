@@ -31,7 +31,8 @@ class DecodedImage:
     """The picture every page works on."""
 
     rgb: np.ndarray  # (H, W, 3) uint8, read-only
-    sha256: str  # of the original bytes: the key for per-image caches
+    data: bytes  # the file as uploaded
+    sha256: str  # of `data`: the key for per-image caches
     name: str
     format: str
     original_size: tuple[int, int]  # (width, height) as stored, before rotation and downscaling
@@ -91,6 +92,7 @@ def decode_image(data: bytes, name: str = "image") -> DecodedImage:
     array.setflags(write=False)
     return DecodedImage(
         rgb=array,
+        data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         name=name,
         format=image.format or "unknown",

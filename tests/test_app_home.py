@@ -62,3 +62,28 @@ def test_every_page_opens(app, page):
     app.switch_page(page).run()
     assert not app.exception
     assert app.title
+
+
+def test_the_zoo_download_button_fetches_with_progress(weight_dirs, tmp_path, monkeypatch):
+    import hashlib
+
+    import torch
+
+    import pretrained
+    from pretrained import registry
+    from tests.tiny_weights import tiny_spec
+
+    source = tmp_path / "tiny_resnet.pth"
+    torch.save(pretrained.build_model(tiny_spec()).state_dict(), source)
+    spec = tiny_spec(url=source.as_uri(), sha256=hashlib.sha256(source.read_bytes()).hexdigest(), size_mb=1.9)
+    monkeypatch.setitem(registry._SPECS, spec.name, spec)
+    monkeypatch.setenv("VISION_EXPLORER_OFFLINE", "0")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    zoo = at.dataframe[0].value.set_index("Model")
+    assert zoo.loc["Tiny ResNet", "Weights"] == "downloadable"
+    at.button(key="download_tiny_resnet").click().run()
+    assert not at.exception
+    assert "Tiny ResNet: weights downloaded and verified." in [s.value for s in at.success]
+    assert (weight_dirs["torch"] / "tiny_resnet.pth").is_file()
+    assert at.dataframe[0].value.set_index("Model").loc["Tiny ResNet", "Weights"] == "cached"
