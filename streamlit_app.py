@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from app.allocator import keep_freed_memory
 from components.sidebar import shared_sidebar
+
+keep_freed_memory()
 
 st.set_page_config(page_title="Vision Explorer", page_icon=":material/visibility:", layout="wide")
 

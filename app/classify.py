@@ -9,6 +9,7 @@ import torch
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 
+from app.model_lock import shared_use
 from pretrained.spec import Preprocessing
 
 
@@ -19,18 +20,27 @@ class Prediction:
     probability: float
 
 
-def preprocess(rgb: np.ndarray, spec: Preprocessing) -> torch.Tensor:
-    """(H, W, 3) uint8 -> (1, 3, S, S) float: the model's own eval transform
-    (shorter side to `resize_size`, centre crop, normalise), with the same
-    torchvision functions that torchvision's weights transforms and timm use."""
+def model_view(rgb: np.ndarray, spec: Preprocessing) -> np.ndarray:
+    """(H, W, 3) uint8 -> (S, S, 3) uint8: the crop the model sees (shorter side to
+    `resize_size`, centre crop), with the same torchvision functions that torchvision's
+    weights transforms and timm use. Overlays are drawn on this, so they line up."""
     image = torch.tensor(rgb).permute(2, 0, 1)  # (3, H, W); a copy, the array is read-only
     image = TF.resize(
         image, [spec.resize_size], interpolation=InterpolationMode(spec.interpolation), antialias=True
     )
     image = TF.center_crop(image, [spec.input_size, spec.input_size])
-    image = TF.convert_image_dtype(image, torch.float32)
-    image = TF.normalize(image, mean=list(spec.mean), std=list(spec.std))
-    return image.unsqueeze(0)
+    return image.permute(1, 2, 0).numpy()
+
+
+def normalize(view: np.ndarray, spec: Preprocessing) -> torch.Tensor:
+    """(S, S, 3) uint8 -> (1, 3, S, S) float, scaled to [0, 1] and normalised."""
+    image = TF.convert_image_dtype(torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1), torch.float32)
+    return TF.normalize(image, mean=list(spec.mean), std=list(spec.std)).unsqueeze(0)
+
+
+def preprocess(rgb: np.ndarray, spec: Preprocessing) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (1, 3, S, S) float: the model's own eval transform."""
+    return normalize(model_view(rgb, spec), spec)
 
 
 def top_k(logits: torch.Tensor, class_names: tuple[str, ...], k: int = 5) -> list[Prediction]:
@@ -43,8 +53,9 @@ def top_k(logits: torch.Tensor, class_names: tuple[str, ...], k: int = 5) -> lis
     ]
 
 
-@torch.inference_mode()
 def classify(model: torch.nn.Module, batch: torch.Tensor, class_names: tuple[str, ...], k: int = 5) -> list[Prediction]:
     """Runs `model` on a preprocessed (1, 3, S, S) batch on the model's device."""
     device = next(model.parameters()).device
-    return top_k(model(batch.to(device)), class_names, k)
+    with shared_use(model), torch.inference_mode():
+        logits = model(batch.to(device))
+    return top_k(logits, class_names, k)

@@ -8,6 +8,7 @@ import pretrained
 from app.classify import Prediction, classify, preprocess
 from app.images import DecodedImage
 from components.device_picker import current_device
+from components.out_of_memory import stop_on_out_of_memory
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -19,7 +20,7 @@ def _load(name: str, device: str, weights_fingerprint: tuple | None) -> pretrain
 def loaded_model(name: str) -> pretrained.LoadedModel:
     """The model on the session's device; reloaded when its weight file appears or changes."""
     spec = pretrained.get_spec(name)
-    with st.spinner(f"Loading {spec.title}…"):
+    with st.spinner(f"Loading {spec.title}…"), stop_on_out_of_memory(f"loading {spec.title}"):
         return _load(name, str(current_device()), pretrained.weights_fingerprint(spec))
 
 

@@ -1,15 +1,97 @@
-"""Feature maps: placeholder until its issue lands."""
+"""Feature maps: what each layer of a CNN sees in the current image."""
 
-from components.coming_soon import coming_soon
+import streamlit as st
 
-coming_soon(
-    'Feature maps',
-    'What does each layer of AlexNet, VGG, ResNet, MobileNet or ConvNeXt see in your picture?',
-    [
-        'every channel of a chosen layer as one mosaic, sorted by activation',
-        'a channel enlarged over the image',
-        "activation statistics per layer and the first layer's filters",
-        'top-5 ImageNet classes',
-        'a depth slider: resolution falls while channels rise',
-    ],
+import pretrained
+from app.colormaps import COLORMAPS
+from app.feature_capture import first_conv_filters
+from app.feature_figures import (
+    channel_overlay_figure,
+    depth_figure,
+    filters_figure,
+    histogram_figure,
+    mosaic_figure,
+    vector_figure,
 )
+from app.layer_stats import channel_order, layer_stats, strongest_unit
+from app.mosaic import channel_mosaic
+from app.prediction_chart import top_k_bar_chart
+from components.cnn_capture import inspect_image
+from components.image_picker import current_image
+from components.layer_picker import layer_picker
+from components.model_picker import model_picker
+from components.models import top_predictions
+
+st.title("Feature maps")
+st.caption("One forward pass captures every listed layer; every control below only redraws.")
+
+image = current_image()
+loaded = model_picker("cnn", default="efficientnet_lite0")
+inspection = inspect_image(loaded, image)
+info = layer_picker(inspection.extractor.layers, loaded.spec.name)
+activation = inspection.capture.activations[info.name]
+stats = layer_stats(activation)
+
+depth_col, facts_col = st.columns([3, 1])
+depth_col.plotly_chart(depth_figure(inspection.extractor.layers, info.name), width="stretch", key="depth")
+with facts_col:
+    st.metric("Output", " × ".join(str(n) for n in info.shape))
+    rf = info.receptive_field
+    st.metric("Receptive field", "whole image" if rf.is_global else f"{rf.size} px",
+              help="Input pixels one unit can see (theoretical), and the stride between units.")
+    if not rf.is_global:
+        st.caption(f"stride between units: {rf.jump} px of the {inspection.view.shape[0]} px input")
+    st.metric("Exactly zero", f"{stats.zero_fraction:.0%}", help="Units a ReLU switched off for this image.")
+
+colormap_col, scale_col, order_col = st.columns(3)
+colormap = colormap_col.selectbox("Colormap", COLORMAPS, key="fm_colormap")
+shared = scale_col.radio("Colour scale", ["per map", "shared across the layer"], horizontal=True,
+                         key="fm_scale") != "per map"
+order_by = order_col.radio("Sort channels by", ["mean", "max", "index"], horizontal=True, key="fm_order")
+
+tabs = st.tabs(["All channels", "One channel", "Statistics", "First-layer filters", "Predictions"])
+with tabs[0]:
+    if info.is_spatial:
+        order = channel_order(activation, order_by)
+        top = st.slider("Show the first k channels", 1, info.channels, min(info.channels, 256), key=f"fm_top_{info.name}")
+        mosaic = channel_mosaic(activation, order[:top], colormap, shared)
+        st.plotly_chart(mosaic_figure(mosaic), width="stretch", key="mosaic")
+        st.caption(f"{top} of {info.channels} channels, sorted by {order_by}; hover a tile for its index.")
+    else:
+        st.info(f"{info.name} has no spatial extent: {info.channels} numbers, one per unit.")
+        st.plotly_chart(vector_figure(activation), width="stretch", key="vector")
+with tabs[1]:
+    if info.is_spatial:
+        left, right = st.columns([1, 3])
+        strongest = int(channel_order(activation, "mean")[0])
+        channel = left.number_input("Channel", 0, info.channels - 1, strongest, key=f"fm_channel_{info.name}")
+        opacity = left.slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="fm_opacity")
+        smooth = left.toggle("Smooth upsampling", key="fm_smooth")
+        channel_map = activation[channel]
+        row, col = strongest_unit(channel_map)
+        value_range = (stats.minimum, stats.maximum) if shared else None
+        right.plotly_chart(channel_overlay_figure(
+            inspection.view, channel_map, opacity, colormap, value_range, smooth,
+            None if rf.is_global else rf.box(row, col), title=f"{info.name}, channel {channel}",
+        ), width="stretch", key="overlay")
+        left.caption(f"Channel {strongest} has the largest mean. The dashed square is what the strongest "
+                     f"unit of this map can see.")
+    else:
+        st.plotly_chart(vector_figure(activation), width="stretch", key="vector_one")
+with tabs[2]:
+    st.plotly_chart(histogram_figure(stats, title=f"Activations of {info.name}"), width="stretch", key="hist")
+    st.caption(f"mean {stats.mean:.3g} · std {stats.std:.3g} · min {stats.minimum:.3g} · max {stats.maximum:.3g}"
+               f" · exactly zero {stats.zero_fraction:.1%} · negative {stats.negative_fraction:.1%}")
+with tabs[3]:
+    filters = first_conv_filters(loaded.model)
+    if filters is None:
+        st.info("This model has no convolution on the RGB input.")
+    else:
+        st.plotly_chart(filters_figure(filters), width="stretch", key="filters")
+        st.caption(f"The {filters.shape[0]} filters of the first convolution ({filters.shape[1]}×{filters.shape[2]}"
+                   " px), each stretched to its own range: edges and colour blobs in a trained network.")
+with tabs[4]:
+    if loaded.weights.trained:
+        st.plotly_chart(top_k_bar_chart(top_predictions(loaded, image)), width="stretch", key="top5")
+    else:
+        st.info("Class predictions are hidden: the weights are untrained.")

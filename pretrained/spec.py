@@ -57,11 +57,14 @@ class ModelSpec:
     architecture: str
     preprocessing: Preprocessing
     num_params: int
+    # Layers worth showing, in forward order: module names or torch.fx node names.
     layers: tuple[str, ...]
     weights: WeightsFile | None
     labels: Literal["imagenet-1k"] | None = "imagenet-1k"
     build_kwargs: Mapping[str, object] = field(default_factory=dict)
     summary: str = ""
+    # The module whose output Grad-CAM explains: the last convolutional stage.
+    cam_layer: str | None = None
 
     @property
     def has_classifier(self) -> bool:

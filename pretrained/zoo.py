@@ -33,6 +33,7 @@ def _torchvision_cnn(
     title: str,
     weights: WeightsEnum,
     layers: tuple[str, ...],
+    cam_layer: str,
     summary: str,
     convert: Converter | None = None,
     build_kwargs: dict[str, object] | None = None,
@@ -65,6 +66,7 @@ def _torchvision_cnn(
             ),
             build_kwargs=build_kwargs or {},
             summary=summary,
+            cam_layer=cam_layer,
         )
     )
 
@@ -78,6 +80,7 @@ def _timm_model(
     layers: tuple[str, ...],
     summary: str,
     weights: WeightsFile | None = None,
+    cam_layer: str | None = None,
 ) -> ModelSpec:
     cfg = timm.models.get_pretrained_cfg(tag)
     size = cfg.input_size[-1]
@@ -109,6 +112,7 @@ def _timm_model(
             weights=weights,
             labels="imagenet-1k" if cfg.num_classes == 1000 else None,
             summary=summary,
+            cam_layer=cam_layer,
         )
     )
 
@@ -123,30 +127,40 @@ def _blocks(prefix: str, count: int) -> tuple[str, ...]:
     return tuple(f"{prefix}.{i}" for i in range(count))
 
 
+_RESNET_LAYERS = ("relu", "maxpool", *_blocks("layer1", 3), *_blocks("layer2", 4), *_blocks("layer3", 6),
+                  *_blocks("layer4", 3), "avgpool")
+
 _torchvision_cnn(
     "alexnet", "AlexNet", tvm.AlexNet_Weights.IMAGENET1K_V1,
-    layers=("features.1", "features.4", "features.7", "features.9", "features.11"),
+    # conv1-5 after ReLU, the three max-pools, then fc6 and fc7 after ReLU.
+    layers=tuple(f"features.{i}" for i in (1, 2, 4, 5, 7, 9, 11, 12)) + ("classifier.2", "classifier.5"),
+    cam_layer="features.11",
     summary="Krizhevsky et al. 2012: five convs with ReLU, the ImageNet breakthrough.",
 )
 _torchvision_cnn(
     "vgg16", "VGG-16", tvm.VGG16_Weights.IMAGENET1K_V1,
-    layers=tuple(f"features.{i}" for i in (1, 3, 6, 8, 11, 13, 15, 18, 20, 22, 25, 27, 29)),
+    # All thirteen convs after ReLU with the five max-pools, then fc6 and fc7 after ReLU.
+    layers=tuple(f"features.{i}" for i in (1, 3, 4, 6, 8, 9, 11, 13, 15, 16, 18, 20, 22, 23, 25, 27, 29, 30))
+    + ("classifier.1", "classifier.4"),
+    cam_layer="features.29",
     summary="Simonyan & Zisserman 2014: thirteen 3x3 convs, depth through small filters.",
 )
 _torchvision_cnn(
     "resnet50", "ResNet-50", tvm.ResNet50_Weights.IMAGENET1K_V2,
-    layers=("relu", "layer1", "layer2", "layer3", "layer4"),
+    layers=_RESNET_LAYERS, cam_layer="layer4",
     summary="He et al. 2015: residual bottleneck blocks, identity shortcuts.",
 )
 _torchvision_cnn(
     "wide_resnet50_2", "Wide ResNet-50-2", tvm.Wide_ResNet50_2_Weights.IMAGENET1K_V2,
-    layers=("relu", "layer1", "layer2", "layer3", "layer4"),
+    layers=_RESNET_LAYERS, cam_layer="layer4",
     summary="Zagoruyko & Komodakis 2016: ResNet-50 with twice the bottleneck width.",
 )
 _torchvision_cnn(
     "googlenet", "GoogLeNet", tvm.GoogLeNet_Weights.IMAGENET1K_V1,
-    layers=("conv1", "conv2", "conv3", "inception3a", "inception3b", "inception4a",
-            "inception4b", "inception4c", "inception4d", "inception4e", "inception5a", "inception5b"),
+    layers=("conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b", "maxpool3",
+            "inception4a", "inception4b", "inception4c", "inception4d", "inception4e", "maxpool4",
+            "inception5a", "inception5b", "avgpool"),
+    cam_layer="inception5b",
     summary="Szegedy et al. 2014: Inception modules with parallel 1x1, 3x3, 5x5 branches.",
     convert=drop_googlenet_aux_heads,
     # The ImageNet weights expect torchvision's input transform inside the model.
@@ -154,36 +168,42 @@ _torchvision_cnn(
 )
 _torchvision_cnn(
     "resnext50_32x4d", "ResNeXt-50 32x4d", tvm.ResNeXt50_32X4D_Weights.IMAGENET1K_V2,
-    layers=("relu", "layer1", "layer2", "layer3", "layer4"),
+    layers=_RESNET_LAYERS, cam_layer="layer4",
     summary="Xie et al. 2016: grouped convolutions, 32 paths of width 4.",
 )
 _torchvision_cnn(
     "densenet121", "DenseNet-121", tvm.DenseNet121_Weights.IMAGENET1K_V1,
-    layers=("features.relu0", "features.denseblock1", "features.transition1", "features.denseblock2",
-            "features.transition2", "features.denseblock3", "features.transition3",
-            "features.denseblock4", "features.norm5"),
+    # "relu" and "flatten" are the functional ReLU and pooled vector of DenseNet.forward (fx nodes).
+    layers=("features.relu0", "features.pool0", "features.denseblock1", "features.transition1",
+            "features.denseblock2", "features.transition2", "features.denseblock3", "features.transition3",
+            "features.denseblock4", "relu", "flatten"),
+    cam_layer="features.norm5",
     summary="Huang et al. 2016: every layer sees all earlier feature maps.",
     convert=densenet_legacy_keys,
 )
 _torchvision_cnn(
     "mobilenet_v2", "MobileNet v2", tvm.MobileNet_V2_Weights.IMAGENET1K_V2,
-    layers=_blocks("features", 19),
+    layers=(*_blocks("features", 19), "flatten"),
+    cam_layer="features.18",
     summary="Sandler et al. 2018: inverted residuals with depthwise convolutions.",
 )
 _torchvision_cnn(
     "mobilenet_v3_large", "MobileNet v3 large", tvm.MobileNet_V3_Large_Weights.IMAGENET1K_V2,
-    layers=_blocks("features", 17),
+    layers=(*_blocks("features", 17), "avgpool"),
+    cam_layer="features.16",
     summary="Howard et al. 2019: searched blocks with squeeze-excitation and hard-swish.",
 )
 _torchvision_cnn(
     "convnext_tiny", "ConvNeXt-Tiny", tvm.ConvNeXt_Tiny_Weights.IMAGENET1K_V1,
-    layers=_blocks("features", 8),
+    layers=(*_blocks("features", 8), "avgpool"),
+    cam_layer="features.7",
     summary="Liu et al. 2022: a ResNet modernised with transformer design choices.",
 )
 _timm_model(
     "efficientnet_lite0", "EfficientNet-Lite0", "cnn", "tf_efficientnet_lite0.in1k",
     num_params=4_652_008,
-    layers=("bn1", *_blocks("blocks", 7), "bn2"),
+    layers=("bn1", *_blocks("blocks", 7), "bn2", "global_pool"),
+    cam_layer="bn2",
     summary="Tan & Le 2019, mobile variant: real ImageNet weights that ship offline.",
     weights=WeightsFile(
         filename="efficientnet-lite0-57934424.pth",

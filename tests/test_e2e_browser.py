@@ -88,3 +88,32 @@ def test_every_page_opens_without_an_exception(page, title):
     assert exception_boxes(page) == []
     # The shared image survives navigation.
     expect(page.locator("[data-testid='stSidebar']").get_by_text("flower.jpg · 640×427")).to_be_visible()
+
+
+def _open(page, title: str) -> None:
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
+    wait_for_run(page)
+
+
+def test_feature_maps_show_the_uploaded_photo_layer_by_layer(page):
+    _open(page, "Feature maps")
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_text("40 of 40 channels, sorted by mean")).to_be_visible()
+    main.get_by_role("tab", name="One channel").click()
+    expect(main.get_by_text("blocks.2, channel")).to_be_visible()
+    screenshot(page, "feature-maps-one-channel")
+    main.get_by_role("tab", name="First-layer filters").click()
+    expect(main.get_by_text("The 32 filters of the first convolution")).to_be_visible()
+    assert exception_boxes(page) == []
+
+
+def test_attributions_run_occlusion_in_the_browser(page):
+    _open(page, "Attributions")
+    main = page.locator("[data-testid='stMain']")
+    # The model chosen on the feature-map page is still the one in use.
+    expect(main.get_by_text("at bn2, upsampled")).to_be_visible()
+    main.get_by_role("button", name="Run Occlusion").click()
+    wait_for_run(page)
+    expect(main.locator(".js-plotly-plot").get_by_text("Occlusion (area")).to_be_visible()
+    screenshot(page, "attributions-with-occlusion")
+    assert exception_boxes(page) == []

@@ -1,0 +1,33 @@
+"""Pictures for plotly: RGB arrays travel to the browser as PNG, not as numbers."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def image_trace(rgb: np.ndarray, name: str = "image", hover: bool = False) -> go.Image:
+    """An RGB picture as one PNG trace; pixel (row r, col c) spans [c, c+1] × [r, r+1]."""
+    return go.Image(source=png_data_uri(rgb), x0=0.5, y0=0.5, name=name, hoverinfo=None if hover else "skip")
+
+
+def picture_layout(figure: go.Figure, width: int, height: int, title: str | None = None,
+                   fig_height: int | None = None) -> go.Figure:
+    """Square pixels, image orientation (y down), no axes."""
+    figure.update_xaxes(visible=False, range=[0, width], constrain="domain")
+    figure.update_yaxes(visible=False, range=[height, 0], scaleanchor="x", constrain="domain")
+    figure.update_layout(
+        title=title, margin=dict(l=0, r=0, t=36 if title else 0, b=0),
+        height=fig_height, plot_bgcolor="white", dragmode="pan",
+    )
+    return figure

@@ -1,0 +1,144 @@
+"""Receptive fields read off a traced network: how many input pixels one unit can see.
+
+Walks a torch.fx graph in order with the usual arithmetic (Araujo et al., Distill
+2019): a layer with kernel k, stride s, dilation d and padding p turns
+(size r, jump j, start c) into (r + (k-1)·d·j, j·s, c + ((k-1)·d/2 − p)·j).
+Where branches meet (residual add, inception concat) the widest branch counts.
+A tensor without spatial extent (after global pooling or flattening into a
+linear layer) sees the whole image (size None); a linear layer applied per
+position (ConvNeXt's channel MLP) does not widen anything. A branch with no
+spatial extent that gates a feature map (squeeze-excitation) does not widen it
+either: only spatial paths are followed. Tensor shapes come from one forward
+of an example input through the graph (torch.fx ShapeProp).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    size: int | None  # pixels on a side; None: the whole image
+    jump: int  # input pixels between neighbouring units (the cumulative stride)
+    start: float  # input coordinate of the centre of unit (0, 0)
+
+    @property
+    def is_global(self) -> bool:
+        return self.size is None
+
+    def centre(self, index: int) -> float:
+        """Input coordinate of the centre of unit `index` along one axis."""
+        return self.start + index * self.jump
+
+    def box(self, row: int, col: int) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in input pixels that unit (row, col) can see; may pass the border."""
+        half = self.size / 2
+        x, y = self.centre(col), self.centre(row)
+        return x - half, y - half, x + half, y + half
+
+
+_INPUT = ReceptiveField(size=1, jump=1, start=0.5)
+_GLOBAL = ReceptiveField(size=None, jump=1, start=0.0)
+_POOL_FUNCTIONS = {F.max_pool2d, F.avg_pool2d, torch.max_pool2d}
+
+
+def _pair(value) -> int:
+    return int(value[0] if isinstance(value, (tuple, list)) else value)
+
+
+def _through_window(field: ReceptiveField, kernel, stride, dilation=1, padding=None) -> ReceptiveField:
+    if field.is_global:
+        return field
+    k, s, d = _pair(kernel), _pair(stride or kernel), _pair(dilation)
+    # 'same' padding (and timm's dynamic padding) keeps the window centred.
+    p = (k - 1) * d / 2 if padding is None or isinstance(padding, str) else _pair(padding)
+    return ReceptiveField(
+        size=field.size + (k - 1) * d * field.jump,
+        jump=field.jump * s,
+        start=field.start + ((k - 1) * d / 2 - p) * field.jump,
+    )
+
+
+def _widest(fields: list[ReceptiveField]) -> ReceptiveField:
+    spatial = [f for f in fields if not f.is_global]
+    if not spatial:
+        return _GLOBAL if fields else _INPUT
+    return max(spatial, key=lambda f: (f.size, f.jump))
+
+
+def _shape(node: fx.Node) -> tuple[int, ...] | None:
+    meta = node.meta.get("tensor_meta")
+    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+
+
+def _has_space(shape: tuple[int, ...] | None) -> bool:
+    """False for vectors: (B, C), (B, C, 1, 1) and NHWC's (B, 1, 1, C)."""
+    if shape is None or len(shape) <= 2:
+        return False
+    return not (len(shape) == 4 and (shape[2] == shape[3] == 1 or shape[1] == shape[2] == 1))
+
+
+def _through_module(module: nn.Module, field: ReceptiveField) -> ReceptiveField:
+    if isinstance(module, nn.Sequential):  # leaf blocks such as torchvision's Conv2dNormActivation
+        for child in module:
+            field = _through_module(child, field)
+        return field
+    if isinstance(module, nn.Conv2d):
+        padding = "same" if getattr(module, "_padding_same", False) else module.padding
+        return _through_window(field, module.kernel_size, module.stride, module.dilation, padding)
+    if isinstance(module, nn.MaxPool2d):
+        return _through_window(field, module.kernel_size, module.stride, module.dilation, module.padding)
+    if isinstance(module, nn.AvgPool2d):
+        return _through_window(field, module.kernel_size, module.stride, 1, module.padding)
+    return field
+
+
+def _through_node(node: fx.Node, module: nn.Module | None, field: ReceptiveField) -> ReceptiveField:
+    inputs = [_shape(n) for n in node.all_input_nodes]
+    # Whatever turns a map into a vector (global pooling, flattening for a linear
+    # layer, a mean over H and W) sees the whole image.
+    if any(_has_space(s) for s in inputs) and not _has_space(_shape(node)):
+        return _GLOBAL
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        size_in, size_out = inputs[0][2], _shape(node)[2]
+        return _through_window(field, -(-size_in // size_out), size_in // size_out, 1, 0)
+    if module is not None:
+        return _through_module(module, field)
+    if node.target in _POOL_FUNCTIONS:
+        args = list(node.args[1:]) + [None] * 3
+        kernel = node.kwargs.get("kernel_size", args[0])
+        stride = node.kwargs.get("stride", args[1])
+        padding = node.kwargs.get("padding", args[2] if args[2] is not None else 0)
+        return _through_window(field, kernel, stride, 1, padding)
+    return field
+
+
+def receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor) -> dict[str, ReceptiveField]:
+    """The receptive field of every node of a traced network, by node name;
+    `example` is an input batch of the size the network will see."""
+    with torch.inference_mode():
+        ShapeProp(graph_module).propagate(example)
+    modules = dict(graph_module.named_modules())
+    fields: dict[fx.Node, ReceptiveField] = {}
+    for node in graph_module.graph.nodes:
+        if node.op == "placeholder":
+            fields[node] = _INPUT
+            continue
+        incoming = _widest([fields[n] for n in node.all_input_nodes if n in fields])
+        module = modules[node.target] if node.op == "call_module" else None
+        fields[node] = _through_node(node, module, incoming)
+    return {node.name: field for node, field in fields.items()}
+
+
+def output_receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor) -> dict[str, ReceptiveField]:
+    """Receptive fields of a feature extractor's named outputs (its return dict keys)."""
+    by_node = receptive_fields(graph_module, example)
+    output = next(n for n in graph_module.graph.nodes if n.op == "output")
+    returned = output.args[0]
+    return {name: by_node[node.name] for name, node in returned.items()}

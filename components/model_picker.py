@@ -1,0 +1,28 @@
+"""Choosing a registry model on a page; the choice is remembered across pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import pretrained
+from components.models import loaded_model, untrained_banner
+from components.remembered import bind, on_change
+from components.weights_download import download_button, show_download_result
+
+
+def model_picker(family: str, default: str, label: str = "Model") -> pretrained.LoadedModel:
+    """A selectbox over one family, the loaded model, and its banner and download
+    button when its weights are missing."""
+    specs = {s.name: s for s in pretrained.list_specs(family)}
+    value_key, widget_key = f"chosen_{family}", f"chosen_{family}_widget"
+    bind(value_key, [widget_key], default, valid=list(specs))
+    name = st.selectbox(
+        label, list(specs), key=widget_key,
+        format_func=lambda n: f"{specs[n].title} · {pretrained.weights_status(specs[n]).value}",
+        on_change=on_change(value_key, widget_key, [widget_key]),
+    )
+    loaded = loaded_model(name)
+    show_download_result()
+    if untrained_banner(loaded) and pretrained.weights_status(loaded.spec) is pretrained.WeightsStatus.DOWNLOADABLE:
+        download_button(loaded.spec)
+    return loaded

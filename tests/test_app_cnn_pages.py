@@ -1,0 +1,96 @@
+"""The feature-map and attribution pages in AppTest, on EfficientNet-Lite0's real weights."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.run()
+    return at
+
+
+def _figures(at) -> str:
+    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+
+
+def test_feature_maps_walks_through_the_layers(app):
+    app.switch_page("pages/feature_maps.py").run()
+    assert not app.exception
+    assert app.selectbox(key="layer_efficientnet_lite0_select").value == "blocks.2"
+    for name in ("bn1", "blocks.6", "global_pool"):
+        app.selectbox(key="layer_efficientnet_lite0_select").set_value(name).run()
+        assert not app.exception, name
+        assert app.select_slider(key="layer_efficientnet_lite0_slider").value == name
+    assert "has no spatial extent: 1280 numbers" in app.info[0].value
+    assert "strongest of 1280 units" in _figures(app)
+    app.select_slider(key="layer_efficientnet_lite0_slider").set_value("blocks.0").run()
+    assert app.selectbox(key="layer_efficientnet_lite0_select").value == "blocks.0"
+    assert "16 of 16 channels" in " ".join(c.value for c in app.caption)
+    assert "tiger cat" in _figures(app)
+
+
+def test_switching_to_an_untrained_cnn_shows_the_banner_and_hides_predictions(app):
+    app.switch_page("pages/feature_maps.py").run()
+    app.selectbox(key="chosen_cnn_widget").set_value("mobilenet_v2").run()
+    assert not app.exception
+    assert "UNTRAINED WEIGHTS" in app.error[0].value
+    assert "Class predictions are hidden" in " ".join(i.value for i in app.info)
+
+
+def test_attributions_default_to_the_top_class_and_run_the_slow_methods(app):
+    app.switch_page("pages/attributions.py").run()
+    assert not app.exception
+    target = next(box for box in app.selectbox if box.key.startswith("target_"))
+    assert target.value == 282 and target.format_func(282).startswith("tiger cat")
+    app.slider(key="occ_window").set_value(56)
+    app.slider(key="occ_stride").set_value(56)
+    app.button(key="run_Occlusion").click().run()
+    assert not app.exception
+    app.slider(key="ig_steps").set_value(8)
+    app.button(key="run_Integrated Gradients").click().run()
+    assert not app.exception
+    deletion = _figures(app)
+    for method in ("Grad-CAM", "Saliency", "Integrated Gradients", "Occlusion", "random order"):
+        assert f"{method} (area" in deletion, method
+
+
+def test_a_stride_larger_than_the_window_gives_a_message(app):
+    app.switch_page("pages/attributions.py").run()
+    app.slider(key="occ_window").set_value(8)
+    app.slider(key="occ_stride").set_value(20).run()
+    assert "The stride must not exceed the window." in " ".join(c.value for c in app.caption)
+    app.button(key="run_Occlusion").click().run()
+    assert not app.exception
+    assert "must be between 1 and the window" in app.error[0].value
+
+
+def test_the_chosen_model_follows_the_student_to_the_next_page(app):
+    app.switch_page("pages/feature_maps.py").run()
+    app.selectbox(key="chosen_cnn_widget").set_value("resnet50").run()
+    app.switch_page("pages/attributions.py").run()
+    assert not app.exception
+    assert app.selectbox(key="chosen_cnn_widget").value == "resnet50"
+    assert "at layer4, upsampled" in " ".join(c.value for c in app.caption)
+
+
+def test_out_of_memory_gives_a_message_and_the_session_keeps_working(app, monkeypatch):
+    import app.feature_capture as capture_module
+    import components.cnn_capture as cnn_capture
+
+    def exhausted(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    import streamlit as st
+
+    st.cache_resource.clear()  # the capture must really run, not come from an earlier test's cache
+    monkeypatch.setattr(cnn_capture, "capture_activations", exhausted)
+    app.switch_page("pages/feature_maps.py").run()
+    assert not app.exception
+    assert any("Not enough memory for running" in e.value for e in app.error)
+    monkeypatch.setattr(cnn_capture, "capture_activations", capture_module.capture_activations)
+    app.run()
+    assert not app.exception and not any("Not enough memory" in e.value for e in app.error)

@@ -1,0 +1,186 @@
+"""Hook-free capture against independent oracles: forward hooks, torchvision's own
+feature extractor, published receptive fields and a brute-force gradient."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torchvision.models.feature_extraction import create_feature_extractor
+
+import pretrained
+from app.colormaps import apply_colormap
+from app.feature_capture import FeatureExtractor, capture_activations
+from app.layer_stats import channel_order, layer_stats
+from app.mosaic import channel_mosaic
+
+CNNS = pretrained.list_specs("cnn")
+
+
+def extractor_for(spec, model=None):
+    model = model if model is not None else pretrained.build_model(spec).eval()
+    return FeatureExtractor(model, spec.layers, spec.framework, spec.preprocessing.input_size)
+
+
+@pytest.fixture(scope="module")
+def resnet50():
+    torch.manual_seed(0)
+    spec = pretrained.get_spec("resnet50")
+    model = pretrained.build_model(spec).eval().requires_grad_(False)
+    return spec, model, extractor_for(spec, model)
+
+
+def test_capture_equals_torchvision_feature_extractor_and_forward_hooks(resnet50):
+    spec, model, extractor = resnet50
+    batch = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    captured = capture_activations(extractor, batch)
+    reference = create_feature_extractor(model, {layer: layer for layer in spec.layers})
+    with torch.inference_mode():
+        expected = reference(batch)
+    hooked = {}
+    handles = [model.get_submodule(layer).register_forward_hook(
+        lambda module, args, output, name=layer: hooked.__setitem__(name, output.clone()))
+        for layer in spec.layers]
+    try:
+        with torch.inference_mode():
+            logits = model(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    for layer in spec.layers:
+        torch.testing.assert_close(captured.activations[layer], expected[layer][0].reshape(captured.activations[layer].shape))
+        torch.testing.assert_close(captured.activations[layer], hooked[layer][0].reshape(captured.activations[layer].shape))
+    torch.testing.assert_close(captured.logits, logits[0])
+
+
+@pytest.mark.parametrize("spec", CNNS, ids=lambda s: s.name)
+def test_every_cnn_captures_every_listed_layer(spec):
+    extractor = extractor_for(spec)
+    captured = capture_activations(extractor, torch.randn(1, 3, 224, 224))
+    assert list(captured.activations) == list(spec.layers)
+    for info in extractor.layers:
+        assert tuple(captured.activations[info.name].shape) == info.shape
+    assert captured.logits.shape == (1000,)
+    spatial = [info.shape[1] for info in extractor.layers if info.is_spatial]
+    assert spatial == sorted(spatial, reverse=True), "resolution must not grow with depth"
+    assert not extractor.layers[-1].is_spatial or spec.name == "alexnet"
+
+
+@pytest.mark.parametrize("model, layer, size", [
+    # Araujo, Norris & Sim, "Computing Receptive Fields of CNNs", Distill 2019, Table 1:
+    # AlexNet 195 and VGG-16 212 at their last pooling layer.
+    ("alexnet", "features.12", 195), ("vgg16", "features.30", 212),
+    ("vgg16", "features.29", 196), ("alexnet", "features.11", 163),
+])
+def test_receptive_fields_match_the_literature(model, layer, size):
+    info = extractor_for(pretrained.get_spec(model)).layer(layer)
+    assert info.receptive_field.size == size
+
+
+def _all_positive(model: nn.Module) -> nn.Module:
+    """Weights positive, BN the identity, max-pools averaged: every input pixel in
+    a unit's receptive field then has a non-zero gradient, and none outside."""
+    for name, module in list(model.named_modules()):
+        if isinstance(module, nn.Conv2d):
+            nn.init.constant_(module.weight, 1.0 / module.weight[0].numel())
+        elif isinstance(module, nn.BatchNorm2d):
+            module.reset_parameters()
+            module.reset_running_stats()
+        elif isinstance(module, nn.MaxPool2d):
+            parent, _, child = name.rpartition(".")
+            pool = nn.AvgPool2d(module.kernel_size, module.stride, module.padding)
+            setattr(model.get_submodule(parent) if parent else model, child, pool)
+    return model.eval()
+
+
+@pytest.mark.parametrize("model_name, layers, pixel", [
+    ("resnet50", ["relu", "maxpool", "layer1.0", "layer2.0", "layer3.0"], 1.0),
+    # Small inputs keep MobileNet's ReLU6 below saturation (zero gradient above 6).
+    ("mobilenet_v2", ["features.3", "features.7"], 0.01),
+    # GoogLeNet's input transform shifts values down: ones stay positive.
+    ("googlenet", ["conv3", "inception3a", "maxpool3"], 1.0),
+])
+def test_receptive_fields_equal_a_brute_force_gradient(model_name, layers, pixel):
+    spec = pretrained.get_spec(model_name)
+    model = _all_positive(pretrained.build_model(spec))
+    extractor = FeatureExtractor(model, layers, spec.framework, 224, with_logits=False)
+    for layer in layers:
+        image = torch.full((1, 3, 320, 320), pixel, requires_grad=True)
+        output = extractor.graph_module(image)[layer]
+        row, col = output.shape[2] // 2, output.shape[3] // 2
+        output[0, :, row, col].sum().backward()  # all channels: concat branches differ
+        seen = image.grad[0].abs().sum(dim=0) > 0  # (320, 320)
+        columns = torch.nonzero(seen.any(dim=0)).flatten()
+        rows = torch.nonzero(seen.any(dim=1)).flatten()
+        field = extractor.layer(layer).receptive_field
+        assert len(columns) == len(rows) == field.size, layer
+        x0, y0, x1, y1 = field.box(row, col)
+        assert (x0, y0, x1, y1) == (columns[0], rows[0], columns[-1] + 1, rows[-1] + 1), layer
+
+
+def test_global_layers_see_the_whole_image():
+    extractor = extractor_for(pretrained.get_spec("convnext_tiny"))
+    assert extractor.layer("avgpool").receptive_field.is_global
+    # ConvNeXt's per-position linear layers must not make a stage global.
+    assert extractor.layer("features.1").receptive_field.size == 4 + 3 * 6 * 4
+
+
+def test_eight_threads_on_one_shared_model_agree_with_one_at_a_time(resnet50):
+    from app.attributions import grad_cam
+
+    spec, model, extractor = resnet50
+    images = [torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(i)) for i in range(8)]
+    sequential = [(capture_activations(extractor, x), grad_cam(model, "layer4", x, 3)) for x in images]
+    results: list = [None] * 8
+    barrier = threading.Barrier(8)
+
+    def work(i):
+        barrier.wait()
+        results[i] = (capture_activations(extractor, images[i]), grad_cam(model, "layer4", images[i], 3))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (capture, cam), (expected_capture, expected_cam) in zip(results, sequential):
+        for layer in ("layer1.0", "layer4.2"):
+            torch.testing.assert_close(capture.activations[layer], expected_capture.activations[layer])
+        np.testing.assert_allclose(cam, expected_cam, rtol=1e-5, atol=1e-7)
+
+
+def test_mosaic_places_each_channel_in_its_tile():
+    activation = torch.randn(5, 6, 6, generator=torch.Generator().manual_seed(0))
+    order = [3, 0, 4, 1, 2]
+    mosaic = channel_mosaic(activation, order, "Viridis", shared_scale=False)
+    assert mosaic.channels.tolist() == [[3, 0, 4], [1, 2, -1]]
+    pitch_h, pitch_w = mosaic.pitch
+    for (row, col), channel in np.ndenumerate(mosaic.channels):
+        tile = mosaic.rgb[row * pitch_h: row * pitch_h + 6, col * pitch_w: col * pitch_w + 6]
+        if channel < 0:
+            assert (tile == 255).all()
+            continue
+        values = activation[channel].numpy()
+        expected = apply_colormap((values - values.min()) / (values.max() - values.min()), "Viridis")
+        np.testing.assert_array_equal(tile, expected)
+    shared = channel_mosaic(activation, order, "gray", shared_scale=True)
+    low, high = float(activation.min()), float(activation.max())
+    first = (activation[3].numpy() - low) / (high - low)
+    np.testing.assert_array_equal(shared.rgb[:6, :6], apply_colormap(first, "gray"))
+
+
+def test_mosaic_of_a_wide_layer_is_shrunk_to_fit():
+    mosaic = channel_mosaic(torch.rand(64, 224, 224), range(64), max_side=1024)
+    assert max(mosaic.rgb.shape[:2]) <= 1024 and mosaic.tile_shape[0] < 224
+
+
+def test_statistics_and_channel_order_against_numpy():
+    activation = torch.relu(torch.randn(16, 9, 9, generator=torch.Generator().manual_seed(2)))
+    values = activation.numpy()
+    stats = layer_stats(activation, bins=10)
+    assert stats.zero_fraction == pytest.approx((values == 0).mean())
+    assert stats.counts.sum() == values.size and stats.maximum == pytest.approx(values.max())
+    flat = values.reshape(16, -1)
+    assert channel_order(activation, "mean").tolist() == list(np.argsort(-flat.mean(1), kind="stable"))
+    assert channel_order(activation, "max").tolist() == list(np.argsort(-flat.max(1), kind="stable"))
