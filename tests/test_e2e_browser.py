@@ -117,3 +117,26 @@ def test_attributions_run_occlusion_in_the_browser(page):
     expect(main.locator(".js-plotly-plot").get_by_text("Occlusion (area")).to_be_visible()
     screenshot(page, "attributions-with-occlusion")
     assert exception_boxes(page) == []
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Picks `option` in the Streamlit selectbox labelled `label`."""
+    page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").filter(has_text=label).click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+    wait_for_run(page)
+
+
+@pytest.mark.parametrize("page_title", ["Feature maps", "Attributions"])
+def test_every_cnn_in_the_registry_works_on_both_pages(page, page_title):
+    import pretrained
+
+    _open(page, page_title)
+    main = page.locator("[data-testid='stMain']")
+    for spec in pretrained.list_specs("cnn"):
+        _choose(page, "Model", spec.title)
+        assert exception_boxes(page) == [], spec.name
+        expect(main.locator(".js-plotly-plot").first).to_be_visible()
+        banner = main.get_by_text("UNTRAINED WEIGHTS")
+        expect(banner).to_have_count(0 if pretrained.weights_status(spec).value == "offline-ready" else 1)
+    screenshot(page, f"{page_title.lower().replace(' ', '-')}-last-cnn")
+    _choose(page, "Model", "EfficientNet-Lite0")
