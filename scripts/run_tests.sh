@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up .venv with the test tools, installs the Debian packages the tests
-# use (Chromium for the browser tests) when missing, and runs every test offline.
+# use when missing (Chromium for the browser tests, Fashion-MNIST for the
+# small trained models), and runs every test offline.
 # Extra arguments go to pytest, e.g. -k images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ scripts/setup_venv.sh requirements-dev.txt
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
