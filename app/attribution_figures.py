@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from app.deletion import DeletionCurve
-from app.plot_images import image_trace, picture_layout
+from app.overlays import map_overlay_figure
 
 _HEATMAP_SIDE = 112  # maps travel as numbers: half resolution is plenty to see
 
@@ -21,20 +21,13 @@ def attribution_figure(
     diverging scale centred on 0 (red for, blue against); others run from 0 up.
     The scale ends at the 99th percentile of |value|, as is usual for pixel-level
     maps whose few extreme pixels would otherwise wash out the rest."""
-    size = view.shape[0]
     side = min(_HEATMAP_SIDE, attribution.shape[0])
     small = F.adaptive_avg_pool2d(torch.from_numpy(np.ascontiguousarray(attribution))[None, None], side)[0, 0]
     limit = float(np.percentile(small.abs().numpy(), 99)) or float(small.abs().max()) or 1.0
-    figure = go.Figure(image_trace(view))
-    figure.add_trace(
-        go.Heatmap(
-            z=small.numpy(), x=(np.arange(side) + 0.5) * size / side, y=(np.arange(side) + 0.5) * size / side,
-            colorscale="RdBu_r" if signed else "Inferno", zmin=-limit if signed else 0.0, zmax=limit,
-            opacity=opacity, zsmooth="best", colorbar=dict(thickness=10, len=0.8),
-            hovertemplate="(%{x:.0f}, %{y:.0f}) px: %{z:.3g}<extra></extra>",
-        )
+    return map_overlay_figure(
+        view, small, opacity, "RdBu_r" if signed else "Inferno", (-limit if signed else 0.0, limit),
+        smooth=True, title=title, height=height, value_label="attribution",
     )
-    return picture_layout(figure, size, size, title, height)
 
 
 def deletion_figure(curves: dict[str, DeletionCurve], class_name: str) -> go.Figure:

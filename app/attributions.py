@@ -110,3 +110,23 @@ def occlusion(
             baselines=0.0, target=target, perturbations_per_eval=per_eval,
         )
     return _to_map(attribution.sum(dim=1))
+
+
+def token_grad_cam(model: torch.nn.Module, layer_name: str, batch: torch.Tensor, target: int,
+                   prefix_tokens: int, grid: tuple[int, int]) -> np.ndarray:
+    """Grad-CAM for a transformer: captum's layer gradients and activations at
+    `layer_name`, tokens (B, N, C) reshaped to a (B, C, h, w) grid without the
+    prefix tokens, then Selvaraju's ReLU(Σ_c α_c A_c), upsampled to the input."""
+    from captum._utils.gradient import compute_layer_gradients_and_eval
+
+    layer = model.get_submodule(layer_name)
+    with exclusive_use(model):
+        (gradients,), (activations,) = compute_layer_gradients_and_eval(model, layer, _on_device(model, batch), target)
+
+    def to_grid(tokens: torch.Tensor) -> torch.Tensor:  # (B, N, C) -> (B, C, h, w)
+        return tokens[:, prefix_tokens:].reshape(tokens.shape[0], *grid, tokens.shape[-1]).permute(0, 3, 1, 2)
+
+    gradients, activations = to_grid(gradients.detach()), to_grid(activations.detach())
+    weights = gradients.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * activations).sum(dim=1, keepdim=True))
+    return _to_map(LayerAttribution.interpolate(cam, tuple(batch.shape[-2:]), "bilinear")[:, 0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -23,8 +23,11 @@ class Prediction:
 def model_view(rgb: np.ndarray, spec: Preprocessing) -> np.ndarray:
     """(H, W, 3) uint8 -> (S, S, 3) uint8: the crop the model sees (shorter side to
     `resize_size`, centre crop), with the same torchvision functions that torchvision's
-    weights transforms and timm use. Overlays are drawn on this, so they line up."""
+    weights transforms and timm use. Overlays are drawn on this, so they line up.
+    A one-channel model sees grey: the view is grey in all three channels."""
     image = torch.tensor(rgb).permute(2, 0, 1)  # (3, H, W); a copy, the array is read-only
+    if spec.channels == 1:
+        image = TF.rgb_to_grayscale(image, num_output_channels=3)
     image = TF.resize(
         image, [spec.resize_size], interpolation=InterpolationMode(spec.interpolation), antialias=True
     )
@@ -33,8 +36,9 @@ def model_view(rgb: np.ndarray, spec: Preprocessing) -> np.ndarray:
 
 
 def normalize(view: np.ndarray, spec: Preprocessing) -> torch.Tensor:
-    """(S, S, 3) uint8 -> (1, 3, S, S) float, scaled to [0, 1] and normalised."""
+    """(S, S, 3) uint8 -> (1, C, S, S) float, scaled to [0, 1] and normalised."""
     image = TF.convert_image_dtype(torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1), torch.float32)
+    image = image[: spec.channels]
     return TF.normalize(image, mean=list(spec.mean), std=list(spec.std)).unsqueeze(0)
 
 
@@ -59,3 +63,8 @@ def classify(model: torch.nn.Module, batch: torch.Tensor, class_names: tuple[str
     with shared_use(model), torch.inference_mode():
         logits = model(batch.to(device))
     return top_k(logits, class_names, k)
+
+
+def at_input_size(spec: Preprocessing, size: int) -> Preprocessing:
+    """The same preprocessing for another input size, keeping the crop ratio."""
+    return replace(spec, input_size=size, resize_size=round(spec.resize_size * size / spec.input_size))

@@ -1,4 +1,5 @@
-"""Plotly figures of a CNN's activations: mosaic, enlarged channel, statistics, depth."""
+"""Plotly figures of a CNN's activations: mosaic, statistics, depth, filters.
+(A channel enlarged over the image is app.overlays.map_overlay_figure.)"""
 
 from __future__ import annotations
 
@@ -14,57 +15,22 @@ from app.mosaic import Mosaic
 from app.plot_images import image_trace, picture_layout
 
 
-def mosaic_figure(mosaic: Mosaic, title: str | None = None, height: int = 640) -> go.Figure:
-    """The mosaic as one PNG, with an invisible grid on top naming the channel under the cursor."""
+def mosaic_figure(mosaic: Mosaic, title: str | None = None, height: int = 640, tile_name: str = "channel",
+                  expected_width: int = 760) -> go.Figure:
+    """The mosaic as one PNG, with an invisible grid on top naming the tile under the cursor.
+    A wide mosaic gets a lower figure, so that at `expected_width` px it is not cut off."""
     rows, cols = mosaic.channels.shape
     pitch_h, pitch_w = mosaic.pitch
+    height = min(height, round(expected_width * rows * pitch_h / (cols * pitch_w)) + (36 if title else 0))
     figure = go.Figure(image_trace(mosaic.rgb, "channels"))
     names = np.where(mosaic.channels >= 0, mosaic.channels, np.nan)
     figure.add_trace(
         go.Heatmap(
             z=names, x=(np.arange(cols) + 0.5) * pitch_w, y=(np.arange(rows) + 0.5) * pitch_h,
-            opacity=0, showscale=False, hovertemplate="channel %{z}<extra></extra>", hoverongaps=False,
+            opacity=0, showscale=False, hovertemplate=f"{tile_name} %{{z}}<extra></extra>", hoverongaps=False,
         )
     )
     return picture_layout(figure, cols * pitch_w, rows * pitch_h, title, height)
-
-
-def channel_overlay_figure(
-    view: np.ndarray,
-    channel_map: torch.Tensor,
-    opacity: float = 0.6,
-    colormap: str = "Viridis",
-    value_range: tuple[float, float] | None = None,
-    smooth: bool = False,
-    receptive_field_box: tuple[float, float, float, float] | None = None,
-    title: str | None = None,
-    height: int = 520,
-) -> go.Figure:
-    """One (h, w) map stretched over the (S, S, 3) picture the model saw.
-
-    The map travels as numbers (h·w ≤ 112² here), so hover shows the activation
-    and the colorbar its scale. `receptive_field_box` (x0, y0, x1, y1) outlines
-    what the strongest unit sees.
-    """
-    size = view.shape[0]
-    h, w = channel_map.shape
-    low, high = value_range if value_range else (float(channel_map.min()), float(channel_map.max()))
-    figure = go.Figure(image_trace(view))
-    figure.add_trace(
-        go.Heatmap(
-            z=channel_map.numpy(), x=(np.arange(w) + 0.5) * size / w, y=(np.arange(h) + 0.5) * size / h,
-            zmin=low, zmax=high, colorscale=colormap, opacity=opacity, zsmooth="best" if smooth else False,
-            colorbar=dict(title="activation", thickness=12),
-            hovertemplate="unit (%{y:.0f}, %{x:.0f}) px: %{z:.3g}<extra></extra>",
-        )
-    )
-    if receptive_field_box is not None:
-        x0, y0, x1, y1 = receptive_field_box
-        figure.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color="white", width=2, dash="dash"))
-        figure.add_annotation(x=(x0 + x1) / 2, y=max(y0, 0), text="receptive field of the strongest unit",
-                              showarrow=False, yshift=10, font=dict(color="white", size=11),
-                              bgcolor="rgba(0,0,0,0.5)")
-    return picture_layout(figure, size, size, title, height)
 
 
 def histogram_figure(stats: LayerStats, log_counts: bool = True, title: str | None = None) -> go.Figure:

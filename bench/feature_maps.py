@@ -23,10 +23,11 @@ from app.attributions import grad_cam
 from app.classify import model_view, normalize
 from app.devices import best_device
 from app.feature_capture import FeatureExtractor, capture_activations
-from app.feature_figures import channel_overlay_figure, histogram_figure, mosaic_figure, vector_figure
+from app.feature_figures import histogram_figure, mosaic_figure, vector_figure
 from app.images import decode_image
 from app.layer_stats import channel_order, layer_stats, strongest_unit
 from app.mosaic import channel_mosaic
+from app.overlays import map_overlay_figure
 from app.samples import sample_bytes
 
 
@@ -52,8 +53,7 @@ def redraw(capture, extractor, view, layer: str) -> None:
         order = channel_order(activation, "mean")
         figures.append(mosaic_figure(channel_mosaic(activation, order[:256], "Viridis")))
         channel_map = activation[int(order[0])]
-        figures.append(channel_overlay_figure(view, channel_map, receptive_field_box=info.receptive_field.box(
-            *strongest_unit(channel_map))))
+        figures.append(map_overlay_figure(view, channel_map, box=info.receptive_field.box(*strongest_unit(channel_map))))
     else:
         figures.append(vector_figure(activation))
     for figure in figures:

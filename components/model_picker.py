@@ -10,11 +10,12 @@ from components.remembered import bind, on_change
 from components.weights_download import download_button, show_download_result
 
 
-def model_picker(family: str, default: str, label: str = "Model") -> pretrained.LoadedModel:
-    """A selectbox over one family, the loaded model, and its banner and download
-    button when its weights are missing."""
-    specs = {s.name: s for s in pretrained.list_specs(family)}
-    value_key, widget_key = f"chosen_{family}", f"chosen_{family}_widget"
+def model_picker(families: tuple[str, ...], default: str, label: str = "Model") -> pretrained.LoadedModel:
+    """A selectbox over some families, the loaded model, and its banner and
+    download button when its weights are missing."""
+    specs = {s.name: s for f in families for s in pretrained.list_specs(f)}
+    value_key = "chosen_" + "_".join(families)
+    widget_key = f"{value_key}_widget"
     bind(value_key, [widget_key], default, valid=list(specs))
     name = st.selectbox(
         label, list(specs), key=widget_key,

@@ -16,7 +16,7 @@ st.caption("Captum's methods for one class of your image. Gradients flow only to
            "layer; the shared model's weights are never touched.")
 
 image = current_image()
-loaded = model_picker("cnn", default="efficientnet_lite0")
+loaded = model_picker(("cnn",), default="efficientnet_lite0")
 inspection = inspect_image(loaded, image)
 names = pretrained.class_names(loaded.spec)
 probabilities = torch.softmax(inspection.capture.logits, dim=0)

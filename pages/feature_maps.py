@@ -6,7 +6,6 @@ import pretrained
 from app.colormaps import COLORMAPS
 from app.feature_capture import first_conv_filters
 from app.feature_figures import (
-    channel_overlay_figure,
     depth_figure,
     filters_figure,
     histogram_figure,
@@ -15,6 +14,7 @@ from app.feature_figures import (
 )
 from app.layer_stats import channel_order, layer_stats, strongest_unit
 from app.mosaic import channel_mosaic
+from app.overlays import map_overlay_figure
 from app.prediction_chart import top_k_bar_chart
 from components.cnn_capture import inspect_image
 from components.image_picker import current_image
@@ -26,7 +26,7 @@ st.title("Feature maps")
 st.caption("One forward pass captures every listed layer; every control below only redraws.")
 
 image = current_image()
-loaded = model_picker("cnn", default="efficientnet_lite0")
+loaded = model_picker(("cnn",), default="efficientnet_lite0")
 inspection = inspect_image(loaded, image)
 info = layer_picker(inspection.extractor.layers, loaded.spec.name)
 activation = inspection.capture.activations[info.name]
@@ -70,9 +70,10 @@ with tabs[1]:
         channel_map = activation[channel]
         row, col = strongest_unit(channel_map)
         value_range = (stats.minimum, stats.maximum) if shared else None
-        right.plotly_chart(channel_overlay_figure(
+        right.plotly_chart(map_overlay_figure(
             inspection.view, channel_map, opacity, colormap, value_range, smooth,
-            None if rf.is_global else rf.box(row, col), title=f"{info.name}, channel {channel}",
+            None if rf.is_global else rf.box(row, col), "receptive field of the strongest unit",
+            title=f"{info.name}, channel {channel}", value_label="activation",
         ), width="stretch", key="overlay")
         left.caption(f"Channel {strongest} has the largest mean. The dashed square is what the strongest "
                      f"unit of this map can see.")

@@ -6,6 +6,10 @@ from functools import cache
 
 from pretrained.spec import ModelSpec
 
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
 
 @cache
 def imagenet_class_names() -> tuple[str, ...]:
@@ -18,4 +22,6 @@ def class_names(spec: ModelSpec) -> tuple[str, ...] | None:
     """The names of the classifier's outputs, or None for a model without one (DINO)."""
     if spec.labels == "imagenet-1k":
         return imagenet_class_names()
+    if spec.labels == "fashion-mnist":
+        return FASHION_MNIST_CLASSES
     return None

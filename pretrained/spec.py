@@ -18,13 +18,18 @@ Converter = Callable[[StateDict, torch.nn.Module], StateDict]
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """Resize the shorter side to `resize_size`, centre-crop `input_size`, normalise."""
+    """Resize the shorter side to `resize_size`, centre-crop `input_size`, normalise.
+    With one channel the picture is first turned to grey (ITU-R 601 luma)."""
 
     input_size: int
     resize_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
     interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
+
+    @property
+    def channels(self) -> int:
+        return len(self.mean)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class ModelSpec:
     # Layers worth showing, in forward order: module names or torch.fx node names.
     layers: tuple[str, ...]
     weights: WeightsFile | None
-    labels: Literal["imagenet-1k"] | None = "imagenet-1k"
+    labels: Literal["imagenet-1k", "fashion-mnist"] | None = "imagenet-1k"
     build_kwargs: Mapping[str, object] = field(default_factory=dict)
     summary: str = ""
     # The module whose output Grad-CAM explains: the last convolutional stage.

@@ -81,7 +81,11 @@ def _timm_model(
     summary: str,
     weights: WeightsFile | None = None,
     cam_layer: str | None = None,
+    labels: str | None = None,
+    preprocessing: Preprocessing | None = None,
+    build_kwargs: dict[str, object] | None = None,
 ) -> ModelSpec:
+    """A timm architecture; preprocessing and labels from its pretrained config unless given."""
     cfg = timm.models.get_pretrained_cfg(tag)
     size = cfg.input_size[-1]
     if weights is None:
@@ -99,7 +103,7 @@ def _timm_model(
             family=family,
             framework="timm",
             architecture=tag,
-            preprocessing=Preprocessing(
+            preprocessing=preprocessing or Preprocessing(
                 input_size=size,
                 # timm's eval transform: shorter side to floor(size / crop_pct), then centre crop.
                 resize_size=math.floor(size / cfg.crop_pct),
@@ -110,9 +114,10 @@ def _timm_model(
             num_params=num_params,
             layers=layers,
             weights=weights,
-            labels="imagenet-1k" if cfg.num_classes == 1000 else None,
+            labels=labels or ("imagenet-1k" if cfg.num_classes == 1000 else None),
             summary=summary,
             cam_layer=cam_layer,
+            build_kwargs=build_kwargs or {},
         )
     )
 
@@ -243,4 +248,20 @@ _timm_model(
     num_params=28_288_354,
     layers=_blocks("layers", 4),
     summary="Liu et al. 2021: attention inside shifted 7x7 windows, a pyramid of stages.",
+)
+_timm_model(
+    "tiny_vit_fmnist", "Tiny ViT (Fashion-MNIST)", "vit", "vit_tiny_patch16_224",
+    num_params=205_962,
+    layers=_blocks("blocks", 6),
+    summary="Trained by this project (python -m pretrained.train_tiny_vit): 28×28 grey, 4×4 patches.",
+    weights=WeightsFile(
+        filename="tiny_vit_fmnist.safetensors",
+        sha256="4304677f701a945086810a27febb2ff58335ebeeae65dcefed2e87636ce49dff",
+        size_mb=0.8,
+        source_note="trained by this project (pretrained/checkpoints/tiny_vit_fmnist.md)",
+    ),
+    labels="fashion-mnist",
+    preprocessing=Preprocessing(input_size=28, resize_size=28, mean=(0.2860,), std=(0.3530,)),
+    build_kwargs={"img_size": 28, "patch_size": 4, "in_chans": 1, "num_classes": 10, "embed_dim": 64,
+                  "depth": 6, "num_heads": 4, "mlp_ratio": 2.0},
 )

@@ -33,7 +33,7 @@ def app_url():
 def page(app_url):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.set_default_timeout(120_000)
         page.goto(app_url)
         wait_for_run(page)
@@ -140,3 +140,36 @@ def test_every_cnn_in_the_registry_works_on_both_pages(page, page_title):
         expect(banner).to_have_count(0 if pretrained.weights_status(spec).value == "offline-ready" else 1)
     screenshot(page, f"{page_title.lower().replace(' ', '-')}-last-cnn")
     _choose(page, "Model", "EfficientNet-Lite0")
+
+
+def test_attention_page_click_a_patch_with_the_tiny_vit(page):
+    _open(page, "ViT & DINO attention")
+    main = page.locator("[data-testid='stMain']")
+    _choose(page, "Model", "Tiny ViT")
+    main.get_by_role("tab", name="Click a patch").click()
+    picture = page.frame_locator("iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
+    box = picture.bounding_box()
+    picture.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.9})
+    wait_for_run(page)
+    expect(main.get_by_text("Patch (6, 0) is marked")).to_be_visible()
+    screenshot(page, "attention-clicked-patch")
+    assert exception_boxes(page) == []
+
+
+def test_every_transformer_works_on_the_uploaded_photo(page):
+    import pretrained
+
+    _open(page, "ViT & DINO attention")
+    main = page.locator("[data-testid='stMain']")
+    main.get_by_role("tab", name="Heads").click()
+    for spec in [*pretrained.list_specs("vit"), *pretrained.list_specs("dino")]:
+        _choose(page, "Model", spec.title)
+        assert exception_boxes(page) == [], spec.name
+        expect(main.locator(".js-plotly-plot").first).to_be_visible()
+        trained = pretrained.weights_status(spec).value == "offline-ready"
+        expect(main.get_by_text("UNTRAINED WEIGHTS")).to_have_count(0 if trained else 1)
+        if spec.name == "dino_vit_s16":
+            main.get_by_role("tab", name="Rollout").click()
+            expect(main.locator(".js-plotly-plot:visible").first).to_be_visible()
+            screenshot(page, "attention-dino-rollout-on-photo")
+            main.get_by_role("tab", name="Heads").click()

@@ -1,0 +1,66 @@
+"""Cached attention captures for the transformer pages.
+
+A capture is keyed by what was fed (the image's SHA-256, or a Fashion-MNIST
+test index), the model, the device, its weights and the input size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+import pretrained
+from app.classify import at_input_size, model_view, normalize
+from app.datasets import load_fashion_mnist
+from app.vit_attention import AttentionCapture, attention_memory_bytes, capture_attention
+from components.out_of_memory import stop_on_out_of_memory
+
+ATTENTION_BUDGET = 512 * 2**20  # bytes of attention kept for one capture
+HALF_PRECISION_FROM = 128 * 2**20  # above this, keep float16
+
+
+@dataclass(frozen=True, eq=False)
+class ViewedAttention:
+    capture: AttentionCapture
+    view: np.ndarray  # (S, S, 3) uint8: what the model saw
+    batch: torch.Tensor
+
+
+def fashion_mnist_view(index: int) -> np.ndarray:
+    image = load_fashion_mnist("test")[0][index]
+    return np.repeat(image[..., None], 3, axis=2)
+
+
+@st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
+def _capture(source: tuple, name: str, device: str, weights_fingerprint: tuple | None, size: int,
+             _loaded: pretrained.LoadedModel, _rgb: np.ndarray | None) -> ViewedAttention:
+    spec = _loaded.spec
+    preprocessing = at_input_size(spec.preprocessing, size)
+    view = fashion_mnist_view(source[1]) if source[0] == "fashion-mnist" else model_view(_rgb, preprocessing)
+    batch = normalize(view, preprocessing)
+    memory = attention_memory_bytes(_loaded.model, size)
+    keep = torch.float16 if memory > HALF_PRECISION_FROM else torch.float32
+    return ViewedAttention(capture_attention(_loaded.model, batch, keep), view, batch)
+
+
+def attention_of(loaded: pretrained.LoadedModel, source: tuple, size: int,
+                 rgb: np.ndarray | None = None) -> ViewedAttention:
+    """`source` is ("image", sha256) with `rgb`, or ("fashion-mnist", index)."""
+    spec = loaded.spec
+    with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(f"{spec.title} at {size}²"):
+        return _capture(source, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec), size,
+                        loaded, rgb)
+
+
+def within_budget(loaded: pretrained.LoadedModel, size: int) -> tuple[bool, str]:
+    """Whether a capture at `size` fits the memory budget, and the cost in words."""
+    tokens = (size // loaded.model.patch_embed.patch_size[0]) ** 2 + loaded.model.num_prefix_tokens
+    memory = attention_memory_bytes(loaded.model, size)
+    stored = memory // 2 if memory > HALF_PRECISION_FROM else memory
+    words = (f"{tokens:,} tokens · {len(loaded.model.blocks)} layers × {loaded.model.blocks[0].attn.num_heads} heads"
+             f" × {tokens:,}² = {memory / 2**20:,.0f} MB of attention in float32"
+             + (f" (kept as {stored / 2**20:,.0f} MB in float16)" if stored != memory else ""))
+    return stored <= ATTENTION_BUDGET, words

@@ -1,0 +1,62 @@
+"""The attention page in AppTest: the trained tiny ViT on Fashion-MNIST, an untrained DINO, impossible sizes."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.datasets import fashion_mnist_dir
+from tests.conftest import ROOT
+
+needs_fashion_mnist = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/vit_attention.py").run()
+    assert not at.exception
+    return at
+
+
+def _figures(at) -> str:
+    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+
+
+@needs_fashion_mnist
+def test_tiny_vit_on_fashion_mnist_shows_heads_rollout_gradcam_and_predictions(app):
+    assert app.selectbox(key="chosen_vit_dino_widget").value == "tiny_vit_fmnist"
+    assert "Test image 0: **Ankle boot**" in " ".join(c.value for c in app.caption)
+    assert not app.error  # trained: no banner
+    figures = _figures(app)
+    for title in ("Attention rollout", "Raw layer 6, mean of heads", "Grad-CAM: Ankle boot", "head %{z}"):
+        assert title in figures, title
+    assert "Ankle boot" in figures  # the top-5 chart
+    app.number_input(key="fmnist_index").set_value(1).run()
+    assert not app.exception
+    app.toggle(key="heads_mask").set_value(True).run()
+    assert not app.exception
+
+
+def test_the_users_image_converted_for_the_tiny_vit_says_so(app):
+    app.radio(key="tiny_input").set_value("Your image, converted").run()
+    assert not app.exception
+    assert "shrunk to 28×28 grey" in app.info[0].value
+
+
+def test_untrained_dino_at_a_larger_size_and_a_refused_one(app):
+    app.selectbox(key="chosen_vit_dino_widget").set_value("dino_vit_b16").run()
+    assert not app.exception
+    assert "UNTRAINED WEIGHTS" in app.error[0].value
+    assert "has no classifier" in " ".join(i.value for i in app.info)
+    app.select_slider(key="size_dino_vit_b16").set_value(320).run()
+    assert not app.exception
+    assert "401 tokens" in " ".join(c.value for c in app.caption)
+    app.select_slider(key="size_dino_vit_b16").set_value(640).run()
+    assert not app.exception
+    assert "showing 480² instead" in app.warning[0].value
+
+
+def test_distance_comparison_with_a_second_model(app):
+    app.selectbox(key="distance_other").set_value("deit_s16").run()
+    assert not app.exception
+    assert "DeiT-S\\u002f16 (untrained)" in _figures(app)  # plotly escapes "/" in its JSON
