@@ -6,6 +6,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+import pretrained
+
 from tests.conftest import ROOT
 
 PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/vit_attention.py", "pages/swin_windows.py",
@@ -29,7 +31,7 @@ def test_home_shows_the_cat_and_its_top5(app):
     assert "tiger cat" in _chart_text(app) and "Egyptian cat" in _chart_text(app)
     assert not app.error  # EfficientNet-Lite0 is trained: no untrained banner
     zoo = app.dataframe[0].value
-    assert len(zoo) == 16
+    assert len(zoo) == len(pretrained.list_specs())
     assert zoo.set_index("Model").loc["EfficientNet-Lite0", "Weights"] == "offline-ready"
 
 
