@@ -67,8 +67,9 @@ with tabs[1]:
         columns[2].plotly_chart(map_overlay_figure(view, torch.from_numpy(cam), 0.6, "Inferno",
                                                    title=f"Grad-CAM: {names[target]}", height=400,
                                                    value_label="Grad-CAM"), width="stretch", key="vit_gradcam")
-    st.caption("Rollout multiplies the layers' attention with the residual stream added (Abnar & Zuidema 2020); "
-               "Grad-CAM weighs the last block's tokens, reshaped to the patch grid, by the class gradient.")
+    st.caption("Rollout multiplies the layers' attention with the residual stream added (Abnar & Zuidema 2020)"
+               + ("; Grad-CAM weighs the last block's tokens, reshaped to the patch grid, by the class gradient."
+                  if spec.has_classifier else "."))
 
 with tabs[2]:
     click_col, maps_col = st.columns([2, 3])
