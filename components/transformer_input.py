@@ -27,12 +27,14 @@ def choose_input(loaded: pretrained.LoadedModel, image: DecodedImage,
         if len(sizes) > 1:
             size = st.select_slider("Input size (px)", sizes, value=size, key=f"size_{spec.name}",
                                     help="DINO's position embeddings are resampled for larger inputs.")
-        fits, cost = within_budget(loaded, size)
-        st.caption(cost)
-        if not fits:
-            allowed = max(s for s in sizes if within_budget(loaded, s)[0])
-            st.warning(f"{size}² needs more attention memory than one capture may hold; showing {allowed}² instead.")
-            size = allowed
+        if spec.family in ("vit", "dino"):  # global attention: memory grows with tokens²
+            fits, cost = within_budget(loaded, size)
+            st.caption(cost)
+            if not fits:
+                allowed = max(s for s in sizes if within_budget(loaded, s)[0])
+                st.warning(f"{size}² needs more attention memory than one capture may hold; "
+                           f"showing {allowed}² instead.")
+                size = allowed
         st.caption(f"The model sees the centre square of the picture (shorter side resized, then cropped to "
                    f"{size}×{size}); every overlay is drawn on that square.")
     return ("image", image.sha256), size, image.rgb

@@ -15,8 +15,12 @@ from pretrained.locations import PROJECT_CHECKPOINTS
 from pretrained.tiny_training import TrainingSettings, save_with_card, settings_card, train_on_fashion_mnist
 
 
-def main() -> None:
-    spec = get_spec("tiny_vit_fmnist")
+DESCRIPTION = ("A small Vision Transformer trained by this project, so the attention page has a really "
+               "trained model offline: 28×28 grey images, 4×4 patches (49 tokens + CLS).")
+
+
+def main(name: str = "tiny_vit_fmnist", description: str = DESCRIPTION) -> None:
+    spec = get_spec(name)
     settings = TrainingSettings()
     torch.manual_seed(settings.seed)
     model = build_model(spec)
@@ -24,10 +28,8 @@ def main() -> None:
     card = {"architecture": f"timm {spec.architecture} with {dict(spec.build_kwargs)}",
             "parameters": f"{spec.num_params:,}", **settings_card(settings),
             "test accuracy": f"{accuracy:.2%}", "training time": f"{seconds / 60:.1f} min",
-            "command": "python -m pretrained.train_tiny_vit"}
-    digest = save_with_card(model, PROJECT_CHECKPOINTS / spec.weights.filename, card,
-                            "A small Vision Transformer trained by this project, so the attention page has "
-                            "a really trained model offline: 28×28 grey images, 4×4 patches (49 tokens + CLS).")
+            "command": f"python -m pretrained.train_{name.removesuffix('_fmnist')}"}
+    digest = save_with_card(model, PROJECT_CHECKPOINTS / spec.weights.filename, card, description)
     print(f"test accuracy {accuracy:.2%} in {seconds:.0f} s; sha256 {digest}")
 
 

@@ -265,3 +265,21 @@ _timm_model(
     build_kwargs={"img_size": 28, "patch_size": 4, "in_chans": 1, "num_classes": 10, "embed_dim": 64,
                   "depth": 6, "num_heads": 4, "mlp_ratio": 2.0},
 )
+_timm_model(
+    "tiny_swin_fmnist", "Tiny Swin (Fashion-MNIST)", "swin", "swin_tiny_patch4_window7_224",
+    num_params=95_510,
+    layers=_blocks("layers", 2),
+    summary="Trained by this project (python -m pretrained.train_tiny_swin): 14×14 patches, 7×7 windows.",
+    weights=WeightsFile(
+        filename="tiny_swin_fmnist.safetensors",
+        sha256="82914e4cfaa478755615e1aad3dd3e2d9c3f9b9d63feadde44cfa054d648b9d6",
+        size_mb=0.4,
+        source_note="trained by this project (pretrained/checkpoints/tiny_swin_fmnist.md)",
+    ),
+    labels="fashion-mnist",
+    preprocessing=Preprocessing(input_size=28, resize_size=28, mean=(0.2860,), std=(0.3530,)),
+    # 28 px in 2 px patches: a 14×14 grid, four 7×7 windows, so stage 1 has a regular and a
+    # shifted block; stage 2 (7×7) is one window, where the shift is forced to 0.
+    build_kwargs={"img_size": 28, "patch_size": 2, "in_chans": 1, "num_classes": 10, "window_size": 7,
+                  "embed_dim": 32, "depths": (2, 2), "num_heads": (2, 4), "mlp_ratio": 2.0},
+)

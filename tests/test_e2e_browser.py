@@ -1,5 +1,6 @@
 """End to end: the README's command starts the app; Chromium uses it like a student would."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,26 @@ def test_every_transformer_works_on_the_uploaded_photo(page):
             expect(main.locator(".js-plotly-plot:visible").first).to_be_visible()
             screenshot(page, "attention-dino-rollout-on-photo")
             main.get_by_role("tab", name="Heads").click()
+
+
+def test_swin_page_plays_the_shift_and_shows_a_clicked_tokens_attention(page):
+    _open(page, "Swin windows")
+    main = page.locator("[data-testid='stMain']")
+    for title in ("Tiny Swin", "Swin-T"):
+        _choose(page, "Model", title)
+        assert exception_boxes(page) == [], title
+        main.get_by_role("tab", name="Cyclic shift").click()
+        main.locator(".updatemenu-button:visible").filter(has_text="Play").click()
+        time.sleep(4)  # 4–5 frames at 0.7 s
+        expect(main.get_by_text("Step: windows cut")).to_be_visible()
+        screenshot(page, f"swin-shift-{title.split()[0].lower()}")
+        main.get_by_role("tab", name="Real attention").click()
+        picture = page.frame_locator(
+            "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
+        box = picture.bounding_box()
+        picture.click(position={"x": 2, "y": 2})  # inside the top-left token, even on a 56×56 grid
+        wait_for_run(page)
+        expect(main.get_by_text("(now row 0, column 0)")).to_be_visible()
+        expect(main.get_by_text("Block 2: shifted windows, masked keys grey")).to_be_visible()
+        screenshot(page, f"swin-attention-{title.split()[0].lower()}")
+        assert exception_boxes(page) == []

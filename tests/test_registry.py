@@ -17,7 +17,7 @@ import pytest
 EXPECTED = {
     "alexnet", "vgg16", "resnet50", "wide_resnet50_2", "googlenet", "resnext50_32x4d",
     "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0",
-    "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t", "tiny_vit_fmnist",
+    "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t", "tiny_vit_fmnist", "tiny_swin_fmnist",
 }
 SPECS = pretrained.list_specs()
 

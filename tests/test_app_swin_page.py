@@ -1,0 +1,52 @@
+"""The Swin page in AppTest: the tiny Swin trained here, Swin-T's geometry at 224² and 256², padding."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/swin_windows.py").run()
+    assert not at.exception
+    return at
+
+
+def _figures(at) -> str:
+    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+
+
+def _table(at):
+    return at.dataframe[0].value
+
+
+def test_tiny_swin_shows_both_block_kinds_and_its_unshifted_second_stage(app):
+    assert app.selectbox(key="chosen_swin_widget").value == "tiny_swin_fmnist"
+    assert not app.error  # trained here: no untrained banner
+    table = _table(app)
+    assert list(table["Windows"]) == [4, 1]
+    assert list(table["Shift"]) == ["3", "0 (forced: one window covers the map)"]
+    figures = _figures(app)
+    assert "Block 1: regular windows" in figures and "Block 2: shifted windows, masked keys grey" in figures
+    app.radio(key="swin_stage").set_value(2).run()
+    assert not app.exception
+    assert any("window covers the whole map" in i.value for i in app.info)
+
+
+def test_swin_t_geometry_at_224_and_256_and_a_padded_size(app):
+    app.selectbox(key="chosen_swin_widget").set_value("swin_t").run()
+    assert not app.exception and "UNTRAINED WEIGHTS" in app.error[0].value
+    assert list(_table(app)["Windows"]) == [64, 16, 4, 1]
+    app.radio(key="swin_size").set_value(256).run()
+    app.radio(key="swin_window").set_value(8).run()
+    assert not app.exception
+    assert list(_table(app)["Windows"]) == [64, 16, 4, 1]
+    assert list(_table(app)["Tokens"]) == ["64×64", "32×32", "16×16", "8×8"]
+    app.radio(key="swin_size").set_value(224).run()
+    app.radio(key="swin_stage").set_value(2).run()
+    assert not app.exception
+    assert "padded to 32" in " ".join(c.value for c in app.caption)
+    assert "rolled by 3" in _figures(app) and "windows cut" in _figures(app)
