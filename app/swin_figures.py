@@ -161,7 +161,6 @@ def window_labels_figure(geometry: StageGeometry, window_index: int) -> go.Figur
 def mask_figure(mask: torch.Tensor, labels: np.ndarray, title: str) -> go.Figure:
     """The N×N additive mask of one window (0: may attend, −100: masked), with a
     strip of sub-region colours along both axes, as on the picture."""
-    tokens = mask.shape[0]
     strip = REGION_COLORS[labels].astype(np.uint8)
     figure = make_subplots(rows=2, cols=2, column_widths=[0.05, 0.95], row_heights=[0.05, 0.95],
                            horizontal_spacing=0.005, vertical_spacing=0.005, shared_xaxes=True, shared_yaxes=True)

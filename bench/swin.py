@@ -12,7 +12,6 @@ swin: warm_ms=X capture_ms=Y
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import plotly.io

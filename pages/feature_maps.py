@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import pretrained
 from app.colormaps import COLORMAPS
 from app.feature_capture import first_conv_filters
 from app.feature_figures import (

@@ -1,13 +1,101 @@
-"""Optimizer race: placeholder until its issue lands."""
+"""Optimizer race: every optimizer of the course from one start on a classic surface, replayed step by step."""
 
-from components.coming_soon import coming_soon
+import dataclasses
 
-coming_soon(
-    'Optimizer race',
-    'Why SGD crawls along a valley floor, how momentum helps and why Adam rescales each coordinate.',
-    [
-        'GD, SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and AdamW racing on classic surfaces',
-        'contour and 3D views, a replay slider with gradient and velocity arrows',
-        'learning-rate schedules',
-    ],
-)
+import streamlit as st
+
+from app.optimizer_figures import loss_figure, race_figure, race_table, surface_3d_figure
+from app.race import default_racers, race
+from app.schedules import SCHEDULES
+from app.surfaces import SURFACES
+from app.trajectories import GradientNoise
+
+DEFAULT_RACERS = ["SGD", "Momentum (PyTorch)", "Nesterov", "RMSProp", "Adam"]
+
+st.title("Optimizer race")
+st.caption("Why SGD crawls along a valley floor, how momentum helps, what Nesterov changes, and why adaptive "
+           "methods rescale each coordinate. Click the contour plot to start somewhere else (or drag a box "
+           "with the box-select tool).")
+
+controls, chart = st.columns([1, 2], gap="large")
+with controls:
+    surface = SURFACES[st.selectbox("Surface", list(SURFACES), key="race_surface")]
+    if surface.name == "Quadratic bowl":
+        condition = st.select_slider("Condition number κ", [1, 2, 5, 10, 20, 50, 100], 10, key="race_kappa")
+        rotation = st.slider("Rotation (°)", 0, 90, 30, 5, key="race_rotation")
+        surface = dataclasses.replace(surface, condition=float(condition), rotation_degrees=float(rotation))
+    st.caption(surface.description)
+
+    # A click on the chart (its selection) moves the start; applied before the inputs are drawn.
+    # The chart then gets a new key, so the used-up selection does not stay drawn on it.
+    start_x_key, start_y_key = f"start_x_{surface.name}", f"start_y_{surface.name}"
+    st.session_state.setdefault(start_x_key, float(surface.start[0]))
+    st.session_state.setdefault(start_y_key, float(surface.start[1]))
+    chart_key = f"race_chart_{st.session_state.setdefault('race_picks', 0)}"
+    picked = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
+    if picked:
+        st.session_state[start_x_key] = round(sum(p["x"] for p in picked) / len(picked), 3)
+        st.session_state[start_y_key] = round(sum(p["y"] for p in picked) / len(picked), 3)
+        st.session_state["race_picks"] += 1
+        chart_key = f"race_chart_{st.session_state['race_picks']}"
+    left, right = st.columns(2)
+    start = (left.number_input("Start x", key=start_x_key, step=0.1, format="%.3f"),
+             right.number_input("Start y", key=start_y_key, step=0.1, format="%.3f"))
+    (x0, x1), (y0, y1) = surface.view
+    if not (x0 <= start[0] <= x1 and y0 <= start[1] <= y1):
+        st.warning("The start is outside the plotted range: the paths begin off the chart.")
+    steps = st.slider("Steps", 10, 1000, 200, 10, key="race_steps")
+
+    catalogue = default_racers(surface)
+    chosen_names = st.multiselect("Optimizers", list(catalogue), DEFAULT_RACERS, key="race_optimizers")
+    schedule_name = st.selectbox("Learning-rate schedule", list(SCHEDULES), key="race_schedule")
+    schedule_type = SCHEDULES[schedule_name]
+    schedule_values = {f.name: st.number_input(f"{schedule_name}: {f.name}", value=f.default,
+                                               key=f"sched_{f.name}")
+                       for f in dataclasses.fields(schedule_type)}
+    if "SGD" in chosen_names:
+        noise_scale = st.slider("SGD gradient noise (scale)", 0.0, 20.0, 2.0, 0.5, key="race_noise")
+        batch = st.select_slider("… batch size (noise ÷ √batch)", [1, 2, 4, 8, 16, 32, 64, 128], 8,
+                                 key="race_batch")
+    else:
+        noise_scale, batch = 0.0, 1
+
+    racers = []
+    with st.expander("Hyperparameters"):
+        for name in chosen_names:
+            racer = catalogue[name]
+            st.markdown(f"**{name}**")
+            fields = [f for f in dataclasses.fields(racer.optimizer) if isinstance(f.default, float)]
+            columns = st.columns(len(fields) + 1)
+            lr = columns[0].number_input("learning rate", value=float(racer.lr), format="%.5f",
+                                         step=racer.lr / 2 or 0.01, key=f"lr_{surface.name}_{name}")
+            values = {f.name: columns[i + 1].number_input(f.name, value=float(getattr(racer.optimizer, f.name)),
+                                                          format="%.4g", key=f"hp_{name}_{f.name}")
+                      for i, f in enumerate(fields)}
+            racers.append(dataclasses.replace(racer, lr=lr,
+                                              optimizer=dataclasses.replace(racer.optimizer, **values)))
+    if any(r.lr < 0 for r in racers):
+        st.warning("A negative learning rate climbs uphill: that racer will run away.")
+    if any(r.lr == 0 for r in racers):
+        st.info("A learning rate of 0 never moves: that racer stays at the start.")
+
+trajectories = race(surface, racers, start, steps, schedule_type(**schedule_values),
+                    GradientNoise(noise_scale, batch, seed=0))
+with chart:
+    tabs = st.tabs(["Race", "3D", "Loss", "Table"])
+    with tabs[0]:
+        st.plotly_chart(race_figure(surface, trajectories, start), width="stretch", key=chart_key,
+                        on_select="rerun", selection_mode=("points", "box"))
+        st.caption("▶ Replay moves every racer together: the dark arrow is −gradient, the coloured arrow the "
+                   "velocity of momentum methods, the dotted box each coordinate's effective learning rate of "
+                   "adaptive methods (wide: that direction moves fast).")
+    with tabs[1]:
+        st.plotly_chart(surface_3d_figure(surface, trajectories), width="stretch", key="race_3d")
+    with tabs[2]:
+        log_scale = st.toggle("Log scale", True, key="race_log")
+        st.plotly_chart(loss_figure(trajectories, surface, log_scale), width="stretch", key="race_loss")
+    with tabs[3]:
+        tolerance = st.number_input("Tolerance", value=1e-3, format="%.0e", key="race_tolerance")
+        st.dataframe(race_table(trajectories, surface, tolerance), hide_index=True, width="stretch")
+        st.caption("Momentum (course), v ← λv − (1−λ)g, θ ← θ + ηv, and PyTorch's b ← μb + g, θ ← θ − η′b "
+                   "take identical steps when μ = λ and η′ = (1 − λ)η.")

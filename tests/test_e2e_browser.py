@@ -190,10 +190,31 @@ def test_swin_page_plays_the_shift_and_shows_a_clicked_tokens_attention(page):
         main.get_by_role("tab", name="Real attention").click()
         picture = page.frame_locator(
             "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
-        box = picture.bounding_box()
         picture.click(position={"x": 2, "y": 2})  # inside the top-left token, even on a 56×56 grid
         wait_for_run(page)
         expect(main.get_by_text("(now row 0, column 0)")).to_be_visible()
         expect(main.get_by_text("Block 2: shifted windows, masked keys grey")).to_be_visible()
         screenshot(page, f"swin-attention-{title.split()[0].lower()}")
         assert exception_boxes(page) == []
+
+
+def test_optimizer_race_click_sets_the_start_and_replay_plays(page):
+    _open(page, "Optimizer race")
+    main = page.locator("[data-testid='stMain']")
+    chart = main.locator(".js-plotly-plot").first
+    area = chart.locator(".nsewdrag").first
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.up()
+    wait_for_run(page)
+    start_x = float(main.get_by_label("Start x").input_value())
+    start_y = float(main.get_by_label("Start y").input_value())
+    assert (start_x, start_y) != (-2.5, 1.8) and start_x > 0 and start_y > 0
+    current = chart.locator(".slider-group > .slider-label")  # plotly's "step k" read-out
+    expect(current).to_have_text("step 0")
+    main.locator(".updatemenu-button").filter(has_text="Replay").click()
+    time.sleep(2.5)
+    assert int(current.text_content().split()[-1]) > 20
+    screenshot(page, "optimizer-race-replay")
+    assert exception_boxes(page) == []

@@ -6,7 +6,7 @@ import timm
 import torch
 from timm.models import swin_transformer as timm_swin
 
-from app.swin_attention import capture_swin, stage_geometries
+from app.swin_attention import capture_swin
 from app.swin_windows import (
     cyclic_shift,
     reverse_shift,
