@@ -45,11 +45,13 @@ def download_file(
     expected_sha256: str | None = None,
     progress: Progress | None = None,
     timeout_s: float = 30.0,
+    expected_md5: str | None = None,
 ) -> str:
     """Fetches `url` (https or file://) into `dest` and returns its SHA-256.
 
     The bytes go to a temporary file beside `dest`; it is renamed into place
-    only when the length and the hash check out, so an interrupted or wrong
+    only when the length and the hash check out (SHA-256, or MD5 where that is
+    all the publisher gives, as for the datasets), so an interrupted or wrong
     download never leaves a file that looks good. Two sessions asking for the
     same file wait for each other instead of writing it twice.
     """
@@ -59,7 +61,7 @@ def download_file(
     with _lock_for(dest):
         partial = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:8]}.partial")
         try:
-            digest = _stream_to(url, partial, expected_sha256, progress, timeout_s)
+            digest = _stream_to(url, partial, expected_sha256, progress, timeout_s, expected_md5)
             os.replace(partial, dest)
         except DownloadError:
             raise
@@ -72,10 +74,12 @@ def download_file(
 
 
 def _stream_to(
-    url: str, partial: Path, expected: str | None, progress: Progress | None, timeout_s: float
+    url: str, partial: Path, expected: str | None, progress: Progress | None, timeout_s: float,
+    expected_md5: str | None = None,
 ) -> str:
     request = urllib.request.Request(url, headers={"User-Agent": "vision-explorer"})
     digest = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
     with urllib.request.urlopen(request, timeout=timeout_s) as response, partial.open("wb") as out:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
@@ -86,12 +90,15 @@ def _stream_to(
         while chunk := response.read(_CHUNK):
             out.write(chunk)
             digest.update(chunk)
+            md5.update(chunk)
             done += len(chunk)
             if progress:
                 progress(done, total)
     if total is not None and done != total:
         raise DownloadError(f"{url} stopped after {done:,} of {total:,} bytes; nothing was kept")
     actual = digest.hexdigest()
+    if expected_md5 and md5.hexdigest() != expected_md5.lower():
+        raise DownloadError(f"{url} has MD5 {md5.hexdigest()}, expected {expected_md5}; nothing was kept")
     if expected and not actual.startswith(expected):
         raise DownloadError(
             f"{url} has SHA-256 {actual[:16]}…, expected {expected[:16]}…; nothing was kept"

@@ -1,9 +1,13 @@
-"""Run by test_attributions in a fresh process, so that no other test's threads or
-caches move the resident-set size: 50 warm-up rounds of capture + Grad-CAM +
-Saliency on EfficientNet-Lite0, then 100 measured ones; prints a JSON line."""
+"""Memory checks in a fresh process, so that no other test's threads or caches
+move the resident-set size; prints a JSON line.
+
+    python -m tests.memory_probe attributions   # 50 warm + 100 captures, Grad-CAMs, Saliencies
+    python -m tests.memory_probe training       # 10 warm + 50 training runs started and stopped
+"""
 
 import gc
 import json
+import sys
 
 import pretrained
 from app import attributions
@@ -19,8 +23,7 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
-def main() -> None:
-    keep_freed_memory()  # the app's allocator settings
+def attribution_rounds() -> dict:
     loaded = pretrained.load_model("efficientnet_lite0")
     spec = loaded.spec
     extractor = FeatureExtractor(loaded.model, spec.layers, spec.framework, 224)
@@ -40,8 +43,35 @@ def main() -> None:
     gc.collect()
     hooked = [n for n, m in loaded.model.named_modules() if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks]
     grads = any(p.requires_grad or p.grad is not None for p in loaded.model.parameters())
-    print(json.dumps({"growth_mb": rss_mb() - before, "hooked": hooked, "parameter_grads": grads}))
+    return {"growth_mb": rss_mb() - before, "hooked": hooked, "parameter_grads": grads}
+
+
+def training_rounds() -> dict:
+    import threading
+    import time
+
+    from app.training import TrainingConfig
+    from app.training_data import SOURCES, split
+    from app.training_runs import RunOwner, TrainingRun
+
+    data = split(SOURCES["Digits (8×8, scikit-learn)"].load(), 200, seed=0)
+
+    def start_and_stop():
+        run = TrainingRun("r", TrainingConfig(model="LeNet-5", epochs=100), data, RunOwner()).start()
+        time.sleep(0.05)  # let it take a few steps
+        run.stop()
+        run.thread.join(timeout=10)
+
+    for _ in range(10):
+        start_and_stop()
+    gc.collect()
+    before, threads = rss_mb(), threading.active_count()
+    for _ in range(50):
+        start_and_stop()
+    gc.collect()
+    return {"growth_mb": rss_mb() - before, "extra_threads": threading.active_count() - threads}
 
 
 if __name__ == "__main__":
-    main()
+    keep_freed_memory()  # the app's allocator settings
+    print(json.dumps({"attributions": attribution_rounds, "training": training_rounds}[sys.argv[1]]()))

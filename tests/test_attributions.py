@@ -138,7 +138,7 @@ def test_grad_cam_finds_the_cat_and_the_coffee_side_by_side(lite0):
 
 
 def test_repeated_captures_and_attributions_neither_leak_nor_leave_hooks():
-    result = subprocess.run([sys.executable, "-m", "tests.memory_probe"], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "tests.memory_probe", "attributions"], cwd=ROOT, capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -218,3 +218,30 @@ def test_optimizer_race_click_sets_the_start_and_replay_plays(page):
     assert int(current.text_content().split()[-1]) > 20
     screenshot(page, "optimizer-race-replay")
     assert exception_boxes(page) == []
+
+
+def test_live_training_updates_its_chart_and_stops(page):
+    _open(page, "Live training")
+    main = page.locator("[data-testid='stMain']")
+    _choose(page, "Dataset", "Digits")
+    epochs = main.get_by_label("Epochs")
+    epochs.fill("200")
+    epochs.press("Enter")
+    wait_for_run(page)
+    main.get_by_role("button", name="Start", exact=True).click()
+    points = []
+    deadline = time.monotonic() + 60
+    while len(set(points)) < 4 and time.monotonic() < deadline:  # the first drawing and three updates
+        counted = page.evaluate(  # points drawn in the loss chart (the one whose x axis is the epoch)
+            "() => { const charts = Array.from(document.querySelectorAll('[data-testid=stMain] .js-plotly-plot'));"
+            " const gd = charts.find(c => c.layout && c.layout.xaxis && c.layout.xaxis.title"
+            " && c.layout.xaxis.title.text === 'epoch');"
+            " return gd && gd._fullData ? gd._fullData.reduce((n, t) => n + (t._length || 0), 0) : 0 }")
+        if counted:
+            points.append(counted)
+        time.sleep(0.7)
+    assert len(set(points)) >= 4 and points == sorted(points), points
+    screenshot(page, "live-training-running")
+    main.get_by_role("button", name="Stop all").click()
+    expect(main.get_by_text("stopped", exact=False).first).to_be_visible(timeout=10_000)
+    assert exception_boxes(page) == []

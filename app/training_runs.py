@@ -1,0 +1,117 @@
+"""A training run in a background thread, read safely from another thread.
+
+The worker never touches Streamlit; the page polls `snapshot()`. A run stops
+when asked, when it finishes, or when its owner object is garbage-collected
+(the browser session that started it is gone), within one training step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from app.training import (
+    Histogram,
+    Metric,
+    StepMetric,
+    TrainingConfig,
+    TrainingResult,
+    ValidationMetric,
+    train,
+)
+from app.training_data import Split
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    label: str
+    config: TrainingConfig
+    status: str  # "queued", "running", "finished", "stopped", "failed"
+    problem: str | None
+    steps: list[StepMetric]
+    validations: list[ValidationMetric]
+    histograms: list[Histogram]
+    result: TrainingResult | None
+    seconds: float
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+
+class RunOwner:
+    """Held by whoever started runs (a browser session); when it is collected, its runs stop."""
+
+
+@dataclass(eq=False)
+class TrainingRun:
+    label: str
+    config: TrainingConfig
+    data: Split
+    owner: RunOwner
+    slots: threading.Semaphore | None = None  # a server-wide cap on concurrent runs
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _steps: list = field(default_factory=list, init=False)
+    _validations: list = field(default_factory=list, init=False)
+    _histograms: list = field(default_factory=list, init=False)
+    _status: str = field(default="queued", init=False)
+    _problem: str | None = field(default=None, init=False)
+    _result: TrainingResult | None = field(default=None, init=False)
+    _started: float = field(default=0.0, init=False)
+    _ended: float | None = field(default=None, init=False)
+    thread: threading.Thread | None = field(default=None, init=False)
+
+    def start(self) -> "TrainingRun":
+        owner = weakref.ref(self.owner)
+        del self.owner  # the thread must not keep the session's owner alive
+        self.thread = threading.Thread(target=self._work, args=(owner,), name=f"training: {self.label}",
+                                       daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _record(self, metric: Metric) -> None:
+        target = {StepMetric: self._steps, ValidationMetric: self._validations, Histogram: self._histograms}
+        with self._lock:
+            target[type(metric)].append(metric)
+
+    def _work(self, owner: weakref.ref) -> None:
+        def should_stop() -> bool:
+            return self._stop.is_set() or owner() is None
+
+        if self.slots is not None:
+            while not self.slots.acquire(timeout=0.5):  # queued behind other sessions' runs
+                if should_stop():
+                    self._set_status("stopped")
+                    return
+        try:
+            self._set_status("running")
+            self._started = time.monotonic()
+            result = train(self.config, self.data, self._record, should_stop)
+            with self._lock:
+                self._result = result
+                self._problem = result.problem
+                self._status = "failed" if result.problem else ("stopped" if result.stopped_early else "finished")
+        except Exception as exc:  # a bug or a bad setting: the page shows it, the app goes on
+            with self._lock:
+                self._status, self._problem = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            self._ended = time.monotonic()
+            if self.slots is not None:
+                self.slots.release()
+
+    def _set_status(self, status: str) -> None:
+        with self._lock:
+            self._status = status
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            end = self._ended if self._ended is not None else time.monotonic()
+            return Snapshot(self.label, self.config, self._status, self._problem, list(self._steps),
+                            list(self._validations), list(self._histograms), self._result,
+                            end - self._started if self._started else 0.0)

@@ -1,0 +1,117 @@
+"""The app's training loop (metrics reported, validation, batch-norm probe, checkpoints,
+a poller reading it as the page does) against a bare PyTorch loop, in one run.
+
+    .venv/bin/python -m bench.training [--steps 600]
+
+The same model (LeNet-5), data (Fashion-MNIST, or the scikit-learn digits
+without it), batch size (64) and number of steps, on whatever device
+app.devices picks. Every torch call runs off the main thread, as in the
+Streamlit server (script runs and training are threads): once the main thread
+has run torch, its idle OpenMP team makes other threads' training 1.7× slower
+on this 2-core machine. Last line: training: ui_throughput_ratio=X steps_per_s=Y
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import threading
+import time
+
+import torch
+import torch.nn.functional as F
+
+from app.allocator import keep_freed_memory
+from app.datasets import fashion_mnist_dir
+from app.devices import best_device
+from app.training import TrainingConfig
+from app.training_data import SOURCES, split
+from app.training_models import build
+from app.training_runs import RunOwner, TrainingRun
+
+
+def bare_loop(data, config: TrainingConfig, steps: int) -> float:
+    """Seconds for `steps` plain steps: shuffle, forward, loss, backward, step."""
+    torch.manual_seed(config.seed)
+    model = build(config.model, tuple(data.train_x.shape[1:]), len(data.classes)).to(data.train_x.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    per_epoch = math.ceil(len(data.train_x) / config.batch_size)
+    start = time.perf_counter()
+    step = 0
+    while step < steps:
+        order = torch.randperm(len(data.train_x)).to(data.train_x.device)
+        for index in range(per_epoch):
+            chosen = order[index * config.batch_size: (index + 1) * config.batch_size]
+            loss = F.cross_entropy(model(data.train_x[chosen]), data.train_y[chosen])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if step == steps:
+                break
+    if data.train_x.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def app_loop(data, config: TrainingConfig) -> tuple[float, int]:
+    """Seconds and steps of a TrainingRun, with a poller copying snapshots twice a second."""
+    run = TrainingRun("bench", config, data, owner := RunOwner())
+    polled = []
+
+    def poll():
+        while run.thread is None or run.thread.is_alive():
+            polled.append(len(run.snapshot().steps))
+            time.sleep(0.5)
+
+    start = time.perf_counter()
+    run.start()
+    poller = threading.Thread(target=poll)
+    poller.start()
+    run.thread.join()
+    seconds = time.perf_counter() - start
+    poller.join()
+    del owner
+    snapshot = run.snapshot()
+    assert snapshot.status == "finished", snapshot.problem
+    return seconds, len(snapshot.steps)
+
+
+def in_thread(function, *args):
+    """Runs `function` in a fresh thread (see the module's note on the main thread) and returns its result."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", function(*args)))
+    thread.start()
+    thread.join()
+    return result["value"]
+
+
+def prepare(requested_steps: int):
+    device = best_device()
+    name = "Fashion-MNIST" if fashion_mnist_dir() else "Digits (8×8, scikit-learn)"
+    data = split(SOURCES[name].load(), 2000 if name == "Fashion-MNIST" else 300, seed=0, device=device)
+    per_epoch = math.ceil(len(data.train_x) / 64)
+    epochs = max(1, round(requested_steps / per_epoch))
+    return name, data, TrainingConfig(model="LeNet-5", epochs=epochs, batch_size=64, learning_rate=1e-3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=600)
+    args = parser.parse_args()
+    keep_freed_memory()
+    # The main thread only coordinates: every torch call happens in a thread that then ends.
+    name, data, config = in_thread(prepare, args.steps)
+    steps = config.epochs * math.ceil(len(data.train_x) / config.batch_size)
+    in_thread(bare_loop, data, config, 20)  # warm-up
+    bare = in_thread(bare_loop, data, config, steps)
+    app_seconds, app_steps = app_loop(data, config)
+    assert app_steps == steps
+    print(f"{name}, {len(data.train_x)} training images, LeNet-5, batch 64, {steps} steps on {data.train_x.device}")
+    print(f"bare loop {bare:.2f} s ({steps / bare:.0f} steps/s); app loop {app_seconds:.2f} s "
+          f"({app_steps / app_seconds:.0f} steps/s) with validation, probe histograms and checkpoints")
+    print(f"training: ui_throughput_ratio={bare / app_seconds:.3f} steps_per_s={app_steps / app_seconds:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""A session's training runs: started here, trained in worker threads, kept in session state.
+
+Runs are per session: nothing one browser starts is seen or stopped by another.
+Server-wide, at most MAX_CONCURRENT_RUNS train at once (the others wait, shown
+as queued); a session keeps its last MAX_RUNS_KEPT runs and may have two active
+(an A/B pair). When the session's state is dropped, its owner object goes with
+it and its runs stop by themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import streamlit as st
+
+from app.training import TrainingConfig
+from app.training_data import SOURCES, DatasetState, ImageData, split
+from app.training_runs import RunOwner, TrainingRun
+from components.device_picker import current_device
+from pretrained.download import DownloadError
+
+MAX_CONCURRENT_RUNS = max(2, (os.cpu_count() or 2) // 2)
+MAX_RUNS_KEPT = 6
+MAX_ACTIVE_PER_SESSION = 2
+_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+_RUNS, _OWNER = "training_runs", "training_owner"
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _dataset(name: str) -> ImageData:
+    return SOURCES[name].load()
+
+
+def dataset(name: str) -> ImageData | None:
+    """The dataset, once it is on this machine; otherwise its status and, where it
+    can be downloaded, a button with a progress bar."""
+    status = SOURCES[name].status()
+    if status.state is DatasetState.READY:
+        with st.spinner(f"Loading {name}…"):
+            return _dataset(name)
+    if status.state is DatasetState.UNAVAILABLE:
+        st.warning(f"{name} is unavailable: {status.detail}.")
+        return None
+    st.info(f"{name} is not on this machine yet ({status.detail}).")
+    if st.button(f"Download {name}", icon=":material/download:", key=f"download_{name}"):
+        bar = st.progress(0.0, text=f"Downloading {name}…")
+        try:
+            SOURCES[name].load(lambda done, total: bar.progress(min(1.0, done / total) if total else 0.0,
+                                                                text=f"Downloading {name}…"))
+        except (DownloadError, OSError, ValueError) as exc:
+            bar.empty()
+            st.error(f"Could not download {name}: {exc}")
+            return None
+        st.rerun()
+    return None
+
+
+def session_runs() -> list[TrainingRun]:
+    return st.session_state.setdefault(_RUNS, [])
+
+
+def _owner() -> RunOwner:
+    return st.session_state.setdefault(_OWNER, RunOwner())
+
+
+def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, subset: int | None,
+               labels: list[str]) -> str | None:
+    """Starts one run per config; returns why not, in words, when it cannot."""
+    runs = session_runs()
+    active = [r for r in runs if r.snapshot().active]
+    if len(active) + len(configs) > MAX_ACTIVE_PER_SESSION:
+        return f"At most {MAX_ACTIVE_PER_SESSION} runs at a time per session: stop one first."
+    if validation >= len(data.train_labels):
+        return f"The validation set ({validation}) must be smaller than the {len(data.train_labels)} training images."
+    device = current_device()
+    for config, label in zip(configs, labels):
+        data_split = split(data, validation, config.seed, subset, device)
+        runs.append(TrainingRun(label, config, data_split, _owner(), _SLOTS).start())
+    # Keep the newest runs, but never drop one that is still training.
+    while len(runs) > MAX_RUNS_KEPT and not runs[0].snapshot().active:
+        runs.pop(0)
+    return None
+
+
+def stop_all() -> None:
+    for run in session_runs():
+        run.stop()
