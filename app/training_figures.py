@@ -139,7 +139,7 @@ def probe_figure(snapshot: Snapshot, label: str, zmax: float | None = None) -> g
     steps = [h.step for h in histograms]
     shares = np.array([h.counts / max(h.counts.sum(), 1) for h in histograms]).T  # (bins, times)
     centres = (HISTOGRAM_BINS[:-1] + HISTOGRAM_BINS[1:]) / 2
-    figure = go.Figure(go.Heatmap(x=steps, y=centres, z=shares, colorscale="Magma", zmin=0, zmax=zmax,
+    figure = go.Figure(go.Heatmap(x=steps, y=centres, z=shares, colorscale="Blues", zmin=0, zmax=zmax,
                                   colorbar=dict(title="share", thickness=10),
                                   hovertemplate="step %{x}, value %{y:.1f}: %{z:.1%}<extra></extra>"))
     means = np.array([h.mean for h in histograms])
@@ -147,7 +147,7 @@ def probe_figure(snapshot: Snapshot, label: str, zmax: float | None = None) -> g
     for values, name in ((means, "mean"), (means + stds, "mean ± std"), (means - stds, None)):
         figure.add_trace(go.Scatter(x=steps, y=np.clip(values, HISTOGRAM_BINS[0], HISTOGRAM_BINS[-1]), mode="lines",
                                     name=name, showlegend=name is not None,
-                                    line=dict(color="white", width=2 if name == "mean" else 1,
+                                    line=dict(color="#e45756", width=2 if name == "mean" else 1,
                                               dash="solid" if name == "mean" else "dot")))
     figure.update_layout(title=label, height=320, margin=dict(l=10, r=10, t=40, b=40), xaxis_title="step",
                          yaxis_title="pre-activation", legend=dict(orientation="h", y=-0.3))
