@@ -32,6 +32,7 @@ class TrainingConfig:
     batch_norm: bool = False
     dropout: float = 0.0
     width: float = 1.0
+    skip_connections: bool = True  # the small ResNet's; Li et al. compare with and without
     optimizer: str = "Adam"
     learning_rate: float = 1e-3
     schedule: str = "constant"
@@ -149,7 +150,7 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
     generator = torch.Generator().manual_seed(config.seed)
     device = data.train_x.device
     model = build(config.model, tuple(data.train_x.shape[1:]), len(data.classes), config.batch_norm,
-                  config.dropout, config.width).to(device)
+                  config.dropout, config.width, config.skip_connections).to(device)
     optimizer = make_optimizer(config, model.parameters())
     per_epoch = math.ceil(len(data.train_x) / config.batch_size)
     total = per_epoch * config.epochs
@@ -208,6 +209,8 @@ def _finish(model, data: Split, stopped: bool, problem: str | None, step: int, c
             probabilities: torch.Tensor | None = None) -> TrainingResult:
     """The end-of-run figures; `probabilities` from the last validation when it was at this step."""
     classes = len(data.classes)
+    if checkpoints[-1][0] != step:  # a stopped run's path ends at the weights it stopped with
+        checkpoints = [*checkpoints, (step, _cpu_state(model))]
     try:
         if probabilities is None:
             _, _, probabilities = evaluate(model, data.val_x, data.val_y)

@@ -36,6 +36,8 @@ def difference_labels(configs: list[TrainingConfig]) -> list[str]:
         value = getattr(config, name)
         if name == "batch_norm":
             return "BN on" if value else "BN off"
+        if name == "skip_connections":
+            return "skips" if value else "no skips"
         if name == "augmentation":
             return f"aug: {value.describe()}"
         if name in ("model", "optimizer", "schedule"):

@@ -62,29 +62,35 @@ class SmallVGG(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, a, b, stride, batch_norm):
+    """Two 3×3 convs and, with `skip`, the identity (or a 1×1 projection) added back."""
+
+    def __init__(self, a, b, stride, batch_norm, skip=True):
         super().__init__()
         self.conv1, self.norm1 = nn.Conv2d(a, b, 3, stride, 1, bias=not batch_norm), _norm2d(b, batch_norm)
         self.conv2, self.norm2 = nn.Conv2d(b, b, 3, 1, 1, bias=not batch_norm), _norm2d(b, batch_norm)
-        self.shortcut = nn.Identity() if stride == 1 and a == b else nn.Sequential(
-            nn.Conv2d(a, b, 1, stride, bias=not batch_norm), _norm2d(b, batch_norm))
+        self.skip = skip
+        if skip and not (stride == 1 and a == b):
+            self.shortcut = nn.Sequential(nn.Conv2d(a, b, 1, stride, bias=not batch_norm), _norm2d(b, batch_norm))
+        else:
+            self.shortcut = nn.Identity()
 
     def forward(self, x):
-        out = torch.relu(self.norm1(self.conv1(x)))
-        return torch.relu(self.norm2(self.conv2(out)) + self.shortcut(x))
+        out = self.norm2(self.conv2(torch.relu(self.norm1(self.conv1(x)))))
+        return torch.relu(out + self.shortcut(x) if self.skip else out)
 
 
 class SmallResNet(nn.Module):
-    """A 3×3 stem and three residual stages (16, 32, 64 channels × width), stride 2 between."""
+    """A 3×3 stem and three residual stages (16, 32, 64 channels × width), stride 2
+    between; without skip connections it is the same network made plain (Li et al.'s comparison)."""
 
-    def __init__(self, in_shape, classes, batch_norm, dropout, width):
+    def __init__(self, in_shape, classes, batch_norm, dropout, width, skip=True):
         super().__init__()
         c1, c2, c3 = (round(c * width) for c in (16, 32, 64))
         self.stem = nn.Sequential(nn.Conv2d(in_shape[0], c1, 3, padding=1, bias=not batch_norm),
                                   _norm2d(c1, batch_norm))
         self.probe = nn.Identity()
-        self.stages = nn.Sequential(BasicBlock(c1, c1, 1, batch_norm), BasicBlock(c1, c2, 2, batch_norm),
-                                    BasicBlock(c2, c3, 2, batch_norm))
+        self.stages = nn.Sequential(BasicBlock(c1, c1, 1, batch_norm, skip), BasicBlock(c1, c2, 2, batch_norm, skip),
+                                    BasicBlock(c2, c3, 2, batch_norm, skip))
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c3, classes))
 
     def forward(self, x):
@@ -140,10 +146,14 @@ class TinyViT(nn.Module):
 
 
 def build(name: str, in_shape: tuple[int, int, int], classes: int, batch_norm: bool = False,
-          dropout: float = 0.0, width: float = 1.0) -> nn.Module:
+          dropout: float = 0.0, width: float = 1.0, skip_connections: bool = True) -> nn.Module:
+    """`skip_connections` matters for the small ResNet only."""
     kind = {"LeNet-5": LeNet5, "Small VGG": SmallVGG, "Small ResNet": SmallResNet, "MLP": MLP,
             "Tiny ViT": TinyViT}[name]
-    model = kind(in_shape, classes, batch_norm, dropout, width)
+    if kind is SmallResNet:
+        model = SmallResNet(in_shape, classes, batch_norm, dropout, width, skip_connections)
+    else:
+        model = kind(in_shape, classes, batch_norm, dropout, width)
     with torch.no_grad():  # materialise lazy layers with the real input shape
         model.eval()(torch.zeros(2, *in_shape))
     return model.train()

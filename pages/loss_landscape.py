@@ -1,13 +1,216 @@
-"""Loss landscape: placeholder until its issue lands."""
+"""Loss landscape: the loss of a real network around its trained weights, with its training path."""
 
-from components.coming_soon import coming_soon
+import numpy as np
+import streamlit as st
 
-coming_soon(
-    'Loss landscape',
-    'The loss surface of a real network around its trained weights, with its training path.',
-    [
-        '1D lines and 2D planes along filter-normalised or PCA directions',
-        'contour and 3D views',
-        'batch norm versus no batch norm side by side',
-    ],
+from app.landscape import (
+    difference,
+    drawable,
+    evaluate_line,
+    filter_normalized_direction,
+    pca_directions,
+    per_example_losses,
+    point_weights,
 )
+from app.landscape_figures import contour_figure, line_figure, shared_range, surface_3d_figure
+from components.landscape_jobs import (
+    COARSE,
+    MAX_SECONDS,
+    GridSpec,
+    any_running,
+    job,
+    seconds_per_point,
+    start,
+    subject,
+    subjects,
+)
+
+st.title("Loss landscape")
+st.caption("Li et al. (NeurIPS 2018) in seconds: every point is the exact loss of the network with moved weights "
+           "on the stated evaluation set, in eval mode (batch norm uses its running statistics).")
+
+choices = subjects()
+if not choices:
+    st.warning("No network to look at: the shipped ones need Fashion-MNIST (Debian's dataset-fashion-mnist), and "
+               "this session has no finished run yet — train one on the Live training page.")
+    st.stop()
+left, middle, right = st.columns(3)
+key = left.selectbox("Network", list(choices), format_func=choices.get, key="land_subject")
+try:
+    chosen = subject(key)
+except (FileNotFoundError, ValueError) as problem:  # a missing or corrupt shipped file (checked by SHA-256)
+    st.error(f"{choices[key]} cannot be loaded: {problem}")
+    st.stop()
+sizes = {"500 validation images": 500, "1,000 validation images": 1000, "all validation images": None}
+size_label = middle.selectbox("Evaluation set", list(sizes), index=1, key="land_size")
+size = sizes[size_label]
+log_scale = right.toggle("Log scale", value=True, key="land_log",
+                          help="Loss spans orders of magnitude away from the minimum: on a log scale the basin "
+                               "stays visible.")
+per_point = seconds_per_point(chosen, size)
+st.caption(f"{chosen.title}: evaluated on {len(chosen.evaluation(size)):,} images, {per_point * 1e3:.0f} ms per "
+           f"point (one forward pass); the path has {len(chosen.path)} checkpoints.")
+
+tabs = st.tabs(["1D lines", "2D plane", "BN or skips: side by side", "Sample vs full set"])
+with tabs[0]:
+    @st.cache_data(max_entries=16, show_spinner="Evaluating 2 × 41 points…")
+    def lines(subject_key: str, size: int | None, seed: int):
+        initial, network = chosen.path[0], chosen.network()
+        along = np.linspace(-0.5, 1.5, 41)
+        path_loss, path_accuracy = evaluate_line(network, initial, difference(chosen.final, initial),
+                                                 chosen.evaluation(size), along)
+        around = np.linspace(-1, 1, 41)
+        random_loss, random_accuracy = evaluate_line(network, chosen.final,
+                                                     filter_normalized_direction(chosen.final, seed),
+                                                     chosen.evaluation(size), around)
+        return along, path_loss, path_accuracy, around, random_loss, random_accuracy
+
+    seed = st.number_input("Direction seed", 0, 10_000, 0, key="land_line_seed")
+    along, path_loss, path_accuracy, around, random_loss, random_accuracy = lines(key, size, int(seed))
+    columns = st.columns(2)
+    columns[0].plotly_chart(line_figure(along, path_loss, path_accuracy, "From the initial to the final weights",
+                                        {"initial": 0.0, "final": 1.0}, log_scale), width="stretch", key="land_line1")
+    columns[1].plotly_chart(line_figure(around, random_loss, random_accuracy,
+                                        "Along a random filter-normalised direction", {"final": 0.0}, log_scale),
+                            width="stretch", key="land_line2")
+    st.caption("θ(α) = θ₀ + α(θ* − θ₀) on the left (Goodfellow et al.'s line, continued past both ends); "
+               "θ* + αd on the right, d scaled filter by filter to the weights' norms.")
+
+
+def grid_controls(prefix: str, allow_pca: bool) -> GridSpec | None:
+    columns = st.columns(4)
+    kinds = ["random filter-normalised", "PCA of the training path"] if allow_pca else ["random filter-normalised"]
+    kind = columns[0].radio("Directions", kinds, key=f"{prefix}_kind")
+    resolution = columns[1].select_slider("Resolution", [9, 21, 41, 51], 21, key=f"{prefix}_resolution")
+    span = columns[2].select_slider("Span (±)", [0.25, 0.5, 1.0, 2.0], 1.0, key=f"{prefix}_span",
+                                    disabled=kind != kinds[0])
+    seed = columns[3].number_input("Seed", 0, 10_000, 0, key=f"{prefix}_seed")
+    return GridSpec((), "pca" if kind != kinds[0] else "random", int(seed), resolution, span, size)
+
+
+def run_grid(spec: GridSpec, networks: list, label: str) -> list | None:
+    """Cost estimate, start/cancel, progress; returns [(surface, plane)] (partial while running)."""
+    points = spec.resolution ** 2 * len(networks)
+    estimate = points * per_point * 1.1
+    current = job(spec)
+    snapshot = current.snapshot() if current else None
+    columns = st.columns([3, 1, 1])
+    columns[0].caption(f"{points:,} points × {per_point * 1e3:.0f} ms ≈ {estimate:.0f} s; a {COARSE}×{COARSE} "
+                       "preview comes first.")
+    if estimate > MAX_SECONDS:
+        st.error(f"About {estimate / 60:.0f} minutes: more than the {MAX_SECONDS // 60} allowed. Choose a coarser "
+                 "grid or a smaller evaluation set.")
+        return None
+    # Callbacks, not `if st.button(...)`: a click that lands while a polling fragment reruns
+    # would otherwise be lost; a callback runs before any rerun.
+    columns[1].button(label, type="primary", key=f"start_{label}", on_click=start, args=(spec, networks),
+                      disabled=bool(snapshot and snapshot.status == "running"))
+    if snapshot and snapshot.status == "running":
+        columns[2].button("Cancel", key=f"cancel_{label}", on_click=current.cancel)
+    # The whole page reruns so that its fragments poll exactly while some job runs. The
+    # test is on any job, not this one: another view's job may be the one still running.
+    if (snapshot and snapshot.status == "running" and not polling) or (polling and not any_running()):
+        st.rerun()
+    if snapshot is None:
+        return None
+    if snapshot.status == "failed":
+        st.error(snapshot.error)
+        return None
+    if snapshot.status == "running":
+        st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} of {points:,} points")
+    if snapshot.result is not None:
+        return snapshot.result
+    if snapshot.partial is None:
+        return None
+    index, surface, plane = snapshot.partial
+    return [(surface, plane)] if index == 0 else None
+
+
+polling = any_running()
+PREVIEW = (f"A {COARSE}×{COARSE} preview: every value drawn is computed; the full grid appears once all its "
+           "points are.")
+
+
+@st.fragment(run_every=1.0 if polling else None)
+def plane_view():
+    spec = grid_controls("plane", allow_pca=True)
+    spec = GridSpec((key,), spec.directions, spec.seed, spec.resolution, spec.span, spec.evaluation_size)
+    if spec.directions == "pca":
+        try:
+            plane = pca_directions(chosen.path)
+        except ValueError as problem:
+            st.warning(f"{problem}. Random filter-normalised directions work for any network.")
+            return
+        st.caption(f"The plane of the path's first two principal directions: {plane.explained[0]:.0%} and "
+                   f"{plane.explained[1]:.0%} of its variance.")
+    result = run_grid(spec, [chosen], "Compute the surface")
+    if not result:
+        return
+    computed, plane = result[0]
+    surface = drawable(computed, COARSE)
+    if surface is None:
+        return
+    if surface is not computed:
+        st.caption(PREVIEW)
+    metric = st.radio("Show", ["loss", "accuracy"], horizontal=True, key="plane_metric")
+    left, right = st.columns(2)
+    left.plotly_chart(contour_figure(surface, metric, log_scale, path=plane.coordinates if plane else None),
+                      width="stretch", key="plane_contour")
+    right.plotly_chart(surface_3d_figure(surface, metric, log_scale), width="stretch", key="plane_3d")
+
+
+@st.fragment(run_every=1.0 if polling else None)
+def comparison_view():
+    pairs = {"LeNet-5: batch norm or not": ("lenet", "lenet_bn"),
+             "Small ResNet: skip connections or not": ("resnet", "resnet_noskip")}
+    runs = [k for k in choices if k.startswith("run:")]
+    if len(runs) >= 2:
+        pairs["your last two runs"] = tuple(runs[-2:])
+    available = {name: pair for name, pair in pairs.items() if all(k in choices for k in pair)}
+    if not available:
+        st.info("Two networks are needed: the shipped ones (with Fashion-MNIST) or two finished runs.")
+        return
+    pair = available[st.selectbox("Compare", list(available), key="compare_pair")]
+    spec = grid_controls("compare", allow_pca=False)
+    spec = GridSpec(pair, spec.directions, spec.seed, spec.resolution, spec.span, spec.evaluation_size)
+    result = run_grid(spec, [subject(k) for k in pair], "Compute both")
+    if not result or len(result) < 2:
+        return
+    surfaces = [drawable(s, COARSE) for s, _ in result]
+    if any(s is None for s in surfaces):
+        return
+    if any(s is not c for s, (c, _) in zip(surfaces, result)):
+        st.caption(PREVIEW)
+    metric = st.radio("Show", ["loss", "accuracy"], horizontal=True, key="compare_metric")
+    shared = shared_range(surfaces, metric, log_scale)
+    for column, surface, k in zip(st.columns(2), surfaces, pair):
+        column.plotly_chart(contour_figure(surface, metric, log_scale, shared, title=choices[k]), width="stretch",
+                            key=f"compare_{k}")
+    st.caption("The same colour scale on both sides: equal colours are equal values. Li et al.: without skip "
+               "connections (or batch norm) the landscape gets sharper and more chaotic.")
+
+
+with tabs[1]:
+    plane_view()
+with tabs[2]:
+    comparison_view()
+with tabs[3]:
+    st.markdown("Li et al. evaluate every point on the **whole training set**; here a point costs one forward pass "
+                "of the evaluation sample. At a few points the two should agree within the sample's uncertainty.")
+    if st.button("Check three points against the full training set", key="land_full"):
+        directions = (filter_normalized_direction(chosen.final, 0), filter_normalized_direction(chosen.final, 1))
+        rows, network = [], chosen.network()
+        with st.spinner(f"Evaluating on {len(chosen.training):,} training images…"):
+            for alpha, beta in ((0.0, 0.0), (0.5, 0.0), (-0.5, 0.5)):
+                weights = point_weights(chosen.final, directions, (alpha, beta))
+                sample = per_example_losses(network, weights, chosen.evaluation(size))
+                full = per_example_losses(network, weights, chosen.training)
+                tolerance = 3 * float(sample.std()) / np.sqrt(len(sample))
+                gap = abs(float(sample.mean()) - float(full.mean()))
+                rows.append({"α": alpha, "β": beta, "sample loss": float(sample.mean()),
+                             "full training-set loss": float(full.mean()), "difference": gap,
+                             "tolerance (3 standard errors)": tolerance, "agree": gap <= tolerance})
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.caption("The tolerance is three standard errors of the sample's mean loss. A trained network's "
+                   "validation loss sits a little above its training loss at (0, 0): that is the generalisation "
+                   "gap, not noise.")

@@ -29,6 +29,7 @@ AB_CHANGES = {
         c, augmentation=Augmentation() if c.augmentation.active else Augmentation(crop=2, rotation=10, noise=0.05)),
     "optimizer: SGD": lambda c: dataclasses.replace(c, optimizer="SGD", learning_rate=0.05),
     "width ×2": lambda c: dataclasses.replace(c, width=c.width * 2),
+    "skip connections": lambda c: dataclasses.replace(c, skip_connections=not c.skip_connections),
 }
 
 st.title("Live training")
@@ -48,6 +49,8 @@ with model_col:
     st.markdown("**Model**")
     model = st.selectbox("Network", MODELS, key="train_model")
     batch_norm = st.toggle("Batch norm", key="train_bn")
+    skip_connections = st.toggle("Skip connections", True, key="train_skips", disabled=model != "Small ResNet",
+                                 help="The small ResNet's shortcuts; without them it is a plain network.")
     dropout = st.slider("Dropout p", 0.0, 0.8, 0.0, 0.1, key="train_dropout")
     width = st.select_slider("Width", [0.5, 1.0, 2.0], 1.0, key="train_width")
 with optim_col:
@@ -79,7 +82,8 @@ with st.expander("Data augmentation", expanded=False):
                         key="aug_preview")
         st.caption("Sixteen training images as the network will see them (a new draw every step).")
 
-config = TrainingConfig(model=model, batch_norm=batch_norm, dropout=dropout, width=width, optimizer=optimizer,
+config = TrainingConfig(model=model, batch_norm=batch_norm, dropout=dropout, width=width,
+                        skip_connections=skip_connections, optimizer=optimizer,
                         learning_rate=learning_rate, schedule=schedule, batch_size=batch_size, epochs=int(epochs),
                         weight_decay=weight_decay, seed=int(seed), augmentation=augmentation)
 subset = 1000 if small else None

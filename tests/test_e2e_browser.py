@@ -245,3 +245,51 @@ def test_live_training_updates_its_chart_and_stops(page):
     main.get_by_role("button", name="Stop all").click()
     expect(main.get_by_text("stopped", exact=False).first).to_be_visible(timeout=10_000)
     assert exception_boxes(page) == []
+
+
+def _wait_until_gone(page, locator, timeout_s: float) -> None:
+    """Until `locator` (a Cancel button) has come and gone again."""
+    wait_for_run(page)
+    expect(locator).to_have_count(1, timeout=30_000)
+    deadline = time.monotonic() + timeout_s
+    while locator.count() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    wait_for_run(page)
+
+
+def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
+    from app.datasets import fashion_mnist_dir
+
+    if fashion_mnist_dir() is None:
+        pytest.skip("the shipped networks need Fashion-MNIST")
+    _open(page, "Loss landscape")
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_text("From the initial to the final weights").first).to_be_attached()
+    main.get_by_role("tab", name="2D plane").click()
+    main.get_by_role("radio", name="PCA of the training path").check(force=True)
+    wait_for_run(page)
+    main.get_by_role("button", name="Compute the surface").click()
+    _wait_until_gone(page, main.get_by_role("button", name="Cancel"), 120)
+    expect(main.locator(".js-plotly-plot:visible").filter(has_text="training path").first).to_be_visible()
+    screenshot(page, "landscape-pca-plane")
+    main.get_by_role("tab", name="BN or skips: side by side").click()
+    main.get_by_role("button", name="Compute both").click()
+    _wait_until_gone(page, main.get_by_role("button", name="Cancel"), 180)
+    expect(main.locator(".js-plotly-plot:visible").filter(has_text="LeNet-5, batch norm (shipped)").first).to_be_visible()
+    screenshot(page, "landscape-bn-side-by-side")
+    assert exception_boxes(page) == []
+    # The run trained (and stopped) on the Live training page above is a network here too.
+    _choose(page, "Network", "of Live training")
+    main.get_by_role("tab", name="1D lines").click()
+    expect(main.locator(".js-plotly-plot:visible").filter(has_text="From the initial to the final weights")
+           .first).to_be_visible(timeout=60_000)
+    main.get_by_role("tab", name="2D plane").click()
+    # Stopped after some seconds, the run may have too short a path for a PCA plane: that is said.
+    expect(main.get_by_text("at least 4 checkpoints").or_(main.get_by_text("of its variance"))).to_be_visible()
+    main.get_by_role("radio", name="random filter-normalised").check(force=True)
+    wait_for_run(page)
+    main.get_by_role("button", name="Compute the surface").click()
+    _wait_until_gone(page, main.get_by_role("button", name="Cancel"), 120)
+    expect(main.locator(".js-plotly-plot:visible").filter(has_text="final weights").first).to_be_visible()
+    screenshot(page, "landscape-live-run")
+    assert exception_boxes(page) == []

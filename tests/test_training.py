@@ -60,6 +60,18 @@ def test_digits_training_learns_and_is_reproducible(digits):
     assert len(result.checkpoints) >= 10 and result.checkpoints[0][0] == 0
 
 
+def test_a_stopped_run_path_ends_at_its_final_weights(digits):
+    data = split(digits, 300, seed=0)
+    steps = []
+    result = train(TrainingConfig(model="LeNet-5", epochs=15, seed=3), data,
+                   lambda m: steps.append(m) if isinstance(m, StepMetric) else None,
+                   should_stop=lambda: len(steps) >= 25)  # between checkpoints (every 24 steps)
+    assert result.stopped_early and result.steps == 25
+    assert [s for s, _ in result.checkpoints] == [0, 24, 25]
+    for name, tensor in result.model.state_dict().items():
+        torch.testing.assert_close(result.checkpoints[-1][1][name], tensor, rtol=0, atol=0)
+
+
 def test_a_nan_loss_stops_with_a_message(digits):
     data = split(digits, 200, seed=0)
     result = train(TrainingConfig(model="MLP", optimizer="SGD", learning_rate=1e6, epochs=3), data)

@@ -1,0 +1,68 @@
+"""Long computations (a loss-landscape grid) in a worker thread that a page polls.
+
+`work(report, should_stop)` runs in the thread; it calls `report(fraction, partial)`
+as it goes. The owner works as for training runs: when the session's owner object
+is collected, the job stops by itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.training_runs import RunOwner
+
+Report = Callable[[float, object], None]
+
+
+@dataclass(frozen=True, eq=False)
+class JobSnapshot:
+    status: str  # "running", "finished", "cancelled", "failed"
+    fraction: float
+    partial: object  # the latest partial result reported
+    result: object | None
+    error: str | None
+    seconds: float
+
+
+class BackgroundJob:
+    def __init__(self, work: Callable[[Report, Callable[[], bool]], object], owner: RunOwner, name: str = "job"):
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._status, self._fraction, self._partial = "running", 0.0, None
+        self._result, self._error = None, None
+        self._started, self._ended = time.monotonic(), None
+        owner_ref = weakref.ref(owner)
+        self.thread = threading.Thread(target=self._run, args=(work, owner_ref), name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self, work, owner_ref) -> None:
+        def should_stop() -> bool:
+            return self._cancel.is_set() or owner_ref() is None
+
+        def report(fraction: float, partial: object) -> None:
+            with self._lock:
+                self._fraction, self._partial = fraction, partial
+
+        try:
+            result = work(report, should_stop)
+            with self._lock:
+                self._result = result
+                self._status = "cancelled" if should_stop() else "finished"
+        except Exception as exc:  # shown on the page; the app goes on
+            with self._lock:
+                self._status, self._error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            self._ended = time.monotonic()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            end = self._ended if self._ended is not None else time.monotonic()
+            return JobSnapshot(self._status, self._fraction, self._partial, self._result, self._error,
+                               end - self._started)
