@@ -1,8 +1,8 @@
 """Long computations (a loss-landscape grid) in a worker thread that a page polls.
 
 `work(report, should_stop)` runs in the thread; it calls `report(fraction, partial)`
-as it goes. The owner works as for training runs: when the session's owner object
-is collected, the job stops by itself.
+as it goes. The owner works as for training runs: when the session's owner is gone,
+the job stops by itself. With `slots`, the job first waits for a server-wide slot.
 """
 
 from __future__ import annotations
@@ -13,26 +13,30 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.training_runs import RunOwner
+from app.compute_slots import ComputeSlots
+from app.training_runs import RunOwner, owner_gone
 
 Report = Callable[[float, object], None]
 
 
 @dataclass(frozen=True, eq=False)
 class JobSnapshot:
-    status: str  # "running", "finished", "cancelled", "failed"
+    status: str  # "queued", "running", "finished", "cancelled", "failed"
     fraction: float
     partial: object  # the latest partial result reported
     result: object | None
     error: str | None
     seconds: float
+    place_in_line: int | None = None  # while queued for a server-wide slot
 
 
 class BackgroundJob:
-    def __init__(self, work: Callable[[Report, Callable[[], bool]], object], owner: RunOwner, name: str = "job"):
+    def __init__(self, work: Callable[[Report, Callable[[], bool]], object], owner: RunOwner, name: str = "job",
+                 slots: ComputeSlots | None = None):
         self._lock = threading.Lock()
         self._cancel = threading.Event()
-        self._status, self._fraction, self._partial = "running", 0.0, None
+        self._slots = slots
+        self._status, self._fraction, self._partial = "queued" if slots else "running", 0.0, None
         self._result, self._error = None, None
         self._started, self._ended = time.monotonic(), None
         owner_ref = weakref.ref(owner)
@@ -41,12 +45,19 @@ class BackgroundJob:
 
     def _run(self, work, owner_ref) -> None:
         def should_stop() -> bool:
-            return self._cancel.is_set() or owner_ref() is None
+            return self._cancel.is_set() or owner_gone(owner_ref)
 
         def report(fraction: float, partial: object) -> None:
             with self._lock:
                 self._fraction, self._partial = fraction, partial
 
+        if self._slots is not None:
+            if not self._slots.wait_for_slot(self, should_stop):
+                with self._lock:
+                    self._status, self._ended = "cancelled", time.monotonic()
+                return
+            with self._lock:
+                self._status, self._started = "running", time.monotonic()
         try:
             result = work(report, should_stop)
             with self._lock:
@@ -57,6 +68,8 @@ class BackgroundJob:
                 self._status, self._error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             self._ended = time.monotonic()
+            if self._slots is not None:
+                self._slots.release(self)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -65,4 +78,4 @@ class BackgroundJob:
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
             return JobSnapshot(self._status, self._fraction, self._partial, self._result, self._error,
-                               end - self._started)
+                               end - self._started, self._slots.place_in_line(self) if self._slots else None)

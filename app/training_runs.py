@@ -1,8 +1,9 @@
 """A training run in a background thread, read safely from another thread.
 
 The worker never touches Streamlit; the page polls `snapshot()`. A run stops
-when asked, when it finishes, or when its owner object is garbage-collected
-(the browser session that started it is gone), within one training step.
+when asked, when it finishes, or when its owner is gone (collected with the
+browser session's state, or its browser disconnected for longer than a grace
+period), within one training step.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.compute_slots import ComputeSlots
 from app.training import (
     Histogram,
     Metric,
@@ -35,6 +38,7 @@ class Snapshot:
     histograms: list[Histogram]
     result: TrainingResult | None
     seconds: float
+    place_in_line: int | None = None  # while queued for a server-wide slot
 
     @property
     def active(self) -> bool:
@@ -42,7 +46,30 @@ class Snapshot:
 
 
 class RunOwner:
-    """Held by whoever started runs (a browser session); when it is collected, its runs stop."""
+    """Held by whoever started runs or jobs (a browser session's state).
+
+    They stop when the owner is collected, or when `connected()` has answered False for
+    `grace_s` seconds: a closed browser's session is kept by the server for a while in
+    case it reconnects, and its work should not go on for nobody meanwhile.
+    """
+
+    def __init__(self, connected: Callable[[], bool] | None = None, grace_s: float = 30.0):
+        self._connected, self._grace_s = connected, grace_s
+        self._disconnected_since: float | None = None
+
+    def gone(self) -> bool:
+        if self._connected is None or self._connected():
+            self._disconnected_since = None
+            return False
+        now = time.monotonic()
+        if self._disconnected_since is None:
+            self._disconnected_since = now
+        return now - self._disconnected_since >= self._grace_s
+
+
+def owner_gone(owner: weakref.ref) -> bool:
+    alive = owner()
+    return alive is None or alive.gone()
 
 
 @dataclass(eq=False)
@@ -51,7 +78,7 @@ class TrainingRun:
     config: TrainingConfig
     data: Split
     owner: RunOwner
-    slots: threading.Semaphore | None = None  # a server-wide cap on concurrent runs
+    slots: ComputeSlots | None = None  # a server-wide cap on concurrent runs
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _steps: list = field(default_factory=list, init=False)
@@ -82,13 +109,11 @@ class TrainingRun:
 
     def _work(self, owner: weakref.ref) -> None:
         def should_stop() -> bool:
-            return self._stop.is_set() or owner() is None
+            return self._stop.is_set() or owner_gone(owner)
 
-        if self.slots is not None:
-            while not self.slots.acquire(timeout=0.5):  # queued behind other sessions' runs
-                if should_stop():
-                    self._set_status("stopped")
-                    return
+        if self.slots is not None and not self.slots.wait_for_slot(self, should_stop):
+            self._set_status("stopped")  # stopped while queued behind other sessions' work
+            return
         try:
             self._set_status("running")
             self._started = time.monotonic()
@@ -103,7 +128,7 @@ class TrainingRun:
         finally:
             self._ended = time.monotonic()
             if self.slots is not None:
-                self.slots.release()
+                self.slots.release(self)
 
     def _set_status(self, status: str) -> None:
         with self._lock:
@@ -114,4 +139,5 @@ class TrainingRun:
             end = self._ended if self._ended is not None else time.monotonic()
             return Snapshot(self.label, self.config, self._status, self._problem, list(self._steps),
                             list(self._validations), list(self._histograms), self._result,
-                            end - self._started if self._started else 0.0)
+                            end - self._started if self._started else 0.0,
+                            self.slots.place_in_line(self) if self.slots is not None else None)

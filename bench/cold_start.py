@@ -24,7 +24,7 @@ BASELINE_SCRIPT = 'import streamlit as st\nst.title("hello")\n'
 
 def measure(browser, command: list[str], rendered_selector: str) -> tuple[float, float]:
     start = time.monotonic()
-    with running_app(free_port(), command) as (url, healthy_after):
+    with running_app(free_port(), command) as (url, healthy_after, _):
         page = browser.new_page()
         page.goto(url)
         wait_for_run(page)

@@ -16,6 +16,7 @@ import pretrained
 from app.classify import model_view, normalize
 from app.feature_capture import Capture, FeatureExtractor, capture_activations
 from app.images import DecodedImage
+from components.capture_cache import captured
 from components.out_of_memory import stop_on_out_of_memory
 
 
@@ -35,14 +36,10 @@ def _extractor(name: str, device: str, weights_fingerprint: tuple | None,
                             with_logits=spec.has_classifier)
 
 
-# Captures hold every layer of one image (tens of MB): few, and shared read-only.
-@st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
-def _inspection(image_sha: str, name: str, device: str, weights_fingerprint: tuple | None,
-                _extractor: FeatureExtractor, _image: DecodedImage,
-                _loaded: pretrained.LoadedModel) -> Inspection:
-    view = model_view(_image.rgb, _loaded.spec.preprocessing)
-    batch = normalize(view, _loaded.spec.preprocessing)
-    return Inspection(_extractor, capture_activations(_extractor, batch), view, batch)
+def _inspect(extractor: FeatureExtractor, image: DecodedImage, loaded: pretrained.LoadedModel) -> Inspection:
+    view = model_view(image.rgb, loaded.spec.preprocessing)
+    batch = normalize(view, loaded.spec.preprocessing)
+    return Inspection(extractor, capture_activations(extractor, batch), view, batch)
 
 
 def inspect_image(loaded: pretrained.LoadedModel, image: DecodedImage) -> Inspection:
@@ -50,4 +47,5 @@ def inspect_image(loaded: pretrained.LoadedModel, image: DecodedImage) -> Inspec
     key = (spec.name, str(loaded.device), pretrained.weights_fingerprint(spec))
     with st.spinner(f"Running {spec.title} on the image…"), stop_on_out_of_memory(f"running {spec.title}"):
         extractor = _extractor(*key, loaded)
-        return _inspection(image.sha256, *key, extractor, image, loaded)
+        # Captures hold every layer of one image (tens of MB): shared read-only, within a byte budget.
+        return captured(("cnn", image.sha256, *key), lambda: _inspect(extractor, image, loaded))

@@ -20,14 +20,15 @@ from app.landscape import (
 )
 from app.landscape_subject import Subject, subject_from_fields, subject_from_run
 from app.training_data import SOURCES, DatasetState, split
-from app.training_runs import RunOwner
+from components.compute_slots import SLOTS
 from components.device_picker import current_device
+from components.session_owner import session_owner
 from components.training_session import session_runs
 from pretrained.landscape_models import SHIPPED, load
 
 MAX_SECONDS = 600  # a grid estimated to take longer is refused
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
-_JOBS, _OWNER = "landscape_jobs", "landscape_owner"
+_JOBS = "landscape_jobs"
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def compute(spec: GridSpec, chosen: list[Subject]):
 
 
 def any_running() -> bool:
-    return any(j.snapshot().status == "running" for j in st.session_state.get(_JOBS, {}).values())
+    """Whether a job of this session is queued or running (the page polls while one is)."""
+    return any(j.snapshot().status in ("queued", "running") for j in st.session_state.get(_JOBS, {}).values())
 
 
 def job(spec: GridSpec) -> BackgroundJob | None:
@@ -139,8 +141,7 @@ def start(spec: GridSpec, chosen: list[Subject]) -> BackgroundJob:
     jobs = st.session_state.setdefault(_JOBS, {})
     for other in jobs.values():  # one grid at a time per session: two would only share the cores
         other.cancel()
-    owner = st.session_state.setdefault(_OWNER, RunOwner())
-    jobs[spec] = BackgroundJob(compute(spec, chosen), owner, name="loss landscape")
+    jobs[spec] = BackgroundJob(compute(spec, chosen), session_owner(), name="loss landscape", slots=SLOTS)
     while len(jobs) > 6:
         jobs.pop(next(iter(jobs)))
     return jobs[spec]

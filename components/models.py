@@ -7,6 +7,7 @@ import streamlit as st
 import pretrained
 from app.classify import Prediction, classify, preprocess
 from app.images import DecodedImage
+from components.capture_cache import heavy_turn
 from components.device_picker import current_device
 from components.out_of_memory import stop_on_out_of_memory
 
@@ -14,7 +15,8 @@ from components.out_of_memory import stop_on_out_of_memory
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _load(name: str, device: str, weights_fingerprint: tuple | None) -> pretrained.LoadedModel:
     # Shared by every session: load_model returns it frozen (eval, no grad), never to be mutated.
-    return pretrained.load_model(name, device)
+    with heavy_turn():
+        return pretrained.load_model(name, device)
 
 
 def loaded_model(name: str) -> pretrained.LoadedModel:

@@ -1,5 +1,5 @@
 """Cached pieces of the Swin page: pictures and animation frames per (input, geometry),
-and window-attention captures per (input, model). Redraws then only assemble figures."""
+and window-attention captures per (input, model) in the shared capture cache. Redraws then only assemble figures."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.classify import at_input_size, model_view, normalize
 from app.swin_attention import SwinCapture, capture_swin
 from app.swin_figures import frames_as_png, partition_picture, shift_frames
 from app.swin_windows import StageGeometry
+from components.capture_cache import captured, heavy_turn
 from components.out_of_memory import stop_on_out_of_memory
 from components.vit_capture import fashion_mnist_view
 
@@ -31,17 +32,13 @@ def partition_pictures(source: tuple, geometry: StageGeometry, _view: np.ndarray
 @st.cache_data(max_entries=32, show_spinner=False)
 def animation_frames(source: tuple, geometry: StageGeometry, _view: np.ndarray) -> tuple[list[str], tuple[int, int]]:
     """The cyclic shift's frames as PNG data URIs, and their (width, height) in px."""
-    frames = shift_frames(_view, geometry)
-    return frames_as_png(frames), (frames[0].shape[1], frames[0].shape[0])
-
-
-@st.cache_resource(max_entries=8, ttl=3600, show_spinner=False)
-def _capture(source: tuple, name: str, device: str, weights_fingerprint: tuple | None,
-             _loaded: pretrained.LoadedModel, _view: np.ndarray) -> SwinCapture:
-    return capture_swin(_loaded.model, normalize(_view, _loaded.spec.preprocessing))
+    with heavy_turn():
+        frames = shift_frames(_view, geometry)
+        return frames_as_png(frames), (frames[0].shape[1], frames[0].shape[0])
 
 
 def swin_capture(loaded: pretrained.LoadedModel, source: tuple, view: np.ndarray) -> SwinCapture:
     spec = loaded.spec
     with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(spec.title):
-        return _capture(source, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec), loaded, view)
+        key = ("swin", source, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec))
+        return captured(key, lambda: capture_swin(loaded.model, normalize(view, spec.preprocessing)))

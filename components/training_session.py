@@ -1,30 +1,27 @@
 """A session's training runs: started here, trained in worker threads, kept in session state.
 
 Runs are per session: nothing one browser starts is seen or stopped by another.
-Server-wide, at most MAX_CONCURRENT_RUNS train at once (the others wait, shown
-as queued); a session keeps its last MAX_RUNS_KEPT runs and may have two active
-(an A/B pair). When the session's state is dropped, its owner object goes with
-it and its runs stop by themselves.
+Server-wide, runs share the compute slots of components.compute_slots with the
+loss-landscape grids (the others wait in line, shown as queued); a session keeps its last MAX_RUNS_KEPT runs and may have two active
+(an A/B pair). When the session's state is dropped or its browser stays
+disconnected, its owner is gone and its runs stop by themselves.
 """
 
 from __future__ import annotations
-
-import os
-import threading
 
 import streamlit as st
 
 from app.training import TrainingConfig
 from app.training_data import SOURCES, DatasetState, ImageData, split
-from app.training_runs import RunOwner, TrainingRun
+from app.training_runs import TrainingRun
+from components.compute_slots import SLOTS
 from components.device_picker import current_device
+from components.session_owner import session_owner
 from pretrained.download import DownloadError
 
-MAX_CONCURRENT_RUNS = max(2, (os.cpu_count() or 2) // 2)
 MAX_RUNS_KEPT = 6
 MAX_ACTIVE_PER_SESSION = 2
-_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
-_RUNS, _OWNER = "training_runs", "training_owner"
+_RUNS = "training_runs"
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -60,10 +57,6 @@ def session_runs() -> list[TrainingRun]:
     return st.session_state.setdefault(_RUNS, [])
 
 
-def _owner() -> RunOwner:
-    return st.session_state.setdefault(_OWNER, RunOwner())
-
-
 def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, subset: int | None,
                labels: list[str]) -> str | None:
     """Starts one run per config; returns why not, in words, when it cannot."""
@@ -76,7 +69,7 @@ def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, 
     device = current_device()
     for config, label in zip(configs, labels):
         data_split = split(data, validation, config.seed, subset, device)
-        runs.append(TrainingRun(label, config, data_split, _owner(), _SLOTS).start())
+        runs.append(TrainingRun(label, config, data_split, session_owner(), SLOTS).start())
     # Keep the newest runs, but never drop one that is still training.
     while len(runs) > MAX_RUNS_KEPT and not runs[0].snapshot().active:
         runs.pop(0)

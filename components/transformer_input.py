@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 import pretrained
-from app.datasets import DatasetMissing, FASHION_MNIST_CLASSES, load_fashion_mnist
+from app.datasets import FASHION_MNIST_CLASSES, DatasetMissing, load_fashion_mnist
 from app.images import DecodedImage
 from components.vit_capture import within_budget
 

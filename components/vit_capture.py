@@ -16,6 +16,7 @@ import pretrained
 from app.classify import at_input_size, model_view, normalize
 from app.datasets import load_fashion_mnist
 from app.vit_attention import AttentionCapture, attention_memory_bytes, capture_attention
+from components.capture_cache import captured
 from components.out_of_memory import stop_on_out_of_memory
 
 ATTENTION_BUDGET = 512 * 2**20  # bytes of attention kept for one capture
@@ -34,16 +35,14 @@ def fashion_mnist_view(index: int) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2)
 
 
-@st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
-def _capture(source: tuple, name: str, device: str, weights_fingerprint: tuple | None, size: int,
-             _loaded: pretrained.LoadedModel, _rgb: np.ndarray | None) -> ViewedAttention:
-    spec = _loaded.spec
+def _capture(source: tuple, size: int, loaded: pretrained.LoadedModel, rgb: np.ndarray | None) -> ViewedAttention:
+    spec = loaded.spec
     preprocessing = at_input_size(spec.preprocessing, size)
-    view = fashion_mnist_view(source[1]) if source[0] == "fashion-mnist" else model_view(_rgb, preprocessing)
+    view = fashion_mnist_view(source[1]) if source[0] == "fashion-mnist" else model_view(rgb, preprocessing)
     batch = normalize(view, preprocessing)
-    memory = attention_memory_bytes(_loaded.model, size)
+    memory = attention_memory_bytes(loaded.model, size)
     keep = torch.float16 if memory > HALF_PRECISION_FROM else torch.float32
-    return ViewedAttention(capture_attention(_loaded.model, batch, keep), view, batch)
+    return ViewedAttention(capture_attention(loaded.model, batch, keep), view, batch)
 
 
 def attention_of(loaded: pretrained.LoadedModel, source: tuple, size: int,
@@ -51,8 +50,8 @@ def attention_of(loaded: pretrained.LoadedModel, source: tuple, size: int,
     """`source` is ("image", sha256) with `rgb`, or ("fashion-mnist", index)."""
     spec = loaded.spec
     with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(f"{spec.title} at {size}²"):
-        return _capture(source, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec), size,
-                        loaded, rgb)
+        key = ("attention", source, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec), size)
+        return captured(key, lambda: _capture(source, size, loaded, rgb))
 
 
 def within_budget(loaded: pretrained.LoadedModel, size: int) -> tuple[bool, str]:

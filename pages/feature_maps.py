@@ -48,50 +48,58 @@ shared = scale_col.radio("Colour scale", ["per map", "shared across the layer"],
                          key="fm_scale") != "per map"
 order_by = order_col.radio("Sort channels by", ["mean", "max", "index"], horizontal=True, key="fm_order")
 
-tabs = st.tabs(["All channels", "One channel", "Statistics", "First-layer filters", "Predictions"])
+# Only the open tab runs: hidden tabs' figures cost the server and every browser a redraw on
+# each rerun (measured with twenty students, bench/load.py).
+tabs = st.tabs(["All channels", "One channel", "Statistics", "First-layer filters", "Predictions"],
+               key="fm_tab", on_change="rerun")
 with tabs[0]:
-    if info.is_spatial:
-        order = channel_order(activation, order_by)
-        top = st.slider("Show the first k channels", 1, info.channels, min(info.channels, 256), key=f"fm_top_{info.name}")
-        mosaic = channel_mosaic(activation, order[:top], colormap, shared)
-        st.plotly_chart(mosaic_figure(mosaic), width="stretch", key="mosaic")
-        st.caption(f"{top} of {info.channels} channels, sorted by {order_by}; hover a tile for its index.")
-    else:
-        st.info(f"{info.name} has no spatial extent: {info.channels} numbers, one per unit.")
-        st.plotly_chart(vector_figure(activation), width="stretch", key="vector")
+    if tabs[0].open:
+        if info.is_spatial:
+            order = channel_order(activation, order_by)
+            top = st.slider("Show the first k channels", 1, info.channels, min(info.channels, 256), key=f"fm_top_{info.name}")
+            mosaic = channel_mosaic(activation, order[:top], colormap, shared)
+            st.plotly_chart(mosaic_figure(mosaic), width="stretch", key="mosaic")
+            st.caption(f"{top} of {info.channels} channels, sorted by {order_by}; hover a tile for its index.")
+        else:
+            st.info(f"{info.name} has no spatial extent: {info.channels} numbers, one per unit.")
+            st.plotly_chart(vector_figure(activation), width="stretch", key="vector")
 with tabs[1]:
-    if info.is_spatial:
-        left, right = st.columns([1, 3])
-        strongest = int(channel_order(activation, "mean")[0])
-        channel = left.number_input("Channel", 0, info.channels - 1, strongest, key=f"fm_channel_{info.name}")
-        opacity = left.slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="fm_opacity")
-        smooth = left.toggle("Smooth upsampling", key="fm_smooth")
-        channel_map = activation[channel]
-        row, col = strongest_unit(channel_map)
-        value_range = (stats.minimum, stats.maximum) if shared else None
-        right.plotly_chart(map_overlay_figure(
-            inspection.view, channel_map, opacity, colormap, value_range, smooth,
-            None if rf.is_global else rf.box(row, col), "receptive field of the strongest unit",
-            title=f"{info.name}, channel {channel}", value_label="activation",
-        ), width="stretch", key="overlay")
-        left.caption(f"Channel {strongest} has the largest mean. The dashed square is what the strongest "
-                     f"unit of this map can see.")
-    else:
-        st.plotly_chart(vector_figure(activation), width="stretch", key="vector_one")
+    if tabs[1].open:
+        if info.is_spatial:
+            left, right = st.columns([1, 3])
+            strongest = int(channel_order(activation, "mean")[0])
+            channel = left.number_input("Channel", 0, info.channels - 1, strongest, key=f"fm_channel_{info.name}")
+            opacity = left.slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="fm_opacity")
+            smooth = left.toggle("Smooth upsampling", key="fm_smooth")
+            channel_map = activation[channel]
+            row, col = strongest_unit(channel_map)
+            value_range = (stats.minimum, stats.maximum) if shared else None
+            right.plotly_chart(map_overlay_figure(
+                inspection.view, channel_map, opacity, colormap, value_range, smooth,
+                None if rf.is_global else rf.box(row, col), "receptive field of the strongest unit",
+                title=f"{info.name}, channel {channel}", value_label="activation",
+            ), width="stretch", key="overlay")
+            left.caption(f"Channel {strongest} has the largest mean. The dashed square is what the strongest "
+                         f"unit of this map can see.")
+        else:
+            st.plotly_chart(vector_figure(activation), width="stretch", key="vector_one")
 with tabs[2]:
-    st.plotly_chart(histogram_figure(stats, title=f"Activations of {info.name}"), width="stretch", key="hist")
-    st.caption(f"mean {stats.mean:.3g} · std {stats.std:.3g} · min {stats.minimum:.3g} · max {stats.maximum:.3g}"
-               f" · exactly zero {stats.zero_fraction:.1%} · negative {stats.negative_fraction:.1%}")
+    if tabs[2].open:
+        st.plotly_chart(histogram_figure(stats, title=f"Activations of {info.name}"), width="stretch", key="hist")
+        st.caption(f"mean {stats.mean:.3g} · std {stats.std:.3g} · min {stats.minimum:.3g} · max {stats.maximum:.3g}"
+                   f" · exactly zero {stats.zero_fraction:.1%} · negative {stats.negative_fraction:.1%}")
 with tabs[3]:
-    filters = first_conv_filters(loaded.model)
-    if filters is None:
-        st.info("This model has no convolution on the RGB input.")
-    else:
-        st.plotly_chart(filters_figure(filters), width="stretch", key="filters")
-        st.caption(f"The {filters.shape[0]} filters of the first convolution ({filters.shape[1]}×{filters.shape[2]}"
-                   " px), each stretched to its own range: edges and colour blobs in a trained network.")
+    if tabs[3].open:
+        filters = first_conv_filters(loaded.model)
+        if filters is None:
+            st.info("This model has no convolution on the RGB input.")
+        else:
+            st.plotly_chart(filters_figure(filters), width="stretch", key="filters")
+            st.caption(f"The {filters.shape[0]} filters of the first convolution ({filters.shape[1]}×{filters.shape[2]}"
+                       " px), each stretched to its own range: edges and colour blobs in a trained network.")
 with tabs[4]:
-    if loaded.weights.trained:
-        st.plotly_chart(top_k_bar_chart(top_predictions(loaded, image)), width="stretch", key="top5")
-    else:
-        st.info("Class predictions are hidden: the weights are untrained.")
+    if tabs[4].open:
+        if loaded.weights.trained:
+            st.plotly_chart(top_k_bar_chart(top_predictions(loaded, image)), width="stretch", key="top5")
+        else:
+            st.info("Class predictions are hidden: the weights are untrained.")

@@ -1,10 +1,11 @@
-"""Home: what the app is, the current image, a first taste offline, the model zoo."""
+"""Home: what the app is, the current image, a first taste offline, the model zoo, what the server holds."""
 
 import streamlit as st
 
 from components.image_picker import current_image
 from components.model_zoo import zoo_table
 from components.models import loaded_model, top_predictions, untrained_banner
+from components.server_status import server_status
 from app.prediction_chart import top_k_bar_chart
 
 FIRST_TASTE_MODEL = "efficientnet_lite0"
@@ -36,3 +37,6 @@ with right:
 
 st.subheader("Model zoo")
 zoo_table()
+
+st.subheader("This server")
+st.caption(server_status())

@@ -13,6 +13,7 @@ from app.landscape import (
     point_weights,
 )
 from app.landscape_figures import contour_figure, line_figure, shared_range, surface_3d_figure
+from components.compute_slots import queued_words
 from components.landscape_jobs import (
     COARSE,
     MAX_SECONDS,
@@ -103,19 +104,22 @@ def run_grid(spec: GridSpec, networks: list, label: str) -> list | None:
         return None
     # Callbacks, not `if st.button(...)`: a click that lands while a polling fragment reruns
     # would otherwise be lost; a callback runs before any rerun.
+    active = bool(snapshot and snapshot.status in ("queued", "running"))
     columns[1].button(label, type="primary", key=f"start_{label}", on_click=start, args=(spec, networks),
-                      disabled=bool(snapshot and snapshot.status == "running"))
-    if snapshot and snapshot.status == "running":
+                      disabled=active)
+    if active:
         columns[2].button("Cancel", key=f"cancel_{label}", on_click=current.cancel)
     # The whole page reruns so that its fragments poll exactly while some job runs. The
     # test is on any job, not this one: another view's job may be the one still running.
-    if (snapshot and snapshot.status == "running" and not polling) or (polling and not any_running()):
+    if (active and not polling) or (polling and not any_running()):
         st.rerun()
     if snapshot is None:
         return None
     if snapshot.status == "failed":
         st.error(snapshot.error)
         return None
+    if snapshot.status == "queued":
+        st.info(queued_words(snapshot.place_in_line), icon=":material/hourglass_top:")
     if snapshot.status == "running":
         st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} of {points:,} points")
     if snapshot.result is not None:

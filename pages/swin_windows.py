@@ -51,102 +51,112 @@ view = input_view(source, spec, size, rgb)
 # Real attention and features come from the model at its own size and windows.
 native_view = input_view(source, spec, native_size, rgb)
 native_geometry = swin_stages(native_size, patch, native_window, model.embed_dim, len(depths))[stage_number - 1]
-capture = swin_capture(loaded, source, native_view)
 
-tabs = st.tabs(["Windows", "Cyclic shift", "Mask", "Patch merging", "Reach", "Real attention", "Stage features"])
+# Only the open tab runs: hidden tabs' figures cost the server and every browser a redraw on
+# each rerun (measured with twenty students, bench/load.py).
+tabs = st.tabs(["Windows", "Cyclic shift", "Mask", "Patch merging", "Reach", "Real attention", "Stage features"],
+               key="swin_tab", on_change="rerun")
 with tabs[0]:
-    regular, shifted = partition_pictures(source, geometry, view)
-    left, right = st.columns(2)
-    left.image(regular, caption=f"Regular windows: {geometry.window_count} windows of "
-                                f"{geometry.window}×{geometry.window} tokens", width="stretch")
-    if geometry.shift:
-        right.image(shifted, caption=f"Shifted by {geometry.shift}: colours show which sub-region each token "
-                                     "lands in after the roll", width="stretch")
-    else:
-        right.info("No shifted windows in this stage: the window covers the whole map, so timm forces the "
-                   "shift to 0 — there is no neighbouring window to exchange information with.")
-    st.dataframe(windows_table(stages), hide_index=True, width="stretch")
-    if geometry.padded != geometry.grid:
-        st.caption(f"{geometry.grid[0]} tokens are not a multiple of {geometry.window}: the map is padded to "
-                   f"{geometry.padded[0]} (grey) after the roll, as timm does.")
+    if tabs[0].open:
+        regular, shifted = partition_pictures(source, geometry, view)
+        left, right = st.columns(2)
+        left.image(regular, caption=f"Regular windows: {geometry.window_count} windows of "
+                                    f"{geometry.window}×{geometry.window} tokens", width="stretch")
+        if geometry.shift:
+            right.image(shifted, caption=f"Shifted by {geometry.shift}: colours show which sub-region each token "
+                                         "lands in after the roll", width="stretch")
+        else:
+            right.info("No shifted windows in this stage: the window covers the whole map, so timm forces the "
+                       "shift to 0 — there is no neighbouring window to exchange information with.")
+        st.dataframe(windows_table(stages), hide_index=True, width="stretch")
+        if geometry.padded != geometry.grid:
+            st.caption(f"{geometry.grid[0]} tokens are not a multiple of {geometry.window}: the map is padded to "
+                       f"{geometry.padded[0]} (grey) after the roll, as timm does.")
 
 with tabs[1]:
-    if geometry.shift:
-        frames, frame_size = animation_frames(source, geometry, view)
-        st.plotly_chart(shift_animation_figure(frames, geometry, frame_size), width="stretch", key="animation")
-        st.caption(f"torch.roll by −{geometry.shift} tokens moves the top rows and left columns to the bottom "
-                   "and right; the fixed windows then cut through tokens from different places, labelled 0–8.")
-    else:
-        st.info("This stage has no shift (one window covers the map).")
+    if tabs[1].open:
+        if geometry.shift:
+            frames, frame_size = animation_frames(source, geometry, view)
+            st.plotly_chart(shift_animation_figure(frames, geometry, frame_size), width="stretch", key="animation")
+            st.caption(f"torch.roll by −{geometry.shift} tokens moves the top rows and left columns to the bottom "
+                       "and right; the fixed windows then cut through tokens from different places, labelled 0–8.")
+        else:
+            st.info("This stage has no shift (one window covers the map).")
 
 with tabs[2]:
-    if geometry.shift:
-        window_index = st.slider("Shifted window", 0, geometry.window_count - 1, geometry.window_count - 1,
-                                 key=f"mask_window_{stage_number}",
-                                 help="Row-major; the last one, bottom right, gathers four sub-regions.")
-        mask = shifted_window_mask(geometry)[window_index]
-        labels = region_labels(geometry.padded, geometry.window, geometry.shift)
-        window_labels = window_partition(labels[None, ..., None], geometry.window)[window_index].reshape(-1).numpy()
-        left, right = st.columns([2, 3])
-        left.plotly_chart(window_labels_figure(geometry, window_index), width="stretch", key="window_labels")
-        right.plotly_chart(mask_figure(mask, window_labels, f"Its {geometry.window ** 2}×{geometry.window ** 2} mask"),
-                           width="stretch", key="mask")
-        st.caption("White: 0, the pair may attend; dark: −100, added before the softmax so the pair gets "
-                   "e⁻¹⁰⁰ ≈ 0. The colour strips are the sub-regions, the same colours as on the picture.")
-    else:
-        st.info("No mask in this stage: without a shift every window holds neighbours only.")
+    if tabs[2].open:
+        if geometry.shift:
+            window_index = st.slider("Shifted window", 0, geometry.window_count - 1, geometry.window_count - 1,
+                                     key=f"mask_window_{stage_number}",
+                                     help="Row-major; the last one, bottom right, gathers four sub-regions.")
+            mask = shifted_window_mask(geometry)[window_index]
+            labels = region_labels(geometry.padded, geometry.window, geometry.shift)
+            window_labels = window_partition(labels[None, ..., None], geometry.window)[window_index].reshape(-1).numpy()
+            left, right = st.columns([2, 3])
+            left.plotly_chart(window_labels_figure(geometry, window_index), width="stretch", key="window_labels")
+            right.plotly_chart(mask_figure(mask, window_labels, f"Its {geometry.window ** 2}×{geometry.window ** 2} mask"),
+                               width="stretch", key="mask")
+            st.caption("White: 0, the pair may attend; dark: −100, added before the softmax so the pair gets "
+                       "e⁻¹⁰⁰ ≈ 0. The colour strips are the sub-regions, the same colours as on the picture.")
+        else:
+            st.info("No mask in this stage: without a shift every window holds neighbours only.")
 
 with tabs[3]:
-    st.plotly_chart(patch_merging_figure(stages), width="stretch", key="merging")
-    st.caption("Between stages, each 2×2 neighbourhood (x0, x1, x2, x3) is concatenated: the resolution halves "
-               "and the channels quadruple, then a linear layer brings them to twice the input's.")
+    if tabs[3].open:
+        st.plotly_chart(patch_merging_figure(stages), width="stretch", key="merging")
+        st.caption("Between stages, each 2×2 neighbourhood (x0, x1, x2, x3) is concatenated: the resolution halves "
+                   "and the channels quadruple, then a linear layer brings them to twice the input's.")
 
 with tabs[4]:
-    left, right = st.columns([2, 3])
-    row = left.slider("Token row", 0, stages[0].grid[0] - 1, stages[0].grid[0] // 2, key="reach_row")
-    col = left.slider("Token column", 0, stages[0].grid[1] - 1, stages[0].grid[1] // 2, key="reach_col")
-    maps = swin_reach(stages, depths, (row, col))
-    names = [f"{s + 1}.{b + 1}" for s, depth in enumerate(depths) for b in range(depth)]
-    after = left.select_slider("After block (stage.block)", names, value=names[1], key="reach_block")
-    fractions = [float(m.mean()) for m in maps]
-    left.image(reach_picture(view, maps[names.index(after)], (row, col)), width="stretch",
-               caption=f"{fractions[names.index(after)]:.0%} of the image can reach the red token")
-    right.plotly_chart(reach_figure(fractions, [1.0] * len(names), names), width="stretch", key="reach")
-    right.caption("A ViT token sees the whole image from its first block; a Swin token its window, then, "
-                  "through shifted windows and patch merging, ever more.")
+    if tabs[4].open:
+        left, right = st.columns([2, 3])
+        row = left.slider("Token row", 0, stages[0].grid[0] - 1, stages[0].grid[0] // 2, key="reach_row")
+        col = left.slider("Token column", 0, stages[0].grid[1] - 1, stages[0].grid[1] // 2, key="reach_col")
+        maps = swin_reach(stages, depths, (row, col))
+        names = [f"{s + 1}.{b + 1}" for s, depth in enumerate(depths) for b in range(depth)]
+        after = left.select_slider("After block (stage.block)", names, value=names[1], key="reach_block")
+        fractions = [float(m.mean()) for m in maps]
+        left.image(reach_picture(view, maps[names.index(after)], (row, col)), width="stretch",
+                   caption=f"{fractions[names.index(after)]:.0%} of the image can reach the red token")
+        right.plotly_chart(reach_figure(fractions, [1.0] * len(names), names), width="stretch", key="reach")
+        right.caption("A ViT token sees the whole image from its first block; a Swin token its window, then, "
+                      "through shifted windows and patch merging, ever more.")
 
 with tabs[5]:
-    click_key = f"swin_click_{spec.name}_{stage_number}"
-    clicked = st.session_state.get(click_key)
-    token = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], native_geometry.grid)
-             if clicked else (native_geometry.grid[0] - 1, 0))
-    picture_col, maps_col = st.columns([2, 3])
-    with picture_col:
-        shifted_picture = partition_pictures(source, native_geometry, native_view)[1]
-        streamlit_image_coordinates(shifted_picture, key=click_key, width="stretch", cursor="crosshair")
-        st.caption(f"{spec.title} at {native_size}², stage {stage_number}: click a token "
-                   f"(now row {token[0]}, column {token[1]}).")
-        colormap = st.selectbox("Colormap", COLORMAPS, index=2, key="swin_colormap")
-    with maps_col:
-        blocks = [b for b in capture.blocks if b.stage == stage_number - 1][:2]
-        for block in blocks:
-            maps, hidden, to_padding = block.token_attention(*token)
-            kind = "shifted windows, masked keys grey" if block.shifted else "regular windows"
-            mosaic = window_attention_mosaic(native_view, maps, hidden, token, colormap)
-            st.plotly_chart(mosaic_figure(mosaic, title=f"Block {block.block + 1}: {kind}", tile_name="head",
-                                          height=420), width="stretch", key=f"swin_attention_{block.block}")
-            if to_padding:
-                st.caption(f"{to_padding:.0%} of this token's attention went to padding tokens.")
-        if not any(block.shifted for block in blocks):
-            st.caption("This stage has no shifted block: one window covers the whole map.")
+    if tabs[5].open:
+        capture = swin_capture(loaded, source, native_view)
+        click_key = f"swin_click_{spec.name}_{stage_number}"
+        clicked = st.session_state.get(click_key)
+        token = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], native_geometry.grid)
+                 if clicked else (native_geometry.grid[0] - 1, 0))
+        picture_col, maps_col = st.columns([2, 3])
+        with picture_col:
+            shifted_picture = partition_pictures(source, native_geometry, native_view)[1]
+            streamlit_image_coordinates(shifted_picture, key=click_key, width="stretch", cursor="crosshair")
+            st.caption(f"{spec.title} at {native_size}², stage {stage_number}: click a token "
+                       f"(now row {token[0]}, column {token[1]}).")
+            colormap = st.selectbox("Colormap", COLORMAPS, index=2, key="swin_colormap")
+        with maps_col:
+            blocks = [b for b in capture.blocks if b.stage == stage_number - 1][:2]
+            for block in blocks:
+                maps, hidden, to_padding = block.token_attention(*token)
+                kind = "shifted windows, masked keys grey" if block.shifted else "regular windows"
+                mosaic = window_attention_mosaic(native_view, maps, hidden, token, colormap)
+                st.plotly_chart(mosaic_figure(mosaic, title=f"Block {block.block + 1}: {kind}", tile_name="head",
+                                              height=420), width="stretch", key=f"swin_attention_{block.block}")
+                if to_padding:
+                    st.caption(f"{to_padding:.0%} of this token's attention went to padding tokens.")
+            if not any(block.shifted for block in blocks):
+                st.caption("This stage has no shifted block: one window covers the whole map.")
 
 with tabs[6]:
-    features = capture.stage_features[stage_number - 1]
-    order = channel_order(features, "mean")
-    top = st.slider("Channels", 1, features.shape[0], min(64, features.shape[0]), key=f"swin_top_{stage_number}")
-    st.plotly_chart(mosaic_figure(channel_mosaic(features, order[:top], "Viridis")), width="stretch",
-                    key="swin_mosaic")
-    st.plotly_chart(histogram_figure(layer_stats(features), title=f"Stage {stage_number} output"),
-                    width="stretch", key="swin_hist")
-    st.caption(f"Stage {stage_number}: {features.shape[0]} channels on a {features.shape[1]}×{features.shape[2]} "
-               "map (timm keeps Swin's maps as NHWC; shown as channels), strongest mean first.")
+    if tabs[6].open:
+        features = swin_capture(loaded, source, native_view).stage_features[stage_number - 1]
+        order = channel_order(features, "mean")
+        top = st.slider("Channels", 1, features.shape[0], min(64, features.shape[0]), key=f"swin_top_{stage_number}")
+        st.plotly_chart(mosaic_figure(channel_mosaic(features, order[:top], "Viridis")), width="stretch",
+                        key="swin_mosaic")
+        st.plotly_chart(histogram_figure(layer_stats(features), title=f"Stage {stage_number} output"),
+                        width="stretch", key="swin_hist")
+        st.caption(f"Stage {stage_number}: {features.shape[0]} channels on a {features.shape[1]}×{features.shape[2]} "
+                   "map (timm keeps Swin's maps as NHWC; shown as channels), strongest mean first.")

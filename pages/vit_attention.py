@@ -30,89 +30,97 @@ viewed = attention_of(loaded, source, size, rgb)
 capture, view = viewed.capture, viewed.view
 last = capture.layers
 
-tabs = st.tabs(["Heads", "Rollout", "Click a patch", "Attention distance", "Predictions"])
+# Only the open tab runs: hidden tabs' figures cost the server and every browser a redraw on
+# each rerun (measured with twenty students, bench/load.py).
+tabs = st.tabs(["Heads", "Rollout", "Click a patch", "Attention distance", "Predictions"],
+               key="vit_tab", on_change="rerun")
 with tabs[0]:
-    controls, picture = st.columns([1, 3])
-    layer = controls.slider("Layer", 1, last, last, key="heads_layer")
-    smooth = controls.radio("Upsampling", ["nearest", "smooth"], key="heads_upsampling") == "smooth"
-    show_mask = controls.toggle("DINO's mask", key="heads_mask",
-                                help="Keep the patches that hold the chosen share of each head's attention.")
-    mass = controls.slider("Attention mass kept (%)", 10, 95, 60, 5, key="heads_mass", disabled=not show_mask)
-    maps = capture.patch_attention(layer - 1)
-    masks = mass_threshold_mask(maps, mass / 100) if show_mask else None
-    picture.plotly_chart(mosaic_figure(head_maps_mosaic(view, maps, smooth=smooth, masks=masks), tile_name="head",
-                                       height=560), width="stretch", key="heads")
-    who = "the CLS token" if capture.has_class_token else "the patches on average"
-    picture.caption(f"Layer {layer}: how much {who} attends to each patch, one tile per head ({capture.heads}).")
+    if tabs[0].open:
+        controls, picture = st.columns([1, 3])
+        layer = controls.slider("Layer", 1, last, last, key="heads_layer")
+        smooth = controls.radio("Upsampling", ["nearest", "smooth"], key="heads_upsampling") == "smooth"
+        show_mask = controls.toggle("DINO's mask", key="heads_mask",
+                                    help="Keep the patches that hold the chosen share of each head's attention.")
+        mass = controls.slider("Attention mass kept (%)", 10, 95, 60, 5, key="heads_mass", disabled=not show_mask)
+        maps = capture.patch_attention(layer - 1)
+        masks = mass_threshold_mask(maps, mass / 100) if show_mask else None
+        picture.plotly_chart(mosaic_figure(head_maps_mosaic(view, maps, smooth=smooth, masks=masks), tile_name="head",
+                                           height=560), width="stretch", key="heads")
+        who = "the CLS token" if capture.has_class_token else "the patches on average"
+        picture.caption(f"Layer {layer}: how much {who} attends to each patch, one tile per head ({capture.heads}).")
 
 with tabs[1]:
-    left, middle, right = st.columns(3)
-    fusion = left.radio("Head fusion", ["mean", "max", "min"], horizontal=True, key="rollout_fusion")
-    discard = middle.slider("Discard ratio", 0.0, 0.95, 0.0, 0.05, key="rollout_discard",
-                            help="Zero the weakest share of each layer's fused attention before multiplying.")
-    rollout = capture.to_patches(attention_rollout(capture.attentions, fusion, discard))
-    raw = capture.patch_attention(last - 1).mean(dim=0)
-    columns = st.columns(3 if spec.has_classifier else 2)
-    columns[0].plotly_chart(map_overlay_figure(view, rollout, 0.6, "Inferno", title="Attention rollout",
-                                               height=400, value_label="rollout"), width="stretch", key="rollout")
-    columns[1].plotly_chart(map_overlay_figure(view, raw, 0.6, "Inferno", title=f"Raw layer {last}, mean of heads",
-                                               height=400, value_label="attention"), width="stretch", key="raw")
-    if spec.has_classifier:
-        names = pretrained.class_names(spec)
-        ranked = torch.argsort(capture.logits, descending=True).tolist()
-        target = right.selectbox("Grad-CAM for the class", ranked, key=f"vit_target_{source}_{spec.name}",
-                                 format_func=lambda i: names[i])
-        cam = token_grad_cam(loaded.model, f"blocks.{last - 1}.norm1", viewed.batch, target,
-                             capture.prefix_tokens, capture.grid)
-        columns[2].plotly_chart(map_overlay_figure(view, torch.from_numpy(cam), 0.6, "Inferno",
-                                                   title=f"Grad-CAM: {names[target]}", height=400,
-                                                   value_label="Grad-CAM"), width="stretch", key="vit_gradcam")
-    st.caption("Rollout multiplies the layers' attention with the residual stream added (Abnar & Zuidema 2020)"
-               + ("; Grad-CAM weighs the last block's tokens, reshaped to the patch grid, by the class gradient."
-                  if spec.has_classifier else "."))
+    if tabs[1].open:
+        left, middle, right = st.columns(3)
+        fusion = left.radio("Head fusion", ["mean", "max", "min"], horizontal=True, key="rollout_fusion")
+        discard = middle.slider("Discard ratio", 0.0, 0.95, 0.0, 0.05, key="rollout_discard",
+                                help="Zero the weakest share of each layer's fused attention before multiplying.")
+        rollout = capture.to_patches(attention_rollout(capture.attentions, fusion, discard))
+        raw = capture.patch_attention(last - 1).mean(dim=0)
+        columns = st.columns(3 if spec.has_classifier else 2)
+        columns[0].plotly_chart(map_overlay_figure(view, rollout, 0.6, "Inferno", title="Attention rollout",
+                                                   height=400, value_label="rollout"), width="stretch", key="rollout")
+        columns[1].plotly_chart(map_overlay_figure(view, raw, 0.6, "Inferno", title=f"Raw layer {last}, mean of heads",
+                                                   height=400, value_label="attention"), width="stretch", key="raw")
+        if spec.has_classifier:
+            names = pretrained.class_names(spec)
+            ranked = torch.argsort(capture.logits, descending=True).tolist()
+            target = right.selectbox("Grad-CAM for the class", ranked, key=f"vit_target_{source}_{spec.name}",
+                                     format_func=lambda i: names[i])
+            cam = token_grad_cam(loaded.model, f"blocks.{last - 1}.norm1", viewed.batch, target,
+                                 capture.prefix_tokens, capture.grid)
+            columns[2].plotly_chart(map_overlay_figure(view, torch.from_numpy(cam), 0.6, "Inferno",
+                                                       title=f"Grad-CAM: {names[target]}", height=400,
+                                                       value_label="Grad-CAM"), width="stretch", key="vit_gradcam")
+        st.caption("Rollout multiplies the layers' attention with the residual stream added (Abnar & Zuidema 2020)"
+                   + ("; Grad-CAM weighs the last block's tokens, reshaped to the patch grid, by the class gradient."
+                      if spec.has_classifier else "."))
 
 with tabs[2]:
-    click_col, maps_col = st.columns([2, 3])
-    layer = click_col.slider("Layer", 1, last, last, key="click_layer")
-    click_key = f"click_{spec.name}_{size}"
-    clicked = st.session_state.get(click_key)
-    row, col = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], capture.grid)
-                if clicked else (capture.grid[0] // 2, capture.grid[1] // 2))
-    with click_col:
-        streamlit_image_coordinates(patch_grid_picture(view, capture.grid, (row, col)), key=click_key, width="stretch",
-                                    cursor="crosshair")
-        st.caption(f"Patch ({row}, {col}) is marked; click another.")
-    maps = capture.patch_attention(layer - 1, query=capture.query_of_patch(row, col))
-    maps_col.plotly_chart(mosaic_figure(head_maps_mosaic(view, maps), tile_name="head", height=520),
-                          width="stretch", key="clicked_maps")
-    maps_col.caption(f"Where patch ({row}, {col}) looks in layer {layer}, one tile per head.")
+    if tabs[2].open:
+        click_col, maps_col = st.columns([2, 3])
+        layer = click_col.slider("Layer", 1, last, last, key="click_layer")
+        click_key = f"click_{spec.name}_{size}"
+        clicked = st.session_state.get(click_key)
+        row, col = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], capture.grid)
+                    if clicked else (capture.grid[0] // 2, capture.grid[1] // 2))
+        with click_col:
+            streamlit_image_coordinates(patch_grid_picture(view, capture.grid, (row, col)), key=click_key, width="stretch",
+                                        cursor="crosshair")
+            st.caption(f"Patch ({row}, {col}) is marked; click another.")
+        maps = capture.patch_attention(layer - 1, query=capture.query_of_patch(row, col))
+        maps_col.plotly_chart(mosaic_figure(head_maps_mosaic(view, maps), tile_name="head", height=520),
+                              width="stretch", key="clicked_maps")
+        maps_col.caption(f"Where patch ({row}, {col}) looks in layer {layer}, one tile per head.")
 
 with tabs[3]:
-    def distances(capture_, size_):  # in pixels of a 224 px input, so models of any size compare
-        pixels = mean_attention_distance(capture_.attentions, capture_.grid, capture_.patch_size,
-                                         capture_.prefix_tokens)
-        return pixels * 224 / size_
+    if tabs[3].open:
+        def distances(capture_, size_):  # in pixels of a 224 px input, so models of any size compare
+            pixels = mean_attention_distance(capture_.attentions, capture_.grid, capture_.patch_size,
+                                             capture_.prefix_tokens)
+            return pixels * 224 / size_
 
-    series = {spec.title: distances(capture, size)}
-    others = [s.name for f in ("vit", "dino") for s in pretrained.list_specs(f) if s.name != spec.name]
-    other = st.selectbox("Compare with", [None, *others], key="distance_other",
-                         format_func=lambda n: "—" if n is None else pretrained.get_spec(n).title)
-    if other is not None:
-        other_loaded = loaded_model(other)
-        other_source, other_size, other_rgb = choose_input(other_loaded, image, interactive=False)
-        other_capture = attention_of(other_loaded, other_source, other_size, other_rgb).capture
-        label = other_loaded.spec.title + ("" if other_loaded.weights.trained else " (untrained)")
-        series[label] = distances(other_capture, other_size)
-    st.plotly_chart(attention_distance_figure(series), width="stretch", key="distance")
-    st.caption("Each point is one head: the distance, in pixels of a 224 px input, over which its patches gather "
-               "information (Dosovitskiy et al. 2020, Figure 7). In the paper's trained ViTs, early layers mix near "
-               "and far heads and deep ones look far; random weights look everywhere.")
+        series = {spec.title: distances(capture, size)}
+        others = [s.name for f in ("vit", "dino") for s in pretrained.list_specs(f) if s.name != spec.name]
+        other = st.selectbox("Compare with", [None, *others], key="distance_other",
+                             format_func=lambda n: "—" if n is None else pretrained.get_spec(n).title)
+        if other is not None:
+            other_loaded = loaded_model(other)
+            other_source, other_size, other_rgb = choose_input(other_loaded, image, interactive=False)
+            other_capture = attention_of(other_loaded, other_source, other_size, other_rgb).capture
+            label = other_loaded.spec.title + ("" if other_loaded.weights.trained else " (untrained)")
+            series[label] = distances(other_capture, other_size)
+        st.plotly_chart(attention_distance_figure(series), width="stretch", key="distance")
+        st.caption("Each point is one head: the distance, in pixels of a 224 px input, over which its patches gather "
+                   "information (Dosovitskiy et al. 2020, Figure 7). In the paper's trained ViTs, early layers mix near "
+                   "and far heads and deep ones look far; random weights look everywhere.")
 
 with tabs[4]:
-    if not spec.has_classifier:
-        st.info(f"{spec.title} has no classifier: DINO learns features without labels.")
-    elif not loaded.weights.trained:
-        st.info("Class predictions are hidden: the weights are untrained.")
-    else:
-        predictions = top_k(capture.logits, pretrained.class_names(spec), k=5)
-        st.plotly_chart(top_k_bar_chart(predictions), width="stretch", key="vit_top5")
+    if tabs[4].open:
+        if not spec.has_classifier:
+            st.info(f"{spec.title} has no classifier: DINO learns features without labels.")
+        elif not loaded.weights.trained:
+            st.info("Class predictions are hidden: the weights are untrained.")
+        else:
+            predictions = top_k(capture.logits, pretrained.class_names(spec), k=5)
+            st.plotly_chart(top_k_bar_chart(predictions), width="stretch", key="vit_top5")

@@ -30,18 +30,20 @@ README_APP_COMMAND = ["scripts/run_app.sh"]
 
 
 @contextmanager
-def running_app(port: int, command: list[str] = README_APP_COMMAND, timeout_s: float = 300):
-    """A Streamlit server (by default the app, started by the README's command)
-    on loopback until the block ends; yields (url, seconds until healthy)."""
+def running_app(port: int, command: list[str] = README_APP_COMMAND, timeout_s: float = 300,
+                env: dict[str, str] | None = None, options: tuple[str, ...] = ()):
+    """A Streamlit server (by default the app, started by the README's command, which
+    execs the server in the same process) on loopback until the block ends; yields
+    (url, seconds until healthy, the server's pid). `options` go to `streamlit run`."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = (ARTIFACTS / f"server-{port}.log").open("w")
     process = subprocess.Popen(
-        [*command, "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [*command, "--server.port", str(port), "--server.address", "127.0.0.1", *options],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})},
     )
     try:
         healthy_after = wait_healthy(port, timeout_s, process)
-        yield f"http://127.0.0.1:{port}", healthy_after
+        yield f"http://127.0.0.1:{port}", healthy_after, process.pid
     finally:
         os.killpg(process.pid, 15)
         process.wait(30)

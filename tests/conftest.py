@@ -50,3 +50,9 @@ def weight_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(dirs["hf"]))
     return dirs
+
+
+def open_tab(at, key: str, label: str):
+    """Selects the tab `label` of the lazy tabs `key` (only the open tab's content runs) and reruns."""
+    at.session_state[key] = label
+    return at.run()

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, open_tab
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def test_feature_maps_walks_through_the_layers(app):
     app.select_slider(key="layer_efficientnet_lite0_slider").set_value("blocks.0").run()
     assert app.selectbox(key="layer_efficientnet_lite0_select").value == "blocks.0"
     assert "16 of 16 channels" in " ".join(c.value for c in app.caption)
-    assert "tiger cat" in _figures(app)
+    assert "tiger cat" not in _figures(app)  # only the open tab runs
+    assert "tiger cat" in _figures(open_tab(app, "fm_tab", "Predictions"))
 
 
 def test_switching_to_an_untrained_cnn_shows_the_banner_and_hides_predictions(app):
@@ -38,7 +39,7 @@ def test_switching_to_an_untrained_cnn_shows_the_banner_and_hides_predictions(ap
     app.selectbox(key="chosen_cnn_widget").set_value("mobilenet_v2").run()
     assert not app.exception
     assert "UNTRAINED WEIGHTS" in app.error[0].value
-    assert "Class predictions are hidden" in " ".join(i.value for i in app.info)
+    assert "Class predictions are hidden" in " ".join(i.value for i in open_tab(app, "fm_tab", "Predictions").info)
 
 
 def test_attributions_default_to_the_top_class_and_run_the_slow_methods(app):
@@ -84,9 +85,9 @@ def test_out_of_memory_gives_a_message_and_the_session_keeps_working(app, monkey
     def exhausted(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    import streamlit as st
+    from components.capture_cache import CAPTURES
 
-    st.cache_resource.clear()  # the capture must really run, not come from an earlier test's cache
+    CAPTURES.clear()  # the capture must really run, not come from an earlier test's cache
     monkeypatch.setattr(cnn_capture, "capture_activations", exhausted)
     app.switch_page("pages/feature_maps.py").run()
     assert not app.exception
@@ -94,3 +95,15 @@ def test_out_of_memory_gives_a_message_and_the_session_keeps_working(app, monkey
     monkeypatch.setattr(cnn_capture, "capture_activations", capture_module.capture_activations)
     app.run()
     assert not app.exception and not any("Not enough memory" in e.value for e in app.error)
+
+
+def test_a_layer_change_reuses_the_shared_capture(app):
+    from components.capture_cache import CAPTURES
+
+    app.switch_page("pages/feature_maps.py").run()
+    before = CAPTURES.stats()
+    app.selectbox(key="layer_efficientnet_lite0_select").set_value("blocks.4").run()
+    after = CAPTURES.stats()
+    assert not app.exception
+    assert after["misses"] == before["misses"] and after["hits"] == before["hits"] + 1
+    assert 0 < after["bytes"] <= CAPTURES.max_bytes

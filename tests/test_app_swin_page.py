@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, open_tab
 
 
 @pytest.fixture
@@ -29,11 +29,12 @@ def test_tiny_swin_shows_both_block_kinds_and_its_unshifted_second_stage(app):
     table = _table(app)
     assert list(table["Windows"]) == [4, 1]
     assert list(table["Shift"]) == ["3", "0 (forced: one window covers the map)"]
-    figures = _figures(app)
+    figures = _figures(open_tab(app, "swin_tab", "Real attention"))
     assert "Block 1: regular windows" in figures and "Block 2: shifted windows, masked keys grey" in figures
     app.radio(key="swin_stage").set_value(2).run()
     assert not app.exception
-    assert any("window covers the whole map" in i.value for i in app.info)
+    assert "This stage has no shifted block" in " ".join(c.value for c in app.caption)
+    assert any("window covers the whole map" in i.value for i in open_tab(app, "swin_tab", "Windows").info)
 
 
 def test_swin_t_geometry_at_224_and_256_and_a_padded_size(app):
@@ -49,4 +50,5 @@ def test_swin_t_geometry_at_224_and_256_and_a_padded_size(app):
     app.radio(key="swin_stage").set_value(2).run()
     assert not app.exception
     assert "padded to 32" in " ".join(c.value for c in app.caption)
-    assert "rolled by 3" in _figures(app) and "windows cut" in _figures(app)
+    figures = _figures(open_tab(app, "swin_tab", "Cyclic shift"))
+    assert "rolled by 3" in figures and "windows cut" in figures

@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.datasets import fashion_mnist_dir
-from tests.conftest import ROOT
+from tests.conftest import ROOT, open_tab
 
 needs_fashion_mnist = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
 
@@ -27,10 +27,12 @@ def test_tiny_vit_on_fashion_mnist_shows_heads_rollout_gradcam_and_predictions(a
     assert app.selectbox(key="chosen_vit_dino_widget").value == "tiny_vit_fmnist"
     assert "Test image 0: **Ankle boot**" in " ".join(c.value for c in app.caption)
     assert not app.error  # trained: no banner
-    figures = _figures(app)
-    for title in ("Attention rollout", "Raw layer 6, mean of heads", "Grad-CAM: Ankle boot", "head %{z}"):
+    assert "head %{z}" in _figures(app)
+    figures = _figures(open_tab(app, "vit_tab", "Rollout"))
+    for title in ("Attention rollout", "Raw layer 6, mean of heads", "Grad-CAM: Ankle boot"):
         assert title in figures, title
-    assert "Ankle boot" in figures  # the top-5 chart
+    assert "Ankle boot" in _figures(open_tab(app, "vit_tab", "Predictions"))  # the top-5 chart
+    open_tab(app, "vit_tab", "Heads")
     app.number_input(key="fmnist_index").set_value(1).run()
     assert not app.exception
     app.toggle(key="heads_mask").set_value(True).run()
@@ -47,7 +49,7 @@ def test_untrained_dino_at_a_larger_size_and_a_refused_one(app):
     app.selectbox(key="chosen_vit_dino_widget").set_value("dino_vit_b16").run()
     assert not app.exception
     assert "UNTRAINED WEIGHTS" in app.error[0].value
-    assert "has no classifier" in " ".join(i.value for i in app.info)
+    assert "has no classifier" in " ".join(i.value for i in open_tab(app, "vit_tab", "Predictions").info)
     app.select_slider(key="size_dino_vit_b16").set_value(320).run()
     assert not app.exception
     assert "401 tokens" in " ".join(c.value for c in app.caption)
@@ -57,6 +59,7 @@ def test_untrained_dino_at_a_larger_size_and_a_refused_one(app):
 
 
 def test_distance_comparison_with_a_second_model(app):
+    open_tab(app, "vit_tab", "Attention distance")
     app.selectbox(key="distance_other").set_value("deit_s16").run()
     assert not app.exception
     assert "DeiT-S\\u002f16 (untrained)" in _figures(app)  # plotly escapes "/" in its JSON

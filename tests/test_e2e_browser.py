@@ -26,7 +26,7 @@ NAVIGATION = ["Feature maps", "Attributions", "ViT & DINO attention", "Swin wind
 
 @pytest.fixture(scope="module")
 def app_url():
-    with running_app(free_port()) as (url, _):
+    with running_app(free_port()) as (url, _, _):
         yield url
 
 
@@ -101,9 +101,11 @@ def test_feature_maps_show_the_uploaded_photo_layer_by_layer(page):
     main = page.locator("[data-testid='stMain']")
     expect(main.get_by_text("40 of 40 channels, sorted by mean")).to_be_visible()
     main.get_by_role("tab", name="One channel").click()
+    wait_for_run(page)  # only the open tab runs: a click reruns the page
     expect(main.get_by_text("blocks.2, channel")).to_be_visible()
     screenshot(page, "feature-maps-one-channel")
     main.get_by_role("tab", name="First-layer filters").click()
+    wait_for_run(page)
     expect(main.get_by_text("The 32 filters of the first convolution")).to_be_visible()
     assert exception_boxes(page) == []
 
@@ -148,6 +150,7 @@ def test_attention_page_click_a_patch_with_the_tiny_vit(page):
     main = page.locator("[data-testid='stMain']")
     _choose(page, "Model", "Tiny ViT")
     main.get_by_role("tab", name="Click a patch").click()
+    wait_for_run(page)
     picture = page.frame_locator("iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
     box = picture.bounding_box()
     picture.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.9})
@@ -163,6 +166,7 @@ def test_every_transformer_works_on_the_uploaded_photo(page):
     _open(page, "ViT & DINO attention")
     main = page.locator("[data-testid='stMain']")
     main.get_by_role("tab", name="Heads").click()
+    wait_for_run(page)
     for spec in [*pretrained.list_specs("vit"), *pretrained.list_specs("dino")]:
         _choose(page, "Model", spec.title)
         assert exception_boxes(page) == [], spec.name
@@ -171,9 +175,11 @@ def test_every_transformer_works_on_the_uploaded_photo(page):
         expect(main.get_by_text("UNTRAINED WEIGHTS")).to_have_count(0 if trained else 1)
         if spec.name == "dino_vit_s16":
             main.get_by_role("tab", name="Rollout").click()
+            wait_for_run(page)
             expect(main.locator(".js-plotly-plot:visible").first).to_be_visible()
             screenshot(page, "attention-dino-rollout-on-photo")
             main.get_by_role("tab", name="Heads").click()
+            wait_for_run(page)
 
 
 def test_swin_page_plays_the_shift_and_shows_a_clicked_tokens_attention(page):
@@ -183,11 +189,13 @@ def test_swin_page_plays_the_shift_and_shows_a_clicked_tokens_attention(page):
         _choose(page, "Model", title)
         assert exception_boxes(page) == [], title
         main.get_by_role("tab", name="Cyclic shift").click()
+        wait_for_run(page)
         main.locator(".updatemenu-button:visible").filter(has_text="Play").click()
         time.sleep(4)  # 4–5 frames at 0.7 s
         expect(main.get_by_text("Step: windows cut")).to_be_visible()
         screenshot(page, f"swin-shift-{title.split()[0].lower()}")
         main.get_by_role("tab", name="Real attention").click()
+        wait_for_run(page)
         picture = page.frame_locator(
             "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
         picture.click(position={"x": 2, "y": 2})  # inside the top-left token, even on a 56×56 grid

@@ -21,6 +21,7 @@ from app.training import StepMetric, TrainingConfig, ValidationMetric, train
 from app.training_data import SOURCES, DatasetState, split
 from app.training_figures import debiased_ema, difference_labels
 from app.training_models import MODELS, build
+from app.compute_slots import ComputeSlots
 from app.training_runs import RunOwner, TrainingRun
 from tests.conftest import ROOT
 
@@ -142,12 +143,13 @@ def test_a_run_stops_when_its_session_owner_is_gone(digits):
 
 def test_queued_runs_wait_for_a_free_slot(digits):
     data = split(digits, 200, seed=0)
-    slots = threading.BoundedSemaphore(1)
+    slots = ComputeSlots(1)
     owner = RunOwner()
     first = TrainingRun("a", TrainingConfig(model="LeNet-5", epochs=500), data, owner, slots).start()
     second = TrainingRun("b", TrainingConfig(model="MLP", epochs=1), data, owner, slots).start()
     time.sleep(1.0)
     assert first.snapshot().status == "running" and second.snapshot().status == "queued"
+    assert second.snapshot().place_in_line == 1
     first.stop()
     second.thread.join(timeout=30)
     assert second.snapshot().status == "finished"

@@ -1,0 +1,15 @@
+"""What the whole server is holding and doing, in one line for a teacher: shared, never
+per-session, and without anything of another session's content."""
+
+from __future__ import annotations
+
+from components.capture_cache import CACHE_MB, CAPTURES
+from components.compute_slots import SLOTS
+
+
+def server_status() -> str:
+    cache = CAPTURES.stats()
+    running, waiting = SLOTS.busy()
+    return (f"Shared capture cache: {cache['entries']} captures, {cache['bytes'] / 2**20:.0f} MB of {CACHE_MB} MB. "
+            f"Background work (training runs, landscape grids): {running} of {SLOTS.capacity} slots busy, "
+            f"{waiting} waiting.")

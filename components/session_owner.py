@@ -1,0 +1,38 @@
+"""The owner of a browser session's background work (training runs, landscape grids).
+
+It lives in the session's state and knows whether the session's browser is still
+connected, so that work started by a closed tab stops after a grace period instead
+of running on until the server forgets the session (server.disconnectedSessionTTL).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from app.training_runs import RunOwner
+
+_KEY = "background_work_owner"
+# Long enough for a browser to reconnect after a network blip or a laptop lid closed briefly.
+GRACE_S = float(os.environ.get("VISION_EXPLORER_DISCONNECT_GRACE_S", "30"))
+
+
+def session_owner() -> RunOwner:
+    owner = st.session_state.get(_KEY)
+    if owner is None:
+        owner = st.session_state[_KEY] = RunOwner(_connection_check(), GRACE_S)
+    return owner
+
+
+def _connection_check() -> Callable[[], bool] | None:
+    context = get_script_run_ctx()
+    if context is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), context.session_id
+    if not server.is_active_session(session_id):  # a script run without a browser (AppTest)
+        return None
+    return lambda: server.is_active_session(session_id)
