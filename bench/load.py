@@ -176,7 +176,7 @@ async def new_page(context):
     return page
 
 
-async def _act(page, action) -> tuple[float, float]:
+async def act(page, action) -> tuple[float, float]:
     return await _CLOCKS[id(page)].act(action)
 
 
@@ -216,26 +216,26 @@ async def upload(page, photo: Path) -> None:
             await sidebar.locator("[data-testid='stFileUploaderDropzone']").click()
         await (await chooser.value).set_files(str(photo))
 
-    await _act(page, choose)
+    await act(page, choose)
     await sidebar.get_by_text(f"{photo.name} · ").wait_for()
 
 
-async def _open(page, title: str) -> None:
-    await _act(page, lambda: page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click())
+async def open_page(page, title: str) -> None:
+    await act(page, lambda: page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click())
 
 
 async def _tab(page, name: str) -> None:
-    await _act(page, lambda: page.locator("[data-testid='stMain']").get_by_role("tab", name=name).click())
+    await act(page, lambda: page.locator("[data-testid='stMain']").get_by_role("tab", name=name).click())
 
 
-async def _choose(page, label: str, option: str) -> tuple[float, float]:
+async def choose(page, label: str, option: str) -> tuple[float, float]:
     box = page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").filter(has_text=label)
 
     async def pick():
         await box.click()
         await page.get_by_role("option").filter(has_text=option).first.click()
 
-    return await _act(page, pick)
+    return await act(page, pick)
 
 
 async def student(browser, url: str, me: int, photo: Path, views: dict, report: Report) -> None:
@@ -249,38 +249,38 @@ async def student(browser, url: str, me: int, photo: Path, views: dict, report: 
         await page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stRadio']")
         step = "uploading"
         sidebar = page.locator("[data-testid='stSidebar']")
-        await _act(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
+        await act(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
         await upload(page, photo)
 
         step = "feature maps"
         await asyncio.sleep(rng.uniform(*THINK_S))
-        await _open(page, "Feature maps")
+        await open_page(page, "Feature maps")
         await _tab(page, "One channel")  # the chosen channel over the photo the model saw
         await _check_own_image(page, me, views, "Feature maps", report)
         for change in range(LAYER_CHANGES):
             await asyncio.sleep(rng.uniform(*THINK_S))
             target = CHANGE_LAYERS[(me + 3 * change) % len(CHANGE_LAYERS)]
-            served, clicked = await _choose(page, "Layer", f"{target} · ")
+            served, clicked = await choose(page, "Layer", f"{target} · ")
             report.latencies.append(served)
             report.with_browser.append(clicked)
             await _check_own_image(page, me, views, f"Feature maps, layer {target}", report)
 
         step = "attention"
         await asyncio.sleep(rng.uniform(*THINK_S))
-        await _open(page, "ViT & DINO attention")
-        await _choose(page, "Model", pretrained.get_spec(ATTENTION_MODEL).title)
+        await open_page(page, "ViT & DINO attention")
+        await choose(page, "Model", pretrained.get_spec(ATTENTION_MODEL).title)
         thumb = page.locator("[data-testid='stMain'] [data-testid='stSlider']").filter(has_text="Layer") \
             .get_by_role("slider")
-        await _act(page, lambda: thumb.press("ArrowLeft"))
+        await act(page, lambda: thumb.press("ArrowLeft"))
         await _tab(page, "Rollout")  # rollout and raw attention over the photo
         await _check_own_image(page, me, views, "ViT & DINO attention", report)
 
         step = "Swin"
         await asyncio.sleep(rng.uniform(*THINK_S))
-        await _open(page, "Swin windows")
-        await _choose(page, "Model", pretrained.get_spec(SWIN_MODEL).title)
+        await open_page(page, "Swin windows")
+        await choose(page, "Model", pretrained.get_spec(SWIN_MODEL).title)
         stage = page.locator("[data-testid='stMain'] [data-testid='stRadio']").filter(has_text="Stage")
-        await _act(page, lambda: stage.get_by_text("2", exact=True).click())
+        await act(page, lambda: stage.get_by_text("2", exact=True).click())
         await _tab(page, "Cyclic shift")  # the photo's patches as they roll
         await _check_own_image(page, me, views, "Swin windows", report)
         if photo.name not in await sidebar.inner_text():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import _act, _choose, _open, classroom, new_page, server_rss_mb, student_photo, upload
+from bench.load import act, choose, classroom, new_page, open_page, server_rss_mb, student_photo, upload
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, running_app
 
 pytest.importorskip("playwright")
@@ -57,13 +57,13 @@ async def _nudge(page, slider) -> None:
         if await thumb.get_attribute("aria-valuenow") == before:
             await thumb.press("ArrowRight")
 
-    await _act(page, move)
+    await act(page, move)
 
 
 async def _other_stage(page, radio) -> None:
     """Picks stage 2, or stage 1 where 2 is chosen (options are the stage numbers)."""
     chosen = await radio.get_by_role("radio").nth(1).is_checked()
-    await _act(page, lambda: radio.get_by_text("1" if chosen else "2", exact=True).click())
+    await act(page, lambda: radio.get_by_text("1" if chosen else "2", exact=True).click())
 
 
 async def _soak(url: str, pid: int, folder: Path, interactions: int) -> tuple[list[tuple[int, float]], list[str]]:
@@ -78,19 +78,19 @@ async def _soak(url: str, pid: int, folder: Path, interactions: int) -> tuple[li
     async with async_playwright() as playwright:
         browser, page = await _page(playwright, url)
         sidebar, main = page.locator("[data-testid='stSidebar']"), page.locator("[data-testid='stMain']")
-        await _act(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
+        await act(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
         while done < interactions:
             photo, model = photos[round_ % len(photos)], SOAK_MODELS[round_ % len(SOAK_MODELS)]
             steps = [
                 lambda: upload(page, photo),
-                lambda: _open(page, "Feature maps"),
-                lambda: _choose(page, "Model", model),
+                lambda: open_page(page, "Feature maps"),
+                lambda: choose(page, "Model", model),
                 lambda: _nudge(page, main.locator("[data-testid='stSlider']").filter(has_text="Depth")),
-                lambda: _open(page, "Swin windows"),
+                lambda: open_page(page, "Swin windows"),
                 lambda: _other_stage(page, main.locator("[data-testid='stRadio']").filter(has_text="Stage")),
-                lambda: _open(page, "ViT & DINO attention"),
+                lambda: open_page(page, "ViT & DINO attention"),
                 lambda: _nudge(page, main.locator("[data-testid='stSlider']").filter(has_text="Layer")),
-                lambda: _open(page, "Home"),
+                lambda: open_page(page, "Home"),
             ]
             for step in steps[:interactions - done]:
                 await step()
@@ -131,12 +131,12 @@ def test_a_browser_closed_mid_training_stops_its_runs(server):
         async with async_playwright() as playwright:
             student, page = await _page(playwright, url)
             teacher, watcher = await _page(playwright, url)
-            await _open(page, "Live training")
-            await _choose(page, "Dataset", "Digits")
+            await open_page(page, "Live training")
+            await choose(page, "Dataset", "Digits")
             epochs = page.locator("[data-testid='stMain']").get_by_label("Epochs")
             await epochs.fill("200")
-            await _act(page, lambda: epochs.press("Enter"))
-            await _act(page, lambda: page.get_by_role("button", name="Start A/B").click())
+            await act(page, lambda: epochs.press("Enter"))
+            await act(page, lambda: page.get_by_role("button", name="Start A/B").click())
             await page.locator("[data-testid='stMain']").get_by_text("running").first.wait_for()
             before = await _slots_busy(watcher)
             await student.close()  # the tab is gone, mid-training
@@ -170,12 +170,12 @@ def test_an_oversized_upload_gets_the_limit_message_and_the_session_goes_on(serv
         async with async_playwright() as playwright:
             browser, page = await _page(playwright, url)
             sidebar = page.locator("[data-testid='stSidebar']")
-            await _act(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
+            await act(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
             await sidebar.locator("input[type='file']").set_input_files(str(huge))
             message = sidebar.get_by_text("must be 25")
             await message.wait_for(timeout=30_000)
             text = await message.inner_text()
-            await _open(page, "Feature maps")
+            await open_page(page, "Feature maps")
             errors = await page.locator("[data-testid='stException']").all_inner_texts()
             shown = await page.locator("[data-testid='stMain']").get_by_text("channels, sorted by").count()
             await browser.close()
