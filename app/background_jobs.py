@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.compute_slots import ComputeSlots
-from app.training_runs import RunOwner, owner_gone
+from app.run_owner import RunOwner, owner_gone
 
 Report = Callable[[float, object], None]
 

@@ -10,6 +10,7 @@ A key being computed is computed once: other threads asking for it wait for that
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -51,6 +52,14 @@ def array_bytes(value: Any) -> int:
         return 0
 
     return walk(value)
+
+
+def model_bytes(value: Any) -> int:
+    """Bytes of the parameters and buffers of the model inside `value` (a module, or an object
+    holding one as `.model`, such as a loaded registry model)."""
+    module = value if isinstance(value, torch.nn.Module) else value.model
+    tensors = itertools.chain(module.parameters(), module.buffers())
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
 
 
 @dataclasses.dataclass

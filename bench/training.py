@@ -24,10 +24,11 @@ import torch.nn.functional as F
 from app.allocator import keep_freed_memory
 from app.datasets import fashion_mnist_dir
 from app.devices import best_device
+from app.run_owner import RunOwner
 from app.training import TrainingConfig
 from app.training_data import SOURCES, split
 from app.training_models import build
-from app.training_runs import RunOwner, TrainingRun
+from app.training_runs import TrainingRun
 
 
 def bare_loop(data, config: TrainingConfig, steps: int) -> float:

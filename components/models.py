@@ -5,15 +5,23 @@ from __future__ import annotations
 import streamlit as st
 
 import pretrained
+from app.bounded_cache import BoundedCache, model_bytes
 from app.classify import Prediction, classify, preprocess
 from app.images import DecodedImage
+from app.settings import number_from_env
 from components.capture_cache import heavy_turn
 from components.device_picker import current_device
 from components.out_of_memory import stop_on_out_of_memory
 
+MODELS_MB = int(number_from_env("VISION_EXPLORER_MODELS_MB", 1536, minimum=1))
+# Bounded by the bytes of the weights, not by a count: the pages' defaults and the students'
+# choices are five or more models in one lesson, and with four entries they evicted each other,
+# so every page visit rebuilt one (measured with bench/load.py). 1536 MB holds all but the
+# largest few at once (every model of the registry is 2.4 GB in float32).
+MODELS = BoundedCache(max_entries=len(pretrained.list_specs()), max_bytes=MODELS_MB * 2**20, sizeof=model_bytes)
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _load(name: str, device: str, weights_fingerprint: tuple | None) -> pretrained.LoadedModel:
+
+def _load(name: str, device: str) -> pretrained.LoadedModel:
     # Shared by every session: load_model returns it frozen (eval, no grad), never to be mutated.
     with heavy_turn():
         return pretrained.load_model(name, device)
@@ -22,8 +30,9 @@ def _load(name: str, device: str, weights_fingerprint: tuple | None) -> pretrain
 def loaded_model(name: str) -> pretrained.LoadedModel:
     """The model on the session's device; reloaded when its weight file appears or changes."""
     spec = pretrained.get_spec(name)
+    device = str(current_device())
     with st.spinner(f"Loading {spec.title}…"), stop_on_out_of_memory(f"loading {spec.title}"):
-        return _load(name, str(current_device()), pretrained.weights_fingerprint(spec))
+        return MODELS.get((name, device, pretrained.weights_fingerprint(spec)), lambda: _load(name, device))
 
 
 def untrained_banner(loaded: pretrained.LoadedModel) -> bool:

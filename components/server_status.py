@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from components.capture_cache import CACHE_MB, CAPTURES
 from components.compute_slots import SLOTS
+from components.models import MODELS, MODELS_MB
 
 
 def server_status() -> str:
-    cache = CAPTURES.stats()
+    cache, models = CAPTURES.stats(), MODELS.stats()
     running, waiting = SLOTS.busy()
-    return (f"Shared capture cache: {cache['entries']} captures, {cache['bytes'] / 2**20:.0f} MB of {CACHE_MB} MB. "
+    return (f"Models in memory: {models['entries']}, {models['bytes'] / 2**20:.0f} MB of {MODELS_MB} MB. "
+            f"Shared capture cache: {cache['entries']} captures, {cache['bytes'] / 2**20:.0f} MB of {CACHE_MB} MB. "
             f"Background work (training runs, landscape grids): {running} of {SLOTS.capacity} slots busy, "
             f"{waiting} waiting.")

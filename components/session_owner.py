@@ -7,18 +7,18 @@ of running on until the server forgets the session (server.disconnectedSessionTT
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app.training_runs import RunOwner
+from app.run_owner import RunOwner
+from app.settings import number_from_env
 
 _KEY = "background_work_owner"
 # Long enough for a browser to reconnect after a network blip or a laptop lid closed briefly.
-GRACE_S = float(os.environ.get("VISION_EXPLORER_DISCONNECT_GRACE_S", "30"))
+GRACE_S = number_from_env("VISION_EXPLORER_DISCONNECT_GRACE_S", 30)
 
 
 def session_owner() -> RunOwner:

@@ -56,3 +56,21 @@ def open_tab(at, key: str, label: str):
     """Selects the tab `label` of the lazy tabs `key` (only the open tab's content runs) and reruns."""
     at.session_state[key] = label
     return at.run()
+
+
+def app_at(page: str | None = None, timeout_s: int = 180):
+    """The whole app in AppTest, run once from its entrypoint, then switched to `page` (a path
+    under pages/) if given; fails on any exception box."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout_s)
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figure_text(at) -> str:
+    """Every plotly chart's specification on the page, as one searchable string."""
+    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))

@@ -50,9 +50,10 @@ def training_rounds() -> dict:
     import threading
     import time
 
+    from app.run_owner import RunOwner
     from app.training import TrainingConfig
     from app.training_data import SOURCES, split
-    from app.training_runs import RunOwner, TrainingRun
+    from app.training_runs import TrainingRun
 
     data = split(SOURCES["Digits (8×8, scikit-learn)"].load(), 200, seed=0)
 

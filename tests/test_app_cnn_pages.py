@@ -1,20 +1,13 @@
 """The feature-map and attribution pages in AppTest, on EfficientNet-Lite0's real weights."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, open_tab
+from tests.conftest import app_at, figure_text, open_tab
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    at.run()
-    return at
-
-
-def _figures(at) -> str:
-    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+    return app_at()
 
 
 def test_feature_maps_walks_through_the_layers(app):
@@ -26,12 +19,12 @@ def test_feature_maps_walks_through_the_layers(app):
         assert not app.exception, name
         assert app.select_slider(key="layer_efficientnet_lite0_slider").value == name
     assert "has no spatial extent: 1280 numbers" in app.info[0].value
-    assert "strongest of 1280 units" in _figures(app)
+    assert "strongest of 1280 units" in figure_text(app)
     app.select_slider(key="layer_efficientnet_lite0_slider").set_value("blocks.0").run()
     assert app.selectbox(key="layer_efficientnet_lite0_select").value == "blocks.0"
     assert "16 of 16 channels" in " ".join(c.value for c in app.caption)
-    assert "tiger cat" not in _figures(app)  # only the open tab runs
-    assert "tiger cat" in _figures(open_tab(app, "fm_tab", "Predictions"))
+    assert "tiger cat" not in figure_text(app)  # only the open tab runs
+    assert "tiger cat" in figure_text(open_tab(app, "fm_tab", "Predictions"))
 
 
 def test_switching_to_an_untrained_cnn_shows_the_banner_and_hides_predictions(app):
@@ -54,7 +47,7 @@ def test_attributions_default_to_the_top_class_and_run_the_slow_methods(app):
     app.slider(key="ig_steps").set_value(8)
     app.button(key="run_Integrated Gradients").click().run()
     assert not app.exception
-    deletion = _figures(app)
+    deletion = figure_text(app)
     for method in ("Grad-CAM", "Saliency", "Integrated Gradients", "Occlusion", "random order"):
         assert f"{method} (area" in deletion, method
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 import pretrained
 
-from tests.conftest import ROOT
+from tests.conftest import app_at, figure_text
 
 PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/vit_attention.py", "pages/swin_windows.py",
          "pages/optimizers.py", "pages/training.py", "pages/loss_landscape.py"]
@@ -16,19 +16,12 @@ PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/vit_attention.
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _chart_text(at) -> str:
-    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+    return app_at(timeout_s=120)
 
 
 def test_home_shows_the_cat_and_its_top5(app):
     assert app.title[0].value == "Vision Explorer"
-    assert "tiger cat" in _chart_text(app) and "Egyptian cat" in _chart_text(app)
+    assert "tiger cat" in figure_text(app) and "Egyptian cat" in figure_text(app)
     assert not app.error  # EfficientNet-Lite0 is trained: no untrained banner
     zoo = app.dataframe[0].value
     assert len(zoo) == len(pretrained.list_specs())
@@ -66,6 +59,27 @@ def test_every_page_opens(app, page):
     assert app.title
 
 
+def test_the_models_of_a_lesson_stay_loaded_for_the_next_visit(app):
+    from components.models import MODELS
+
+    # Five models, as the load bench's students open them: each page's default, then a choice.
+    visits = [("pages/feature_maps.py", None), ("pages/vit_attention.py", None),
+              ("pages/vit_attention.py", ("chosen_vit_dino_widget", "dino_vit_s16")),
+              ("pages/swin_windows.py", None), ("pages/swin_windows.py", ("chosen_swin_widget", "swin_t"))]
+
+    def visit_all():
+        for page, choice in visits:
+            app.switch_page(page).run()
+            if choice is not None:
+                app.selectbox(key=choice[0]).set_value(choice[1]).run()
+            assert not app.exception
+
+    visit_all()
+    loaded = MODELS.stats()["misses"]
+    visit_all()  # a class moving between pages must not rebuild models
+    assert MODELS.stats()["misses"] == loaded
+
+
 def test_the_zoo_download_button_fetches_with_progress(weight_dirs, tmp_path, monkeypatch):
     import hashlib
 
@@ -80,8 +94,7 @@ def test_the_zoo_download_button_fetches_with_progress(weight_dirs, tmp_path, mo
     spec = tiny_spec(url=source.as_uri(), sha256=hashlib.sha256(source.read_bytes()).hexdigest(), size_mb=1.9)
     monkeypatch.setitem(registry._SPECS, spec.name, spec)
     monkeypatch.setenv("VISION_EXPLORER_OFFLINE", "0")
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
+    at = app_at(timeout_s=120)
     zoo = at.dataframe[0].value.set_index("Model")
     assert zoo.loc["Tiny ResNet", "Weights"] == "downloadable"
     at.button(key="download_tiny_resnet").click().run()

@@ -1,25 +1,16 @@
 """The loss-landscape page in AppTest: lines, a grid job to its end, the side-by-side comparison."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app.datasets import fashion_mnist_dir
-from tests.conftest import ROOT
+from tests.conftest import app_at, figure_text
 
 pytestmark = pytest.mark.skipif(fashion_mnist_dir() is None, reason="the shipped networks need Fashion-MNIST")
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("pages/loss_landscape.py").run()
-    assert not at.exception
-    return at
-
-
-def _figures(at) -> str:
-    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+    return app_at("pages/loss_landscape.py")
 
 
 def _wait_for_jobs(at):
@@ -29,14 +20,14 @@ def _wait_for_jobs(at):
 
 
 def test_lines_and_a_pca_plane_with_the_path(app):
-    assert "From the initial to the final weights" in _figures(app)
+    assert "From the initial to the final weights" in figure_text(app)
     app.radio(key="plane_kind").set_value("PCA of the training path")
     app.select_slider(key="plane_resolution").set_value(9).run()
     assert "of its variance" in " ".join(c.value for c in app.caption)
     app.button(key="start_Compute the surface").click().run()
     _wait_for_jobs(app)
     assert not app.exception
-    figures = _figures(app)
+    figures = figure_text(app)
     assert "training path" in figures and "final weights" in figures
 
 
@@ -45,7 +36,7 @@ def test_batch_norm_side_by_side_on_one_colour_scale(app):
     app.button(key="start_Compute both").click().run()
     _wait_for_jobs(app)
     assert not app.exception
-    figures = _figures(app)
+    figures = figure_text(app)
     assert "LeNet-5, no batch norm (shipped)" in figures and "LeNet-5, batch norm (shipped)" in figures
 
 
@@ -75,10 +66,7 @@ def test_a_corrupt_shipped_file_is_named_and_refused(monkeypatch, tmp_path):
     monkeypatch.setattr(shipped, "PROJECT_CHECKPOINTS", tmp_path)
     jobs._shipped_subject.clear()  # a network verified earlier in this process is cached
     try:
-        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-        at.run()
-        at.switch_page("pages/loss_landscape.py").run()
-        assert not at.exception
+        at = app_at("pages/loss_landscape.py")
         assert any("cannot be loaded" in e.value and "landscape_lenet.safetensors" in e.value for e in at.error)
     finally:
         jobs._shipped_subject.clear()

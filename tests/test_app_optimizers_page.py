@@ -1,19 +1,14 @@
 """The optimizer race in AppTest: defaults, every surface, bad learning rates, a click-set start."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app.surfaces import SURFACES
-from tests.conftest import ROOT
+from tests.conftest import app_at
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/optimizers.py").run()
-    assert not at.exception
-    return at
+    return app_at("pages/optimizers.py", timeout_s=120)
 
 
 def _table(at):

@@ -1,22 +1,13 @@
 """The Swin page in AppTest: the tiny Swin trained here, Swin-T's geometry at 224² and 256², padding."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, open_tab
+from tests.conftest import app_at, figure_text, open_tab
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("pages/swin_windows.py").run()
-    assert not at.exception
-    return at
-
-
-def _figures(at) -> str:
-    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+    return app_at("pages/swin_windows.py")
 
 
 def _table(at):
@@ -29,7 +20,7 @@ def test_tiny_swin_shows_both_block_kinds_and_its_unshifted_second_stage(app):
     table = _table(app)
     assert list(table["Windows"]) == [4, 1]
     assert list(table["Shift"]) == ["3", "0 (forced: one window covers the map)"]
-    figures = _figures(open_tab(app, "swin_tab", "Real attention"))
+    figures = figure_text(open_tab(app, "swin_tab", "Real attention"))
     assert "Block 1: regular windows" in figures and "Block 2: shifted windows, masked keys grey" in figures
     app.radio(key="swin_stage").set_value(2).run()
     assert not app.exception
@@ -50,5 +41,5 @@ def test_swin_t_geometry_at_224_and_256_and_a_padded_size(app):
     app.radio(key="swin_stage").set_value(2).run()
     assert not app.exception
     assert "padded to 32" in " ".join(c.value for c in app.caption)
-    figures = _figures(open_tab(app, "swin_tab", "Cyclic shift"))
+    figures = figure_text(open_tab(app, "swin_tab", "Cyclic shift"))
     assert "rolled by 3" in figures and "windows cut" in figures

@@ -1,20 +1,15 @@
 """The live-training page in AppTest: a run on the digits that diverges says so, the app goes on."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import app_at
 
 DIGITS = "Digits (8×8, scikit-learn)"
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/training.py").run()
-    assert not at.exception
-    return at
+    return app_at("pages/training.py", timeout_s=120)
 
 
 def _finish_runs(at):

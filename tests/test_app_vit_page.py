@@ -1,25 +1,16 @@
 """The attention page in AppTest: the trained tiny ViT on Fashion-MNIST, an untrained DINO, impossible sizes."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app.datasets import fashion_mnist_dir
-from tests.conftest import ROOT, open_tab
+from tests.conftest import app_at, figure_text, open_tab
 
 needs_fashion_mnist = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("pages/vit_attention.py").run()
-    assert not at.exception
-    return at
-
-
-def _figures(at) -> str:
-    return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))
+    return app_at("pages/vit_attention.py")
 
 
 @needs_fashion_mnist
@@ -27,11 +18,11 @@ def test_tiny_vit_on_fashion_mnist_shows_heads_rollout_gradcam_and_predictions(a
     assert app.selectbox(key="chosen_vit_dino_widget").value == "tiny_vit_fmnist"
     assert "Test image 0: **Ankle boot**" in " ".join(c.value for c in app.caption)
     assert not app.error  # trained: no banner
-    assert "head %{z}" in _figures(app)
-    figures = _figures(open_tab(app, "vit_tab", "Rollout"))
+    assert "head %{z}" in figure_text(app)
+    figures = figure_text(open_tab(app, "vit_tab", "Rollout"))
     for title in ("Attention rollout", "Raw layer 6, mean of heads", "Grad-CAM: Ankle boot"):
         assert title in figures, title
-    assert "Ankle boot" in _figures(open_tab(app, "vit_tab", "Predictions"))  # the top-5 chart
+    assert "Ankle boot" in figure_text(open_tab(app, "vit_tab", "Predictions"))  # the top-5 chart
     open_tab(app, "vit_tab", "Heads")
     app.number_input(key="fmnist_index").set_value(1).run()
     assert not app.exception
@@ -62,4 +53,4 @@ def test_distance_comparison_with_a_second_model(app):
     open_tab(app, "vit_tab", "Attention distance")
     app.selectbox(key="distance_other").set_value("deit_s16").run()
     assert not app.exception
-    assert "DeiT-S\\u002f16 (untrained)" in _figures(app)  # plotly escapes "/" in its JSON
+    assert "DeiT-S\\u002f16 (untrained)" in figure_text(app)  # plotly escapes "/" in its JSON

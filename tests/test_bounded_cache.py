@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.bounded_cache import BoundedCache, array_bytes
+from app.bounded_cache import BoundedCache, array_bytes, model_bytes
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,20 @@ def test_array_bytes_counts_each_storage_once_and_skips_models():
                        image[2:], torch.nn.Linear(1000, 1000))
     assert array_bytes(capture) == 4000 + 10 + 300
     assert array_bytes([b"abc", "de", (np.ones(4),)]) == 3 + 2 + 32
+
+
+def test_model_bytes_are_the_bytes_of_its_saved_weights(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.Linear(8, 4).half())
+
+    class Loaded:  # what pretrained.load_model returns holds its network as `.model`
+        pass
+
+    loaded = Loaded()
+    loaded.model = model
+    tensors = model.state_dict().values()  # parameters and buffers, as saved
+    expected = sum(t.numel() * t.element_size() for t in tensors)
+    assert expected == (8 * 3 * 9 + 8) * 4 + 4 * 8 * 4 + 8 + (4 * 8 + 4) * 2  # BN: 4 float vectors, 1 int64
+    assert model_bytes(model) == model_bytes(loaded) == expected
 
 
 def _reference_lru(operations, max_entries, max_bytes):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import act, choose, classroom, new_page, open_page, server_rss_mb, student_photo, upload
+from bench.load import classroom, server_rss_mb, student_photo
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, running_app
+from tests.student_browser import act, choose, new_page, open_page, upload
 
 pytest.importorskip("playwright")
 from playwright.async_api import async_playwright  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 
 from app.background_jobs import BackgroundJob
 from app.compute_slots import ComputeSlots
-from app.training_runs import RunOwner, owner_gone
+from app.run_owner import RunOwner, owner_gone
 
 
 def _wait_until(condition, seconds=10.0):

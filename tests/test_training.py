@@ -16,13 +16,14 @@ import torch
 
 import app.training_data as training_data
 from app.augment import Augmentation, augment, label_breaking_warning
+from app.compute_slots import ComputeSlots
 from app.datasets import fashion_mnist_dir
+from app.run_owner import RunOwner
 from app.training import StepMetric, TrainingConfig, ValidationMetric, train
 from app.training_data import SOURCES, DatasetState, split
 from app.training_figures import debiased_ema, difference_labels
 from app.training_models import MODELS, build
-from app.compute_slots import ComputeSlots
-from app.training_runs import RunOwner, TrainingRun
+from app.training_runs import TrainingRun
 from tests.conftest import ROOT
 
 DIGITS = "Digits (8×8, scikit-learn)"
