@@ -12,7 +12,7 @@ Student 0 goes first and alone (it warms the models); the others then go at
 once, each pausing 1-4 s (seeded) before each page and layer change, as students read.
 A layer change is timed from the moment the page sends its rerun request over
 the WebSocket to the server's "script finished" message (what the server makes
-the student wait), both as Chromium's network service saw them cross the socket;
+the student wait), both as Chromium timed them in the page (CDP's frame events);
 the time from the click is printed too, though it mostly measures twenty browsers
 sharing this machine's two cores with the server. In a classroom the browsers are
 on the students' laptops: here they run at idle priority, after the server.

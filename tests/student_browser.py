@@ -17,9 +17,9 @@ class RunClock:
     """A page's script runs as the server reports them over its WebSocket: one `new_session`
     message when a run starts, one `script_finished` when it ends. (The page's own running
     indicator is redrawn late or never in a browser with twenty pages open.) Each frame is
-    timed by Chromium's network service when it crossed the socket, not when the event reached
-    this process through a browser busy with twenty pages: CDP's timestamps are on the same
-    monotonic clock as `time.monotonic()`."""
+    timed by Chromium as the page sent or received it (CDP's WebSocket frame events), not when
+    the event reached this process through Playwright's driver: CDP's timestamps are on the
+    same monotonic clock as `time.monotonic()`."""
 
     # Frames longer than this carry page content (figures, pictures), never the run messages:
     # they are not decoded.
