@@ -14,8 +14,10 @@ A layer change is timed from the moment the page sends its rerun request over
 the WebSocket to the server's "script finished" message (what the server makes
 the student wait), both as Chromium timed them in the page (CDP's frame events);
 the time from the click is printed too, though it mostly measures twenty browsers
-sharing this machine's two cores with the server. In a classroom the browsers are
-on the students' laptops: here they run at idle priority, after the server.
+sharing this machine's two cores with the server, and so is the server's own time
+(request received to the run's end queued), recorded inside the server by
+`bench/server_clock/sitecustomize.py`. In a classroom the browsers are on the
+students' laptops: here they run at idle priority, after the server.
 
     python -m bench.load                 # 20 students
     python -m bench.load --sessions 4
@@ -46,7 +48,7 @@ import pretrained
 from app.classify import model_view
 from app.images import decode_image
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, running_app
-from tests.student_browser import act, choose, new_page, open_page, open_tab, upload
+from tests.student_browser import Run, act, choose, new_page, open_page, open_tab, upload
 
 # Per page: the model chosen there, and how a layer is changed.
 FEATURE_MODEL, ATTENTION_MODEL, SWIN_MODEL = "efficientnet_lite0", "dino_vit_s16", "swin_t"
@@ -97,6 +99,7 @@ def _decoded(data_uri: str) -> np.ndarray:
 class Report:
     latencies: list[float] = field(default_factory=list)  # layer changes: request to end of run
     with_browser: list[float] = field(default_factory=list)  # the same from the click
+    in_server: list[float] = field(default_factory=list)  # the same by the server's own clock
     errors: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     server_cpu_s: float = 0.0  # while the students after the first were at work
@@ -130,7 +133,8 @@ async def _check_own_image(page, me: int, views: dict[int, list[np.ndarray]], wh
     report.errors.extend(f"student {me} on {where}: {text[:200]}" for text in errors)
 
 
-async def student(browser, url: str, me: int, photo: Path, views: dict, report: Report) -> None:
+async def student(browser, url: str, me: int, photo: Path, views: dict, report: Report,
+                  server_log: ServerLog | None = None) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await new_page(context)
     step, rng = "opening the app", random.Random(me)
@@ -152,9 +156,11 @@ async def student(browser, url: str, me: int, photo: Path, views: dict, report: 
         for change in range(LAYER_CHANGES):
             await asyncio.sleep(rng.uniform(*THINK_S))
             target = CHANGE_LAYERS[(me + 3 * change) % len(CHANGE_LAYERS)]
-            served, clicked = await choose(page, "Layer", f"{target} · ")
-            report.latencies.append(served)
-            report.with_browser.append(clicked)
+            run = await choose(page, "Layer", f"{target} · ")
+            report.latencies.append(run.served)
+            report.with_browser.append(run.with_browser)
+            if server_log is not None:
+                report.in_server.append(server_log.served(run))
             await _check_own_image(page, me, views, f"Feature maps, layer {target}", report)
 
         step = "attention"
@@ -186,6 +192,27 @@ async def student(browser, url: str, me: int, photo: Path, views: dict, report: 
         await context.close()
 
 
+class ServerLog:
+    """The server's own record of its runs (bench/server_clock/sitecustomize.py writes it)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def served(self, run: Run) -> float:
+        """Seconds from the server receiving the action's first rerun request to queueing
+        the end of the last run the page saw end."""
+        requests, ends = [], []
+        for line in self.path.read_text().splitlines():
+            session, kind, at = line.split()
+            if session == run.session_id:
+                (requests if kind == "request" else ends).append(float(at))
+        asked = [t for t in requests if t >= run.clicked]
+        done = [t for t in ends if asked and asked[0] <= t <= run.ended]
+        if not done:
+            raise RuntimeError(f"the server's clock has no run of session {run.session_id} for this action")
+        return done[-1] - asked[0]
+
+
 def cpu_seconds(pid: int | None = None) -> float:
     """CPU time used so far by one process (user + system), or by the whole machine."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -201,7 +228,8 @@ def server_rss_mb(server_pid: int) -> float:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
 
 
-async def classroom(url: str, server_pid: int, sessions: int, folder: Path) -> tuple[Report, float, float]:
+async def classroom(url: str, server_pid: int, sessions: int, folder: Path,
+                    server_log: ServerLog | None = None) -> tuple[Report, float, float]:
     """Runs student 0 alone, then the rest at once; returns the report and the server's
     RSS in MB after student 0 and after everyone."""
     from playwright.async_api import async_playwright
@@ -222,12 +250,14 @@ async def classroom(url: str, server_pid: int, sessions: int, folder: Path) -> t
     idle_chromium.chmod(0o755)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(idle_chromium), args=CHROMIUM_ARGS)
-        await student(browser, url, 0, photos[0], views, report)
+        await student(browser, url, 0, photos[0], views, report, server_log)
         rss_first = server_rss_mb(server_pid)
         report.latencies.clear()  # student 0 loaded the models: its times are not "models warm"
         report.with_browser.clear()
+        report.in_server.clear()
         server_before, machine_before = cpu_seconds(server_pid), cpu_seconds()
-        await asyncio.gather(*(student(browser, url, me, photos[me], views, report) for me in range(1, sessions)))
+        await asyncio.gather(*(student(browser, url, me, photos[me], views, report, server_log)
+                               for me in range(1, sessions)))
         report.server_cpu_s = cpu_seconds(server_pid) - server_before
         report.machine_cpu_s = cpu_seconds() - machine_before
         await browser.close()
@@ -241,9 +271,13 @@ def main() -> None:
 
 
     start = time.monotonic()
-    with tempfile.TemporaryDirectory() as folder, running_app(free_port()) as (url, _, pid):
-        os.nice(19)  # this process and Playwright's driver measure; the server, started above, serves first
-        report, rss_first, rss_end = asyncio.run(classroom(url, pid, arguments.sessions, Path(folder)))
+    with tempfile.TemporaryDirectory() as folder:
+        server_log = ServerLog(Path(folder) / "server-clock.log")
+        clock = {"PYTHONPATH": str(Path(__file__).parent / "server_clock"),
+                 "VISION_EXPLORER_BENCH_CLOCK": str(server_log.path)}
+        with running_app(free_port(), env=clock) as (url, _, pid):
+            os.nice(19)  # this process and Playwright's driver measure; the server, started above, serves first
+            report, rss_first, rss_end = asyncio.run(classroom(url, pid, arguments.sessions, Path(folder), server_log))
     for line in report.errors + report.leaks:
         print(line)
     p50 = statistics.median(report.latencies) if report.latencies else float("nan")
@@ -253,6 +287,9 @@ def main() -> None:
     if report.with_browser:
         print(f"from the click, with the browsers' own work on this machine: p50 "
               f"{statistics.median(report.with_browser):.2f} s, p95 {np.percentile(report.with_browser, 95):.2f} s")
+    if report.in_server:
+        print(f"by the server's own clock (request received to run's end queued): p50 "
+              f"{statistics.median(report.in_server):.2f} s, p95 {np.percentile(report.in_server, 95):.2f} s")
     print(f"slowest layer changes (s): {' '.join(f'{t:.2f}' for t in sorted(report.latencies)[-5:])}")
     print(f"layer changes timed: {len(report.latencies)}; wall {time.monotonic() - start:.0f} s; "
           f"rss_first_mb={rss_first:.0f} (after student 0, models loaded) rss_ratio={rss_end / rss_first:.2f}")

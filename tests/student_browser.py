@@ -7,10 +7,31 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+
+@dataclass(frozen=True)
+class Run:
+    """The script run (or runs) one action started, on the `time.monotonic()` clock."""
+
+    session_id: str | None
+    clicked: float  # the action began
+    requested: float  # the page sent its rerun request
+    ended: float  # the page received the last run's end
+
+    @property
+    def served(self) -> float:
+        """From the page's request to the run's end: what the server made the student wait."""
+        return self.ended - self.requested
+
+    @property
+    def with_browser(self) -> float:
+        """From the start of the action: adds the busy browser's own click and redraw."""
+        return self.ended - self.clicked
 
 
 class RunClock:
@@ -26,6 +47,7 @@ class RunClock:
     _RUN_MESSAGE_MAX = 64 * 1024
 
     def __init__(self):
+        self.session_id: str | None = None  # the server's name for this page's session
         self.requested: list[float] = []  # rerun requests the page sent
         self.started: list[float] = []
         self.finished: list[float] = []
@@ -46,16 +68,19 @@ class RunClock:
             return None
         message = kind()
         message.ParseFromString(base64.b64decode(frame["payloadData"]))
-        return message.WhichOneof("type")
+        return message
 
     def _sent(self, event) -> None:
-        if self._message(event, BackMsg) == "rerun_script":
+        message = self._message(event, BackMsg)
+        if message is not None and message.WhichOneof("type") == "rerun_script":
             self.requested.append(event["timestamp"])
 
     def _received(self, event) -> None:
-        kind = self._message(event, ForwardMsg)
+        message = self._message(event, ForwardMsg)
+        kind = None if message is None else message.WhichOneof("type")
         if kind == "new_session":
             self.started.append(event["timestamp"])
+            self.session_id = message.new_session.initialize.session_id or self.session_id
         elif kind == "script_finished":
             self.finished.append(event["timestamp"])
 
@@ -71,10 +96,8 @@ class RunClock:
             if len(self.started) == seen and self.finished[-1] >= self.started[-1]:
                 return
 
-    async def act(self, action, timeout_s: float = 180) -> tuple[float, float]:
-        """Runs a UI action that starts a script run. Returns the seconds from the page's
-        request to the end of the run it started (what the server made the student wait),
-        and from the start of the action (adding the busy browser's own click and redraw)."""
+    async def act(self, action, timeout_s: float = 180) -> Run:
+        """Runs a UI action that starts a script run; returns when it ended."""
         await self.idle()
         asked, start = len(self.requested), time.monotonic()
         await action()
@@ -82,9 +105,8 @@ class RunClock:
             if time.monotonic() - start > timeout_s:
                 raise TimeoutError(f"no script run ended within {timeout_s} s of the action")
             await asyncio.sleep(0.01)
-        ended = self.finished[-1]
         requested = self.requested[asked] if len(self.requested) > asked else start
-        return ended - requested, ended - start
+        return Run(self.session_id, start, requested, self.finished[-1])
 
 
 _CLOCKS: dict[int, RunClock] = {}
@@ -97,7 +119,7 @@ async def new_page(context):
     return page
 
 
-async def act(page, action) -> tuple[float, float]:
+async def act(page, action) -> Run:
     return await _CLOCKS[id(page)].act(action)
 
 
@@ -122,7 +144,7 @@ async def open_tab(page, name: str) -> None:
     await act(page, lambda: page.locator("[data-testid='stMain']").get_by_role("tab", name=name).click())
 
 
-async def choose(page, label: str, option: str) -> tuple[float, float]:
+async def choose(page, label: str, option: str) -> Run:
     box = page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").filter(has_text=label)
 
     async def pick():
