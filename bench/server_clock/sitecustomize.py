@@ -9,7 +9,7 @@ import time
 
 from streamlit.runtime.app_session import AppSession
 
-_LOG = open(os.environ["VISION_EXPLORER_BENCH_CLOCK"], "a", buffering=1)  # noqa: SIM115 (for the server's life)
+_LOG = open(os.environ["VISION_EXPLORER_BENCH_CLOCK"], "a", buffering=1)  # open for the server's whole life
 _handle_backmsg, _enqueue_forward_msg = AppSession.handle_backmsg, AppSession._enqueue_forward_msg
 
 
