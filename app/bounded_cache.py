@@ -115,6 +115,17 @@ class BoundedCache:
         pending.done.set()
         return value
 
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def retain(self, keep: Callable[[Hashable], bool]) -> None:
+        """Drops every entry whose key `keep` refuses."""
+        with self._lock:
+            for key in [key for key in self._entries if not keep(key)]:
+                _, size = self._entries.pop(key)
+                self._bytes -= size
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"entries": len(self._entries), "bytes": self._bytes, "hits": self.hits, "misses": self.misses}

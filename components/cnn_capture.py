@@ -13,39 +13,46 @@ import streamlit as st
 import torch
 
 import pretrained
+from app.bounded_cache import BoundedCache
 from app.classify import model_view, normalize
-from app.feature_capture import Capture, FeatureExtractor, capture_activations
+from app.feature_capture import Capture, FeatureExtractor, LayerInfo, capture_activations
 from app.images import DecodedImage
 from components.capture_cache import captured
+from components.models import MODELS, model_key
 from components.out_of_memory import stop_on_out_of_memory
 
 
 @dataclass(frozen=True, eq=False)
 class Inspection:
-    extractor: FeatureExtractor
+    # The layers, not the extractor: a capture kept in the shared cache must not keep its model.
+    layers: tuple[LayerInfo, ...]
     capture: Capture
     view: np.ndarray  # (S, S, 3) uint8: the crop the model saw
     batch: torch.Tensor  # (1, 3, S, S): the same, normalised
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _extractor(name: str, device: str, weights_fingerprint: tuple | None,
-               _loaded: pretrained.LoadedModel) -> FeatureExtractor:
-    spec = _loaded.spec
-    return FeatureExtractor(_loaded.model, spec.layers, spec.framework, spec.preprocessing.input_size,
-                            with_logits=spec.has_classifier)
+# One extractor per model in the models' cache, under the same key. An extractor holds its
+# model, so it goes when the model leaves that cache: VISION_EXPLORER_MODELS_MB bounds both.
+_EXTRACTORS = BoundedCache(max_entries=len(pretrained.list_specs()), max_bytes=1, sizeof=lambda _: 0)
+
+
+def _extractor(key: tuple, loaded: pretrained.LoadedModel) -> FeatureExtractor:
+    _EXTRACTORS.retain(lambda held: held in MODELS)
+    spec = loaded.spec
+    return _EXTRACTORS.get(key, lambda: FeatureExtractor(
+        loaded.model, spec.layers, spec.framework, spec.preprocessing.input_size, with_logits=spec.has_classifier))
 
 
 def _inspect(extractor: FeatureExtractor, image: DecodedImage, loaded: pretrained.LoadedModel) -> Inspection:
     view = model_view(image.rgb, loaded.spec.preprocessing)
     batch = normalize(view, loaded.spec.preprocessing)
-    return Inspection(extractor, capture_activations(extractor, batch), view, batch)
+    return Inspection(extractor.layers, capture_activations(extractor, batch), view, batch)
 
 
 def inspect_image(loaded: pretrained.LoadedModel, image: DecodedImage) -> Inspection:
     spec = loaded.spec
-    key = (spec.name, str(loaded.device), pretrained.weights_fingerprint(spec))
+    key = model_key(loaded)
     with st.spinner(f"Running {spec.title} on the image…"), stop_on_out_of_memory(f"running {spec.title}"):
-        extractor = _extractor(*key, loaded)
+        extractor = _extractor(key, loaded)
         # Captures hold every layer of one image (tens of MB): shared read-only, within a byte budget.
         return captured(("cnn", image.sha256, *key), lambda: _inspect(extractor, image, loaded))

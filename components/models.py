@@ -27,12 +27,21 @@ def _load(name: str, device: str) -> pretrained.LoadedModel:
         return pretrained.load_model(name, device)
 
 
+def _key(name: str, device: str) -> tuple:
+    return name, device, pretrained.weights_fingerprint(pretrained.get_spec(name))
+
+
+def model_key(loaded: pretrained.LoadedModel) -> tuple:
+    """The key of a loaded model in MODELS, for caches of what is built from it."""
+    return _key(loaded.spec.name, str(loaded.device))
+
+
 def loaded_model(name: str) -> pretrained.LoadedModel:
     """The model on the session's device; reloaded when its weight file appears or changes."""
     spec = pretrained.get_spec(name)
     device = str(current_device())
     with st.spinner(f"Loading {spec.title}…"), stop_on_out_of_memory(f"loading {spec.title}"):
-        return MODELS.get((name, device, pretrained.weights_fingerprint(spec)), lambda: _load(name, device))
+        return MODELS.get(_key(name, device), lambda: _load(name, device))
 
 
 def untrained_banner(loaded: pretrained.LoadedModel) -> bool:

@@ -27,12 +27,12 @@ st.caption("One forward pass captures every listed layer; every control below on
 image = current_image()
 loaded = model_picker(("cnn",), default="efficientnet_lite0")
 inspection = inspect_image(loaded, image)
-info = layer_picker(inspection.extractor.layers, loaded.spec.name)
+info = layer_picker(inspection.layers, loaded.spec.name)
 activation = inspection.capture.activations[info.name]
 stats = layer_stats(activation)
 
 depth_col, facts_col = st.columns([3, 1])
-depth_col.plotly_chart(depth_figure(inspection.extractor.layers, info.name), width="stretch", key="depth")
+depth_col.plotly_chart(depth_figure(inspection.layers, info.name), width="stretch", key="depth")
 with facts_col:
     st.metric("Output", " × ".join(str(n) for n in info.shape))
     rf = info.receptive_field

@@ -105,3 +105,14 @@ def test_a_value_larger_than_the_budget_is_returned_but_not_kept():
     cache.get("small", lambda: bytes(50))
     assert len(cache.get("huge", lambda: bytes(500))) == 500
     assert list(cache._entries) == ["small"] and cache.stats()["bytes"] == 50
+
+
+def test_retain_drops_the_refused_keys_and_frees_their_bytes():
+    cache = BoundedCache(max_entries=10, max_bytes=1000)
+    for key, size in (("a", 100), ("b", 200), ("c", 300)):
+        cache.get(key, lambda size=size: np.zeros(size, np.uint8))
+    cache.retain(lambda key: key != "b")
+    assert "b" not in cache and "a" in cache and "c" in cache
+    assert cache.stats()["bytes"] == 400 and cache.stats()["entries"] == 2
+    cache.get("d", lambda: np.zeros(600, np.uint8))  # fits only because b's bytes were freed
+    assert all(key in cache for key in ("a", "c", "d"))
