@@ -70,8 +70,11 @@ class _Pending:
 
 
 class BoundedCache:
-    def __init__(self, max_entries: int, max_bytes: int, sizeof: Callable[[Any], int] = array_bytes):
-        self.max_entries, self.max_bytes, self._sizeof = max_entries, max_bytes, sizeof
+    """`max_bytes=None` bounds the entries only (values whose bytes are someone else's)."""
+
+    def __init__(self, max_entries: int, max_bytes: int | None = None, sizeof: Callable[[Any], int] = array_bytes):
+        self.max_entries, self._sizeof = max_entries, sizeof
+        self.max_bytes = float("inf") if max_bytes is None else max_bytes
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._pending: dict[Hashable, _Pending] = {}

@@ -33,7 +33,7 @@ class Inspection:
 
 # One extractor per model in the models' cache, under the same key. An extractor holds its
 # model, so it goes when the model leaves that cache: VISION_EXPLORER_MODELS_MB bounds both.
-_EXTRACTORS = BoundedCache(max_entries=len(pretrained.list_specs()), max_bytes=1, sizeof=lambda _: 0)
+_EXTRACTORS = BoundedCache(max_entries=len(pretrained.list_specs()))
 
 
 def _extractor(key: tuple, loaded: pretrained.LoadedModel) -> FeatureExtractor:

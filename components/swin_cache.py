@@ -1,5 +1,6 @@
 """Cached pieces of the Swin page: pictures and animation frames per (input, geometry),
-and window-attention captures per (input, model) in the shared capture cache. Redraws then only assemble figures."""
+and window-attention captures per (input, model) in the shared capture cache. Redraws
+then only assemble figures."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.swin_attention import SwinCapture, capture_swin
 from app.swin_figures import frames_as_png, partition_picture, shift_frames
 from app.swin_windows import StageGeometry
 from components.capture_cache import captured, heavy_turn
+from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
 from components.vit_capture import fashion_mnist_view
 
@@ -40,5 +42,5 @@ def animation_frames(source: tuple, geometry: StageGeometry, _view: np.ndarray) 
 def swin_capture(loaded: pretrained.LoadedModel, source: tuple, view: np.ndarray) -> SwinCapture:
     spec = loaded.spec
     with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(spec.title):
-        key = ("swin", source, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec))
+        key = ("swin", source, *model_key(loaded))
         return captured(key, lambda: capture_swin(loaded.model, normalize(view, spec.preprocessing)))

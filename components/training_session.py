@@ -2,9 +2,10 @@
 
 Runs are per session: nothing one browser starts is seen or stopped by another.
 Server-wide, runs share the compute slots of components.compute_slots with the
-loss-landscape grids (the others wait in line, shown as queued); a session keeps its last MAX_RUNS_KEPT runs and may have two active
-(an A/B pair). When the session's state is dropped or its browser stays
-disconnected, its owner is gone and its runs stop by themselves.
+loss-landscape grids (the others wait in line, shown as queued); a session keeps its
+last MAX_RUNS_KEPT runs and may have two active (an A/B pair). When the session's state
+is dropped or its browser stays disconnected, its owner is gone and its runs stop by
+themselves.
 """
 
 from __future__ import annotations

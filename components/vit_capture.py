@@ -17,6 +17,7 @@ from app.classify import at_input_size, model_view, normalize
 from app.datasets import load_fashion_mnist
 from app.vit_attention import AttentionCapture, attention_memory_bytes, capture_attention
 from components.capture_cache import captured
+from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
 
 ATTENTION_BUDGET = 512 * 2**20  # bytes of attention kept for one capture
@@ -50,7 +51,7 @@ def attention_of(loaded: pretrained.LoadedModel, source: tuple, size: int,
     """`source` is ("image", sha256) with `rgb`, or ("fashion-mnist", index)."""
     spec = loaded.spec
     with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(f"{spec.title} at {size}²"):
-        key = ("attention", source, spec.name, str(loaded.device), pretrained.weights_fingerprint(spec), size)
+        key = ("attention", source, *model_key(loaded), size)
         return captured(key, lambda: _capture(source, size, loaded, rgb))
 
 
