@@ -3,11 +3,16 @@
 import streamlit as st
 
 from app.allocator import keep_freed_memory
+from app.settings import setting_problems
 from components.sidebar import shared_sidebar
 
 keep_freed_memory()
 
 st.set_page_config(page_title="Vision Explorer", page_icon=":material/visibility:", layout="wide")
+# The README's command checks the settings before serving; `streamlit run` by hand does not.
+if problems := setting_problems():
+    st.error("The server's settings are wrong; fix them and restart:\n\n" + "\n\n".join(problems))
+    st.stop()
 
 navigation = st.navigation(
     {

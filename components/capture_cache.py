@@ -10,10 +10,10 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+from app import settings
 from app.bounded_cache import BoundedCache
-from app.settings import number_from_env
 
-CACHE_MB = int(number_from_env("VISION_EXPLORER_CACHE_MB", 1024, minimum=1))
+CACHE_MB = settings.CACHE_MB.read()
 # Entries are keyed by (page, what was fed, model, device, weights, settings). The byte
 # budget is the real bound; the entry count only stops thousands of tiny captures.
 CAPTURES = BoundedCache(max_entries=256, max_bytes=CACHE_MB * 2**20)

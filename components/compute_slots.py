@@ -3,12 +3,10 @@ grids of every session), and what a page says while a session waits in it."""
 
 from __future__ import annotations
 
-import os
-
+from app import settings
 from app.compute_slots import ComputeSlots
 
-# Each job already uses several cores through torch; more at once would only share them.
-SLOTS = ComputeSlots(max(2, (os.cpu_count() or 2) // 2))
+SLOTS = ComputeSlots(settings.SLOTS.read())
 
 
 def queued_words(place: int | None) -> str:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 import pretrained
+from app import settings
 from app.bounded_cache import BoundedCache, model_bytes
 from app.classify import Prediction, classify, preprocess
 from app.images import DecodedImage
-from app.settings import number_from_env
 from components.capture_cache import heavy_turn
 from components.device_picker import current_device
 from components.out_of_memory import stop_on_out_of_memory
 
-MODELS_MB = int(number_from_env("VISION_EXPLORER_MODELS_MB", 1536, minimum=1))
+MODELS_MB = settings.MODELS_MB.read()
 # Bounded by the bytes of the weights, not by a count: the pages' defaults and the students'
 # choices are five or more models in one lesson, and with four entries they evicted each other,
 # so every page visit rebuilt one (measured with bench/load.py). 1536 MB holds all but the

@@ -13,12 +13,11 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app import settings
 from app.run_owner import RunOwner
-from app.settings import number_from_env
 
 _KEY = "background_work_owner"
-# Long enough for a browser to reconnect after a network blip or a laptop lid closed briefly.
-GRACE_S = number_from_env("VISION_EXPLORER_DISCONNECT_GRACE_S", 30)
+GRACE_S = settings.DISCONNECT_GRACE_S.read()
 
 
 def session_owner() -> RunOwner:

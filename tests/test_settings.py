@@ -1,24 +1,85 @@
-"""Server settings from the environment: defaults, numbers, and typos named in the message."""
+"""Server settings from the environment: defaults, ranges, and a bad value stops the start
+with the variable's name and the accepted range, before the server serves anything."""
+
+import math
+import os
+import subprocess
+import sys
 
 import pytest
 
-from app.settings import number_from_env
+from app import settings
+from tests.conftest import ROOT
+
+ALL = {s.name for s in settings.SETTINGS}
 
 
-@pytest.mark.parametrize("text, expected", [(None, 1024), ("", 1024), (" 48 ", 48), ("0.5", 0.5)])
-def test_a_setting_is_its_number_or_the_default(monkeypatch, text, expected):
-    if text is None:
-        monkeypatch.delenv("VISION_EXPLORER_TEST_MB", raising=False)
-    else:
-        monkeypatch.setenv("VISION_EXPLORER_TEST_MB", text)
-    assert number_from_env("VISION_EXPLORER_TEST_MB", 1024, minimum=0.1) == expected
+def test_every_setting_the_code_reads_is_declared_once():
+    names = [s.name for s in settings.SETTINGS]
+    assert len(names) == len(set(names))
+    assert {"VISION_EXPLORER_CACHE_MB", "VISION_EXPLORER_MODELS_MB", "VISION_EXPLORER_DISCONNECT_GRACE_S",
+            "VISION_EXPLORER_SLOTS", "VISION_EXPLORER_OFFLINE", "VISION_EXPLORER_WEIGHTS"} <= set(names)
 
 
-@pytest.mark.parametrize("text, problem", [("1GB", "is not a number"), ("-5", "must be at least 1"),
-                                           ("nan", "must be at least 1")])
-def test_a_bad_setting_is_refused_with_its_name(monkeypatch, text, problem):
-    monkeypatch.setenv("VISION_EXPLORER_TEST_MB", text)
-    with pytest.raises(ValueError) as refused:
-        number_from_env("VISION_EXPLORER_TEST_MB", 1024, minimum=1)
-    assert str(refused.value).startswith(f"VISION_EXPLORER_TEST_MB={text!r}") and problem in str(refused.value)
-    assert "default, 1024" in str(refused.value)
+@pytest.mark.parametrize("text, expected", [(None, 1024), ("", 1024), (" 48 ", 48), ("1048576", 1048576)])
+def test_a_number_is_its_value_or_the_default(text, expected):
+    environ = {} if text is None else {"VISION_EXPLORER_CACHE_MB": text}
+    value = settings.CACHE_MB.read(environ)
+    assert value == expected and isinstance(value, int)
+
+
+def test_a_fractional_grace_period_is_kept():
+    assert settings.DISCONNECT_GRACE_S.read({"VISION_EXPLORER_DISCONNECT_GRACE_S": "2.5"}) == 2.5
+
+
+# The issue's cases: each once started a server that then failed on some page.
+BAD = [("VISION_EXPLORER_CACHE_MB", "-5"), ("VISION_EXPLORER_CACHE_MB", "abc"), ("VISION_EXPLORER_CACHE_MB", "inf"),
+       ("VISION_EXPLORER_MODELS_MB", "0"), ("VISION_EXPLORER_DISCONNECT_GRACE_S", "nan"),
+       ("VISION_EXPLORER_SLOTS", "1.5"), ("VISION_EXPLORER_SLOTS", "0"), ("VISION_EXPLORER_CACHE_MB", "1e300"),
+       ("VISION_EXPLORER_OFFLINE", "maybe")]
+
+
+@pytest.mark.parametrize("name, text", BAD)
+def test_a_bad_value_is_named_with_its_accepted_range(name, text):
+    problems = settings.setting_problems({name: text})
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{name}={text!r}")
+    setting = next(s for s in settings.SETTINGS if s.name == name)
+    expected = setting.accepted() if isinstance(setting, settings.NumberSetting) else "must be one of"
+    assert expected in problems[0]
+
+
+def test_the_number_ranges_hold_what_the_code_does_with_them():
+    # Megabytes become bytes and slot counts become ints: the largest accepted value must stay finite.
+    for setting in settings.SETTINGS:
+        if isinstance(setting, settings.NumberSetting):
+            assert math.isfinite(setting.maximum * 2**20) and setting.minimum <= setting.default <= setting.maximum
+
+
+def test_the_weights_folder_must_exist(tmp_path):
+    assert settings.setting_problems({"VISION_EXPLORER_WEIGHTS": str(tmp_path)}) == []
+    missing = tmp_path / "usb-stick"
+    [problem] = settings.setting_problems({"VISION_EXPLORER_WEIGHTS": str(missing)})
+    assert "VISION_EXPLORER_WEIGHTS" in problem and "existing folder" in problem
+
+
+def _environment(**changes):
+    environ = {k: v for k, v in os.environ.items() if k not in ALL}
+    environ.update(changes, VISION_EXPLORER_OFFLINE="1")
+    return environ
+
+
+@pytest.mark.parametrize("name, text", BAD[:5])
+def test_the_readme_command_refuses_to_start_on_a_bad_setting(name, text):
+    """scripts/run_app.sh exits before exec'ing the server: no port is ever opened."""
+    done = subprocess.run([str(ROOT / "scripts" / "run_app.sh"), "--server.port", "1"], cwd=ROOT,
+                          env=_environment(**{name: text}), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{name}={text!r}" in done.stderr and "will not start" in done.stderr
+    assert "streamlit" not in done.stdout.lower()
+
+
+def test_the_settings_check_passes_on_the_defaults():
+    done = subprocess.run([sys.executable, "-m", "app.settings"], cwd=ROOT, env=_environment(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == ""
