@@ -76,6 +76,29 @@ def partition_picture(view: np.ndarray, geometry: StageGeometry, shifted: bool, 
     return np.clip(canvas, 0, 255).astype(np.uint8)
 
 
+def _ring_token(canvas: np.ndarray, token: tuple[int, int], cell: int, min_side: int) -> None:
+    """Rings `token`'s cell red inside white, centred on it and at least `min_side` px across
+    (clipped at the picture's edges): at 56×56 tokens a cell is 5-8 px, too small to find on a
+    projector otherwise. The cell itself stays visible inside the ring."""
+    side = max(cell, min_side)
+    centre_y, centre_x = (token[0] + 0.5) * cell, (token[1] + 0.5) * cell
+    for color, half in (((255, 255, 255), side / 2 + 3), ((230, 20, 20), side / 2)):
+        top, left = round(centre_y - half), round(centre_x - half)
+        box = (slice(max(top, 0), max(top + round(2 * half), 0)), slice(max(left, 0), max(left + round(2 * half), 0)))
+        hole = (slice(max(top + 3, 0), max(top + round(2 * half) - 3, 0)),
+                slice(max(left + 3, 0), max(left + round(2 * half) - 3, 0)))
+        inside = canvas[hole].copy()
+        canvas[box] = color
+        canvas[hole] = inside
+
+
+def mark_token(picture: np.ndarray, geometry: StageGeometry, token: tuple[int, int], side: int = 448) -> np.ndarray:
+    """A copy of a `partition_picture` with `token` ringed."""
+    marked = picture.copy()
+    _ring_token(marked, token, _cell_size(geometry, side), min_side=18)
+    return marked
+
+
 def shift_frames(view: np.ndarray, geometry: StageGeometry, side: int = 448) -> list[np.ndarray]:
     """The cyclic shift step by step: the map rolled up and left by 0, 1, …, shift
     tokens under fixed windows; the last frame tints the sub-regions."""
@@ -115,6 +138,8 @@ def shift_animation_figure(frames_png: list[str], geometry: StageGeometry, side_
     width, picture_height = side_px
     cell = width / geometry.padded[1]
     names = [f"rolled by {min(i, geometry.shift)}" for i in range(geometry.shift + 1)] + ["windows cut"]
+    # The step labels sit under the slider's ticks; the full name shows above it as the current value.
+    short = [str(i) for i in range(geometry.shift + 1)] + ["cut"]
     labels = [go.Scatter(x=[x * cell for x, _, _ in _region_centres(geometry)],
                          y=[y * cell for _, y, _ in _region_centres(geometry)],
                          text=[str(label) for _, _, label in _region_centres(geometry)], mode="text",
@@ -126,15 +151,17 @@ def shift_animation_figure(frames_png: list[str], geometry: StageGeometry, side_
                                           *(labels if i == len(frames_png) - 1 else hidden)])
                 for i, (name, png) in enumerate(zip(names, frames_png))],
     )
-    steps = [dict(method="animate", label=name, args=[[name], dict(mode="immediate", frame=dict(duration=0,
-                                                                                               redraw=True))])
-             for name in names]
+    steps = [dict(method="animate", label=label, args=[[name], dict(mode="immediate", frame=dict(duration=0,
+                                                                                                redraw=True))])
+             for name, label in zip(names, short)]
     figure.update_layout(
         updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.02, xanchor="left", yanchor="top",
+                          font=dict(size=15),
                           buttons=[dict(label="▶ Play", method="animate",
                                         args=[None, dict(frame=dict(duration=700, redraw=True), fromcurrent=False,
                                                          transition=dict(duration=0))])])],
-        sliders=[dict(steps=steps, x=0.12, len=0.88, y=-0.02, currentvalue=dict(prefix="Step: "))],
+        sliders=[dict(steps=steps, x=0.14, len=0.8, y=-0.02, font=dict(size=14),
+                      currentvalue=dict(prefix="Tokens rolled: ", font=dict(size=15)))],
         showlegend=False,
     )
     picture_layout(figure, width, picture_height, None, height)
@@ -152,7 +179,7 @@ def window_labels_figure(geometry: StageGeometry, window_index: int) -> go.Figur
     figure.add_trace(go.Scatter(
         x=[(c + 0.5) * 24 for r in range(geometry.window) for c in range(geometry.window)],
         y=[(r + 0.5) * 24 for r in range(geometry.window) for c in range(geometry.window)],
-        text=[str(v) for v in window_labels.reshape(-1)], mode="text", textfont=dict(color="white"),
+        text=[str(v) for v in window_labels.reshape(-1)], mode="text", textfont=dict(color="white", size=15),
         hovertext=[f"token {i}: sub-region {v}" for i, v in enumerate(window_labels.reshape(-1))],
         hoverinfo="text"))
     return picture_layout(figure, size, size, f"Window {window_index}: sub-regions", 340)
@@ -171,9 +198,15 @@ def mask_figure(mask: torch.Tensor, labels: np.ndarray, title: str) -> go.Figure
         customdata=np.stack(np.broadcast_arrays(labels[:, None], labels[None, :]), axis=-1),
         hovertemplate="query %{y} (region %{customdata[0]}) → key %{x} (region %{customdata[1]}): "
                       "%{z:.0f}<extra></extra>"), row=2, col=2)
-    figure.update_yaxes(autorange="reversed", showticklabels=False)
-    figure.update_xaxes(showticklabels=False)
-    figure.update_layout(title=title, height=360, margin=dict(l=10, r=10, t=40, b=10))
+    figure.update_yaxes(autorange="reversed", showticklabels=False, ticks="")
+    figure.update_xaxes(showticklabels=False, ticks="")
+    tokens = len(labels)
+    ticks = dict(tickmode="array", tickvals=list(range(0, tokens, max(1, tokens // 8))), showticklabels=True,
+                 tickfont=dict(size=13))
+    figure.update_xaxes(title=dict(text="key token (row-major in the window)", font=dict(size=14)), side="bottom",
+                        row=2, col=2, **ticks)
+    figure.update_yaxes(title=dict(text="query token", font=dict(size=14)), side="right", row=2, col=2, **ticks)
+    figure.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
     return figure
 
 
@@ -199,7 +232,7 @@ def patch_merging_figure(stages: list[StageGeometry]) -> go.Figure:
             shapes.append(dict(type="rect", x0=c, y0=r, x1=c + 0.95, y1=r + 0.95, fillcolor=colors[part],
                                line_width=0))
             annotations.append(dict(x=c + 0.47, y=r + 0.47, text=f"x{part}", showarrow=False,
-                                    font=dict(color="white")))
+                                    font=dict(color="white", size=18)))
     for r in range(2):
         for c in range(2):
             for part in range(4):
@@ -210,13 +243,14 @@ def patch_merging_figure(stages: list[StageGeometry]) -> go.Figure:
     annotations += [
         dict(x=4.9, y=2, ax=4.1, ay=2, xref="x", yref="y", axref="x", ayref="y", text="", showarrow=True,
              arrowhead=2, arrowwidth=2),
-        dict(x=4.5, y=4.6, text=f"H×W×C → H/2×W/2×4C → Linear → H/2×W/2×2C<br>{sizes}", showarrow=False),
+        dict(x=4.5, y=4.75, text=f"H×W×C → H/2×W/2×4C → Linear → H/2×W/2×2C<br>{sizes}", showarrow=False,
+             font=dict(size=17)),
     ]
     # One layout dict: plotly validates each add_shape call separately, 50 of them cost 80 ms.
     return go.Figure(layout=dict(
-        shapes=shapes, annotations=annotations, height=300, margin=dict(l=0, r=0, t=10, b=0),
+        shapes=shapes, annotations=annotations, height=400, margin=dict(l=0, r=0, t=10, b=0),
         plot_bgcolor="white", xaxis=dict(visible=False, range=[-0.2, 8.8]),
-        yaxis=dict(visible=False, range=[5.2, -0.2], scaleanchor="x"),
+        yaxis=dict(visible=False, range=[5.6, -0.2], scaleanchor="x"),
     ))
 
 
@@ -247,7 +281,7 @@ def window_attention_mosaic(view: np.ndarray, maps: np.ndarray, hidden: np.ndarr
                             colormap: str = "Inferno", tile: int = 320, max_side: int = 1024) -> Mosaic:
     """One tile per head: the picture, dimmed outside the token's window, the
     attention colouring the window (each head scaled to its own maximum), masked
-    keys in grey and the token outlined in red."""
+    keys in grey and the token ringed."""
     heads, height, width = maps.shape
     cols = int(np.ceil(np.sqrt(heads)))
     rows = int(np.ceil(heads / cols))
@@ -263,9 +297,7 @@ def window_attention_mosaic(view: np.ndarray, maps: np.ndarray, hidden: np.ndarr
         colored = apply_colormap(np.kron(values / max(values.max(), 1e-12), np.ones((cell, cell))), colormap)
         tile_image = np.where(inside[..., None], 0.35 * picture + 0.65 * colored, 0.3 * picture)
         tile_image[masked] = (150, 150, 150)
-        r, c = token
-        tile_image[r * cell:(r + 1) * cell, [c * cell, (c + 1) * cell - 1]] = (255, 40, 40)
-        tile_image[[r * cell, (r + 1) * cell - 1], c * cell:(c + 1) * cell] = (255, 40, 40)
+        _ring_token(tile_image, token, cell, min_side=12)
         row, col = divmod(head, cols)
         canvas[row * (side_h + 1): row * (side_h + 1) + side_h,
                col * (side_w + 1): col * (side_w + 1) + side_w] = np.clip(tile_image, 0, 255).astype(np.uint8)

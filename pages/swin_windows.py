@@ -9,6 +9,7 @@ from app.feature_figures import histogram_figure, mosaic_figure
 from app.layer_stats import channel_order, layer_stats
 from app.mosaic import channel_mosaic
 from app.swin_figures import (
+    mark_token,
     mask_figure,
     patch_merging_figure,
     reach_figure,
@@ -25,8 +26,7 @@ from components.swin_cache import animation_frames, input_view, partition_pictur
 from components.transformer_input import choose_input
 
 st.title("Swin windows")
-st.caption("Attention inside 7×7 windows; every other block shifts the windows by half a window with a cyclic "
-           "roll, and a mask keeps tokens that came from different places apart.")
+intro = st.empty()  # filled once the window size is chosen below
 
 image = current_image()
 loaded = model_picker(("swin",), default="tiny_swin_fmnist")
@@ -47,6 +47,9 @@ else:
 stages = swin_stages(size, patch, window, model.embed_dim, len(depths))
 stage_number = stage_col.radio("Stage", [g.stage + 1 for g in stages], horizontal=True, key="swin_stage")
 geometry = stages[stage_number - 1]
+intro.caption(f"Attention inside {window}×{window} windows; every other block shifts the windows by half a window "
+              f"({window // 2} tokens) with a cyclic roll, and a mask keeps tokens that came from different places "
+              "apart.")
 view = input_view(source, spec, size, rgb)
 # Real attention and features come from the model at its own size and windows.
 native_view = input_view(source, spec, native_size, rgb)
@@ -60,7 +63,8 @@ with tabs[0]:
     if tabs[0].open:
         regular, shifted = partition_pictures(source, geometry, view)
         left, right = st.columns(2)
-        left.image(regular, caption=f"Regular windows: {geometry.window_count} windows of "
+        count = geometry.window_count
+        left.image(regular, caption=f"Regular windows: {count} window{'s' if count != 1 else ''} of "
                                     f"{geometry.window}×{geometry.window} tokens", width="stretch")
         if geometry.shift:
             right.image(shifted, caption=f"Shifted by {geometry.shift}: colours show which sub-region each token "
@@ -71,7 +75,9 @@ with tabs[0]:
         st.dataframe(windows_table(stages), hide_index=True, width="stretch")
         if geometry.padded != geometry.grid:
             st.caption(f"{geometry.grid[0]} tokens are not a multiple of {geometry.window}: the map is padded to "
-                       f"{geometry.padded[0]} (grey) after the roll, as timm does.")
+                       f"{geometry.padded[0]} (grey) after the roll, as timm does. timm builds the mask on the padded "
+                       "grid, so some rows that wrapped around may attend to each other and the padding joins a "
+                       "sub-region (pytorch-image-models issue 2438); the original Swin code does not pad.")
 
 with tabs[1]:
     if tabs[1].open:
@@ -93,7 +99,9 @@ with tabs[2]:
             labels = region_labels(geometry.padded, geometry.window, geometry.shift)
             window_labels = window_partition(labels[None, ..., None], geometry.window)[window_index].reshape(-1).numpy()
             left, right = st.columns([2, 3])
-            left.plotly_chart(window_labels_figure(geometry, window_index), width="stretch", key="window_labels")
+            # No toolbar: over a picture this small it covers the title, and there is nothing to zoom.
+            left.plotly_chart(window_labels_figure(geometry, window_index), width="stretch", key="window_labels",
+                              config={"displayModeBar": False})
             right.plotly_chart(mask_figure(mask, window_labels, f"Its {geometry.window ** 2}×{geometry.window ** 2} mask"),
                                width="stretch", key="mask")
             st.caption("White: 0, the pair may attend; dark: −100, added before the softmax so the pair gets "
@@ -127,14 +135,18 @@ with tabs[5]:
         capture = swin_capture(loaded, source, native_view)
         click_key = f"swin_click_{spec.name}_{stage_number}"
         clicked = st.session_state.get(click_key)
-        token = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], native_geometry.grid)
-                 if clicked else (native_geometry.grid[0] - 1, 0))
+        # The picture shows the padded map (padding grey); a click on the padding picks the nearest token.
+        token = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], native_geometry.padded)
+                 if clicked else (native_geometry.grid[0] - 2, 1))  # in the bottom-left window's mixed corner
+        token = (min(token[0], native_geometry.grid[0] - 1), min(token[1], native_geometry.grid[1] - 1))
         picture_col, maps_col = st.columns([2, 3])
         with picture_col:
-            shifted_picture = partition_pictures(source, native_geometry, native_view)[1]
+            shifted_picture = mark_token(partition_pictures(source, native_geometry, native_view)[1], native_geometry,
+                                         token)
             streamlit_image_coordinates(shifted_picture, key=click_key, width="stretch", cursor="crosshair")
-            st.caption(f"{spec.title} at {native_size}², stage {stage_number}: click a token "
-                       f"(now row {token[0]}, column {token[1]}).")
+            st.caption(f"{spec.title} at {native_size}² with its own {native_geometry.window}×"
+                       f"{native_geometry.window} windows, stage {stage_number}: click a token (now row {token[0]}, "
+                       f"column {token[1]}, ringed red).")
             colormap = st.selectbox("Colormap", COLORMAPS, index=2, key="swin_colormap")
         with maps_col:
             blocks = [b for b in capture.blocks if b.stage == stage_number - 1][:2]

@@ -43,3 +43,15 @@ def test_swin_t_geometry_at_224_and_256_and_a_padded_size(app):
     assert "padded to 32" in " ".join(c.value for c in app.caption)
     figures = figure_text(open_tab(app, "swin_tab", "Cyclic shift"))
     assert "rolled by 3" in figures and "windows cut" in figures
+
+
+def test_captions_follow_the_chosen_window_and_count_right(app):
+    app.selectbox(key="chosen_swin_widget").set_value("swin_t").run()
+    captions = lambda: " ".join(c.value for c in app.caption)  # noqa: E731
+    assert "Attention inside 7×7 windows" in captions()
+    app.radio(key="swin_size").set_value(256).run()
+    app.radio(key="swin_window").set_value(8).run()
+    assert "Attention inside 8×8 windows" in captions() and "7×7 windows" not in captions()
+    app.radio(key="swin_stage").set_value(4).run()  # 8×8 tokens: one window
+    pictures = " ".join(str(element.proto) for element in app.main if type(element).__name__ == "Image")
+    assert "1 window of 8×8 tokens" in pictures and "1 windows" not in pictures

@@ -136,3 +136,28 @@ def test_reach_equals_what_a_perturbed_token_changes_through_real_blocks():
         scale = 2 if index == 2 else 1
         np.testing.assert_array_equal(moved, expected[index][::scale, ::scale], err_msg=f"block {index + 1}")
     assert expected[0].sum() == 49 and expected[-1].all()
+
+
+@pytest.mark.parametrize("input_size, window, token", [(224, 7, (0, 0)), (224, 7, (54, 1)), (224, 7, (20, 13)), (256, 8, (31, 63))])
+def test_the_clicked_token_is_ringed_around_its_own_cell(input_size, window, token):
+    from app.swin_figures import _cell_size, mark_token
+
+    geometry = swin_stages(input_size, 4, window, 96)[0]
+    cell = _cell_size(geometry, 448)
+    picture = np.full((geometry.padded[0] * cell, geometry.padded[1] * cell, 3), 90, np.uint8)
+    marked = mark_token(picture, geometry, token)
+    changed = (marked != picture).any(axis=-1)
+    red = (marked == (230, 20, 20)).all(axis=-1)
+    # Brute force over the pixels: the red ring is a square of 18 px (the cell when larger) centred on
+    # the token's cell, clipped at the picture's edges, inside a 3 px white ring; nothing else changes.
+    side = max(cell, 18)
+    centre = ((token[0] + 0.5) * cell, (token[1] + 0.5) * cell)
+    rows, cols = np.nonzero(red)
+    for found, middle, limit in ((rows, centre[0], picture.shape[0]), (cols, centre[1], picture.shape[1])):
+        assert found.min() == max(0, round(middle - side / 2))
+        assert found.max() == min(limit, round(middle - side / 2) + side) - 1
+    interior = all(side / 2 + 3 <= c <= limit - side / 2 - 3 for c, limit in zip(centre, picture.shape))
+    if interior:
+        assert changed.sum() == (side + 6) ** 2 - (side - 6) ** 2
+    r0, c0 = token[0] * cell, token[1] * cell  # the token's own pixels stay visible
+    assert not changed[r0 + cell // 2, c0 + cell // 2]
