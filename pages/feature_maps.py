@@ -95,8 +95,10 @@ with tabs[3]:
             st.info("This model has no convolution on the RGB input.")
         else:
             st.plotly_chart(filters_figure(filters), width="stretch", key="filters")
+            weights = "trained" if loaded.weights.trained else "random (untrained)"
             st.caption(f"The {filters.shape[0]} filters of the first convolution ({filters.shape[1]}×{filters.shape[2]}"
-                       " px), each stretched to its own range: edges and colour blobs in a trained network.")
+                       f" px, {weights} weights), each stretched to its own range. Krizhevsky et al. (2012, Fig. 3) "
+                       "found oriented edges and colour blobs among AlexNet's 11×11 first-layer filters.")
 with tabs[4]:
     if tabs[4].open:
         if loaded.weights.trained:
