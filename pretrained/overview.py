@@ -28,4 +28,8 @@ class ZooRow:
 
 
 def zoo_overview() -> list[ZooRow]:
-    return [ZooRow(spec, weights_status(spec)) for spec in list_specs()]
+    """What works first: offline-ready, then cached, downloadable and untrained models,
+    each group in the registry's teaching order (the sort is stable)."""
+    order = list(WeightsStatus)
+    rows = [ZooRow(spec, weights_status(spec)) for spec in list_specs()]
+    return sorted(rows, key=lambda row: order.index(row.status))
