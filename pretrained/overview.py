@@ -16,14 +16,15 @@ class ZooRow:
 
     def as_dict(self) -> dict[str, object]:
         weights = self.spec.weights
+        # Whether it works next to the name; the long provenance last, where it may be cut.
         return {
             "Model": self.spec.title,
+            "Weights": self.status.value,
             "Family": self.spec.family.upper() if self.spec.family == "cnn" else self.spec.family,
             "Parameters (M)": round(self.spec.num_params / 1e6, 1),
-            "Weights": self.status.value,
             "Size (MB)": weights.size_mb if weights else None,
-            "Source": weights.source_note if weights else "none",
             "About": self.spec.summary,
+            "Source": weights.source_note if weights else "none",
         }
 
 

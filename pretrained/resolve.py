@@ -35,6 +35,11 @@ class WeightsStatus(str, Enum):
     DOWNLOADABLE = "downloadable"  # not here, and the network may be used
     UNTRAINED = "untrained"  # no way to get weights: the architecture runs untrained
 
+    @property
+    def is_here(self) -> bool:
+        """The weights are on this machine: the model runs trained without the network."""
+        return self in (WeightsStatus.OFFLINE_READY, WeightsStatus.CACHED)
+
 
 def _hf_cached_file(weights: WeightsFile) -> Path | None:
     if not weights.hf_repo:
