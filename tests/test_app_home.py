@@ -137,3 +137,26 @@ def test_the_zoo_lists_the_models_whose_weights_are_here_first(weight_dirs, tmp_
     assert list(zoo["Model"][:2]) == sorted(zoo["Model"][:2], key=order.index)
     assert list(zoo["Model"][3:]) == sorted(zoo["Model"][3:], key=order.index)
     assert "3 of 19 models work on this machine now" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_download_into_an_unwritable_torch_home_says_which_folder_and_the_app_goes_on(
+    weight_dirs, tmp_path, monkeypatch
+):
+    from pretrained import registry
+    from tests.tiny_weights import tiny_spec
+
+    source = tmp_path / "tiny_resnet.pth"
+    torch.save(pretrained.build_model(tiny_spec()).state_dict(), source)
+    spec = tiny_spec(url=source.as_uri(), sha256=hashlib.sha256(source.read_bytes()).hexdigest(), size_mb=1.9)
+    monkeypatch.setitem(registry._SPECS, spec.name, spec)
+    monkeypatch.setenv("VISION_EXPLORER_OFFLINE", "0")
+    (tmp_path / "afile").write_text("a file, not a folder: not even root can write under it")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "afile" / "sub"))
+    at = app_at(timeout_s=120)
+    at.button(key="download_tiny_resnet").click().run()
+    assert not at.exception
+    [message] = [e.value for e in at.error]
+    folder = tmp_path / "afile" / "sub" / "hub" / "checkpoints"
+    assert f"cannot write tiny_resnet.pth into {folder}" in message
+    assert "set TORCH_HOME to a writable folder" in message
+    assert at.dataframe[0].value.set_index("Model").loc["Tiny ResNet", "Weights"] == "downloadable"
