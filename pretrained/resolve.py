@@ -66,7 +66,7 @@ def weight_copies(weights: WeightsFile) -> list[WeightsLocation]:
     return [copy for copy in copies if os.path.isfile(copy.path)]
 
 
-def can_be_verified(weights: WeightsFile, location: WeightsLocation) -> bool:
+def _can_be_verified(weights: WeightsFile, location: WeightsLocation) -> bool:
     """Whether a digest is known for this copy (published, a Hugging Face blob name or a
     download's record); cheap: nothing is hashed."""
     try:
@@ -79,7 +79,7 @@ def can_be_verified(weights: WeightsFile, location: WeightsLocation) -> bool:
 def find_weights(weights: WeightsFile) -> WeightsLocation | None:
     """The first copy that can be verified, without reading it; a copy with no known
     digest is never loaded, so it does not count as present."""
-    return next((copy for copy in weight_copies(weights) if can_be_verified(weights, copy)), None)
+    return next((copy for copy in weight_copies(weights) if _can_be_verified(weights, copy)), None)
 
 
 def can_download(weights: WeightsFile) -> bool:
