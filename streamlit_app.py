@@ -1,5 +1,7 @@
 """Vision Explorer's entrypoint: page config, the shared sidebar, navigation."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from app.allocator import keep_freed_memory
@@ -8,7 +10,10 @@ from components.sidebar import shared_sidebar
 
 keep_freed_memory()
 
-st.set_page_config(page_title="Vision Explorer", page_icon=":material/visibility:", layout="wide")
+# A file, not ":material/…:": Streamlit turns a Material icon favicon into a font host's URL,
+# which an offline classroom cannot reach; a file is served by this server.
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+st.set_page_config(page_title="Vision Explorer", page_icon=FAVICON, layout="wide")
 # The README's command checks the settings before serving; `streamlit run` by hand does not.
 if problems := setting_problems():
     st.error("The server's settings are wrong; fix them and restart:\n\n" + "\n\n".join(problems))

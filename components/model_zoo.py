@@ -10,12 +10,21 @@ from pretrained.locations import OFFLINE_ENV, is_offline
 
 
 def zoo_table() -> None:
+    """Every model, those whose weights are on this machine first; the table is as tall as its
+    rows, so nothing hides behind a scroll bar inside it."""
     rows = pretrained.zoo_overview()
+    ready = [row.spec.title for row in rows if row.status.is_here]
+    st.markdown(
+        f"**{len(ready)} of {len(rows)} models work on this machine now**, listed first: {', '.join(ready)}."
+        if ready else f"**None of the {len(rows)} models has its weights on this machine yet.**"
+    )
     st.dataframe(
         [row.as_dict() for row in rows],
         hide_index=True,
         width="stretch",
+        height="content",
         column_config={
+            "About": st.column_config.TextColumn(width="large"),
             "Parameters (M)": st.column_config.NumberColumn(format="%.1f"),
             "Size (MB)": st.column_config.NumberColumn(format="%.0f"),
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from pretrained.checksums import sidecar_path
+from pretrained.checksums import record_digest
 from pretrained.locations import OFFLINE_ENV, is_offline
 
 # progress(bytes_done, bytes_total or None)
@@ -19,6 +20,10 @@ Progress = Callable[[int, int | None], None]
 
 _CHUNK = 1 << 20
 _HEX64 = re.compile(r'^"?([0-9a-f]{64})"?$')
+# Errors of the local folder, not of the network (urllib's errors are OSErrors too).
+_STORAGE_ERRNOS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST,
+}
 
 _path_locks: dict[Path, threading.Lock] = {}
 _path_locks_guard = threading.Lock()
@@ -26,6 +31,14 @@ _path_locks_guard = threading.Lock()
 
 class DownloadError(RuntimeError):
     """The file could not be fetched or was not the expected file; nothing was kept."""
+
+
+class StorageError(DownloadError):
+    """The destination folder cannot take the file: not writable, not a folder, or full."""
+
+
+def _storage_error(dest: Path, exc: OSError) -> StorageError:
+    return StorageError(f"cannot write {dest.name} into {dest.parent}: {exc.strerror or exc}")
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -52,24 +65,31 @@ def download_file(
     The bytes go to a temporary file beside `dest`; it is renamed into place
     only when the length and the hash check out (SHA-256, or MD5 where that is
     all the publisher gives, as for the datasets), so an interrupted or wrong
-    download never leaves a file that looks good. Two sessions asking for the
-    same file wait for each other instead of writing it twice.
+    download never leaves a file that looks good. Its digest is recorded beside it
+    before it appears, so the file is never there without its record. Two sessions
+    asking for the same file wait for each other instead of writing it twice.
+    Raises StorageError when the folder cannot take the file.
     """
     if is_offline():
         raise DownloadError(f"not downloading {url}: offline mode ({OFFLINE_ENV}=1)")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _storage_error(dest, exc) from exc
     with _lock_for(dest):
         partial = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:8]}.partial")
         try:
             digest = _stream_to(url, partial, expected_sha256, progress, timeout_s, expected_md5)
+            record_digest(dest, digest)
             os.replace(partial, dest)
         except DownloadError:
             raise
         except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+                raise _storage_error(dest, exc) from exc
             raise DownloadError(f"downloading {url} into {dest} failed: {exc}") from exc
         finally:
             partial.unlink(missing_ok=True)
-        sidecar_path(dest).write_text(digest + "\n")
         return digest
 
 

@@ -1,7 +1,7 @@
 """Download weights into the cache ahead of time, e.g. for an offline classroom.
 
     python -m pretrained.fetch resnet50 vit_b16
-    python -m pretrained.fetch --all            # what can be fetched; failures reported, not fatal
+    python -m pretrained.fetch --all            # every model, each reported; exit 1 if any failed
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 from tqdm import tqdm
 
 from pretrained.download import DownloadError
+from pretrained.locations import OFFLINE_ENV, is_offline
 from pretrained.registry import get_spec, list_specs
 from pretrained.resolve import download_weights, find_weights
 from pretrained.spec import ModelSpec
@@ -25,7 +26,9 @@ def fetch(spec: ModelSpec) -> str:
     if found is not None:
         return f"{spec.name}: already here ({found.origin}: {found.path})"
     if spec.weights.url is None:
-        raise DownloadError(f"{spec.name}: {spec.weights.filename} has no download address")
+        raise DownloadError(f"{spec.weights.filename} has no download address")
+    if is_offline():  # before the progress bar, so each model takes one line
+        raise DownloadError(f"{spec.weights.filename} is not here and offline mode ({OFFLINE_ENV}=1) is on")
     with tqdm(desc=spec.name, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr) as bar:
 
         def progress(done: int, total: int | None) -> None:
@@ -39,7 +42,8 @@ def fetch(spec: ModelSpec) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pretrained.fetch", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="registry names, e.g. resnet50 swin_t")
-    parser.add_argument("--all", action="store_true", help="every model; failures are reported, not fatal")
+    parser.add_argument("--all", action="store_true",
+                        help="every model; each is reported, and the exit status is 1 if any failed")
     args = parser.parse_args(argv)
     if args.all == bool(args.names):
         parser.error("name some models or pass --all")
@@ -49,14 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc.args[0]))
     failures = 0
     for spec in specs:
+        # One model's failure (network, hash, a full or read-only folder) must not stop the others.
         try:
-            print(fetch(spec))
-        except DownloadError as exc:
+            print(fetch(spec), flush=True)
+        except (DownloadError, OSError) as exc:
             failures += 1
-            print(f"{spec.name}: FAILED: {exc}", file=sys.stderr)
+            print(f"{spec.name}: FAILED: {exc}", file=sys.stderr, flush=True)
     if failures:
         print(f"{failures} of {len(specs)} could not be fetched", file=sys.stderr)
-    return 0 if args.all or not failures else 1
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

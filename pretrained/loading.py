@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from pretrained.checksums import expected_digest, verify_file
+from pretrained.checksums import UnverifiedFile, expected_digest, sidecar_path, verify_file
 from pretrained.download import DownloadError, Progress
 from pretrained.locations import OFFLINE_ENV, is_offline
 from pretrained.registry import get_spec
@@ -17,7 +18,7 @@ from pretrained.resolve import (
     WeightsLocation,
     can_download,
     download_weights,
-    find_weights,
+    weight_copies,
 )
 from pretrained.spec import ModelSpec, StateDict
 
@@ -32,6 +33,8 @@ class WeightsInfo:
     origin: Origin | None = None
     path: Path | None = None
     problem: str | None = None  # why the model is untrained, in words for the banner
+    # Copies passed over before the one loaded (or before giving up), each with why.
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,13 @@ def read_state_dict(path: Path) -> StateDict:
 
 
 def _load_weights_into(model: torch.nn.Module, spec: ModelSpec, location: WeightsLocation) -> None:
+    """Raises UnverifiedFile (the file is left alone) or WeightsError (the file is bad)."""
     weights = spec.weights
     path = location.path
+    expected = expected_digest(path, weights.sha256)
     try:
-        verify_file(path, expected_digest(path, weights.sha256))
-    except ValueError as exc:
+        verify_file(path, expected)
+    except (ValueError, OSError) as exc:
         raise WeightsError(str(exc)) from exc
     state = read_state_dict(path)
     try:
@@ -137,21 +142,52 @@ def load_model(
     return LoadedModel(spec=spec, model=model.to(device), weights=info, device=device)
 
 
+def _unverified(spec: ModelSpec, exc: UnverifiedFile, path: Path) -> str:
+    return (
+        f"{exc}, so it is not loaded (left in place). To use it, fetch the file with "
+        f"`python -m pretrained.fetch {spec.name}`, which checks the download and records its digest, "
+        f"or write the SHA-256 its publisher lists into {sidecar_path(path)}"
+    )
+
+
+def _try_copy(model: torch.nn.Module, spec: ModelSpec, location: WeightsLocation) -> str | None:
+    """Loads one copy; None on success, else why it was passed over."""
+    try:
+        _load_weights_into(model, spec, location)
+    except UnverifiedFile as exc:
+        return _unverified(spec, exc, location.path)
+    except WeightsError as exc:
+        return f"{exc}; {_quarantine(location)}"
+    return None
+
+
+def _copies_then_download(
+    spec: ModelSpec, download: bool, progress: Progress | None, skipped: list[str]
+) -> Iterator[WeightsLocation]:
+    """Every copy in the search order, then, if asked and allowed, a fresh download
+    (a failed one adds its reason to `skipped`)."""
+    yield from weight_copies(spec.weights)
+    if download and can_download(spec.weights):
+        try:
+            yield download_weights(spec.weights, progress)
+        except DownloadError as exc:
+            skipped.append(str(exc))
+
+
 def _attach_weights(
     model: torch.nn.Module, spec: ModelSpec, download: bool, progress: Progress | None
 ) -> WeightsInfo:
+    """The first copy that verifies and fits is loaded: a bad or unverifiable one is reported
+    and the next tried, as the README's order promises."""
     if spec.weights is None:
         return WeightsInfo(trained=False, problem=_why_missing(spec))
-    location = find_weights(spec.weights)
-    if location is None and download and can_download(spec.weights):
-        try:
-            location = download_weights(spec.weights, progress)
-        except DownloadError as exc:
-            return WeightsInfo(trained=False, problem=str(exc))
-    if location is None:
-        return WeightsInfo(trained=False, problem=_why_missing(spec))
-    try:
-        _load_weights_into(model, spec, location)
-    except WeightsError as exc:
-        return WeightsInfo(trained=False, path=location.path, problem=f"{exc}; {_quarantine(location)}")
-    return WeightsInfo(trained=True, origin=location.origin, path=location.path)
+    skipped: list[str] = []
+    for location in _copies_then_download(spec, download, progress, skipped):
+        problem = _try_copy(model, spec, location)
+        if problem is None:
+            return WeightsInfo(trained=True, origin=location.origin, path=location.path,
+                               skipped=tuple(skipped))
+        warnings.warn(f"{spec.title}: passed over {problem}", stacklevel=3)
+        skipped.append(problem)
+    problem = " · ".join(skipped) if skipped else _why_missing(spec)
+    return WeightsInfo(trained=False, problem=problem, skipped=tuple(skipped))

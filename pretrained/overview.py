@@ -16,16 +16,21 @@ class ZooRow:
 
     def as_dict(self) -> dict[str, object]:
         weights = self.spec.weights
+        # Whether it works next to the name; the long provenance last, where it may be cut.
         return {
             "Model": self.spec.title,
+            "Weights": self.status.value,
             "Family": self.spec.family.upper() if self.spec.family == "cnn" else self.spec.family,
             "Parameters (M)": round(self.spec.num_params / 1e6, 1),
-            "Weights": self.status.value,
             "Size (MB)": weights.size_mb if weights else None,
-            "Source": weights.source_note if weights else "none",
             "About": self.spec.summary,
+            "Source": weights.source_note if weights else "none",
         }
 
 
 def zoo_overview() -> list[ZooRow]:
-    return [ZooRow(spec, weights_status(spec)) for spec in list_specs()]
+    """What works first: offline-ready, then cached, downloadable and untrained models,
+    each group in the registry's teaching order (the sort is stable)."""
+    order = list(WeightsStatus)
+    rows = [ZooRow(spec, weights_status(spec)) for spec in list_specs()]
+    return sorted(rows, key=lambda row: order.index(row.status))

@@ -1,14 +1,16 @@
 """The entrypoint and Home page in Streamlit's AppTest (no browser)."""
 
+import hashlib
 import io
 
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import pretrained
 
-from tests.conftest import app_at, figure_text
+from tests.conftest import ROOT, app_at, figure_text
 
 PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/vit_attention.py", "pages/swin_windows.py",
          "pages/optimizers.py", "pages/training.py", "pages/loss_landscape.py"]
@@ -102,3 +104,59 @@ def test_the_zoo_download_button_fetches_with_progress(weight_dirs, tmp_path, mo
     assert "Tiny ResNet: weights downloaded and verified." in [s.value for s in at.success]
     assert (weight_dirs["torch"] / "tiny_resnet.pth").is_file()
     assert at.dataframe[0].value.set_index("Model").loc["Tiny ResNet", "Weights"] == "cached"
+
+
+def test_the_zoo_lists_the_models_whose_weights_are_here_first(weight_dirs, tmp_path, monkeypatch):
+    """The project's checkpoints are moved away (weight_dirs); this test places three files itself:
+    the EfficientNet-Lite0 package is installed, the tiny ViT goes into TORCH_HOME, a tiny ResNet
+    with its digest record into the user's folder. Those three, and only they, come first."""
+    import shutil
+
+    import pretrained.locations as locations
+    from pretrained import registry
+    from tests.tiny_weights import tiny_spec
+
+    vit = pretrained.get_spec("tiny_vit_fmnist").weights.filename
+    shutil.copy(ROOT / "pretrained" / "checkpoints" / vit, weight_dirs["torch"] / vit)
+    source = tmp_path / "tiny_resnet.pth"
+    torch.save(pretrained.build_model(tiny_spec()).state_dict(), source)
+    shutil.copy(source, weight_dirs["user"] / "tiny_resnet.pth")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    (weight_dirs["user"] / "tiny_resnet.pth.sha256").write_text(digest)
+    monkeypatch.setitem(registry._SPECS, "tiny_resnet", tiny_spec(size_mb=1.9))
+    assert locations.PROJECT_CHECKPOINTS == weight_dirs["project"]
+    at = app_at(timeout_s=120)
+    zoo = at.dataframe[0].value
+    here = {"EfficientNet-Lite0": "offline-ready", "Tiny ResNet": "offline-ready",
+            "Tiny ViT (Fashion-MNIST)": "cached"}
+    assert dict(zip(zoo["Model"][:3], zoo["Weights"][:3])) == here
+    assert not set(zoo["Weights"][3:]) & {"offline-ready", "cached"}
+    assert len(zoo) == len(pretrained.list_specs())
+    # Within each group the teaching order stays: the registry's order.
+    order = [s.title for s in pretrained.list_specs()]
+    assert list(zoo["Model"][:2]) == sorted(zoo["Model"][:2], key=order.index)
+    assert list(zoo["Model"][3:]) == sorted(zoo["Model"][3:], key=order.index)
+    assert "3 of 19 models work on this machine now" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_download_into_an_unwritable_torch_home_says_which_folder_and_the_app_goes_on(
+    weight_dirs, tmp_path, monkeypatch
+):
+    from pretrained import registry
+    from tests.tiny_weights import tiny_spec
+
+    source = tmp_path / "tiny_resnet.pth"
+    torch.save(pretrained.build_model(tiny_spec()).state_dict(), source)
+    spec = tiny_spec(url=source.as_uri(), sha256=hashlib.sha256(source.read_bytes()).hexdigest(), size_mb=1.9)
+    monkeypatch.setitem(registry._SPECS, spec.name, spec)
+    monkeypatch.setenv("VISION_EXPLORER_OFFLINE", "0")
+    (tmp_path / "afile").write_text("a file, not a folder: not even root can write under it")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "afile" / "sub"))
+    at = app_at(timeout_s=120)
+    at.button(key="download_tiny_resnet").click().run()
+    assert not at.exception
+    [message] = [e.value for e in at.error]
+    folder = tmp_path / "afile" / "sub" / "hub" / "checkpoints"
+    assert f"cannot write tiny_resnet.pth into {folder}" in message
+    assert "set TORCH_HOME to a writable folder" in message
+    assert at.dataframe[0].value.set_index("Model").loc["Tiny ResNet", "Weights"] == "downloadable"

@@ -4,6 +4,7 @@ The checkpoint is generated here and served through the real download code
 (file:// URLs, and a loopback HTTP server for what file:// cannot do)."""
 
 import dataclasses
+import errno
 import hashlib
 import http.server
 import os
@@ -17,6 +18,7 @@ import torch
 
 import pretrained
 from pretrained.checksums import sidecar_path
+from pretrained.download import StorageError
 from pretrained.loading import WeightsError, read_state_dict
 from tests.tiny_weights import tiny_spec
 
@@ -37,9 +39,13 @@ def assert_holds(loaded, state):
         torch.testing.assert_close(tensor, state[key], rtol=0, atol=0)
 
 
-def place(path: Path, folder: Path, name: str = "tiny_resnet.pth") -> Path:
+def place(path: Path, folder: Path, name: str = "tiny_resnet.pth", record: bool = False) -> Path:
+    """Copies the file into `folder`; with `record`, also the digest record a fetch leaves beside it."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(path.read_bytes())
+    data = path.read_bytes()
+    (folder / name).write_bytes(data)
+    if record:
+        (folder / f"{name}.sha256").write_text(hashlib.sha256(data).hexdigest() + "\n")
     return folder / name
 
 
@@ -64,13 +70,13 @@ def test_resolution_order(weight_dirs, checkpoint, tmp_path):
 
     safetensors_file = tmp_path / "tiny.safetensors"
     save_file({k: v.contiguous() for k, v in state.items()}, str(safetensors_file))
-    package_file = place(path, tmp_path / "site-packages")
+    package_file = place(path, tmp_path / "site-packages", record=True)
     spec = tiny_spec(sha256=None, hf_repo="timm/tiny", package_path=lambda: package_file,
                      url=path.as_uri())
     copies = {
-        "user": place(path, weight_dirs["user"]),
-        "project": place(path, weight_dirs["project"]),
-        "torch": place(path, weight_dirs["torch"]),
+        "user": place(path, weight_dirs["user"], record=True),
+        "project": place(path, weight_dirs["project"], record=True),
+        "torch": place(path, weight_dirs["torch"], record=True),
         "hf": place_in_hf_cache(safetensors_file, weight_dirs["hf"], "timm/tiny"),
     }
     expected = [("user", "local"), ("project", "local"), ("torch", "cache"), ("hf", "cache")]
@@ -131,16 +137,43 @@ def test_a_corrupt_cached_file_is_named_moved_aside_and_refetched(weight_dirs, c
     assert_holds(pretrained.load_model(spec, download=True), state)
 
 
-def test_a_truncated_file_without_a_known_hash_is_refused_by_the_reader(weight_dirs, checkpoint):
+def test_a_truncated_file_is_refused_by_the_reader(weight_dirs, checkpoint):
     path, digest, state = checkpoint
     data = path.read_bytes()
     truncated = weight_dirs["user"] / "tiny_resnet.pth"
     truncated.write_bytes(data[: len(data) // 2])
+    # Its record matches the truncated bytes (a server that cut the file and its digest alike).
+    sidecar_path(truncated).write_text(hashlib.sha256(truncated.read_bytes()).hexdigest())
     with pytest.warns(UserWarning):
         loaded = pretrained.load_model(tiny_spec(sha256=None))
     assert not loaded.weights.trained
     assert str(truncated) in loaded.weights.problem and "cannot be read" in loaded.weights.problem
     assert not truncated.exists()
+
+
+def test_a_file_with_no_known_digest_is_not_loaded_and_says_how_to_verify(weight_dirs, checkpoint):
+    """Random tensors under a Hugging Face model's file name, with no published digest, no blob
+    name and no record: nothing vouches for them, so they must not pass for trained weights."""
+    path, digest, state = checkpoint
+    spec = tiny_spec(filename="tiny.safetensors", sha256=None, hf_repo="timm/tiny")
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1)
+    random_state = pretrained.build_model(tiny_spec()).state_dict()
+    dropped = weight_dirs["user"] / "tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in random_state.items()}, str(dropped))
+    assert pretrained.find_weights(spec.weights) is None
+    assert pretrained.weights_status(spec) is pretrained.WeightsStatus.UNTRAINED
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        loaded = pretrained.load_model(spec)
+    assert not loaded.weights.trained
+    problem = loaded.weights.problem
+    assert str(dropped) in problem and "no known SHA-256" in problem
+    assert "python -m pretrained.fetch tiny_resnet" in problem and str(sidecar_path(dropped)) in problem
+    assert dropped.exists()  # not corrupt, only unverified: left where the user put it
+    # The same file with the digest its publisher lists beside it is loaded, tensor for tensor.
+    sidecar_path(dropped).write_text(hashlib.sha256(dropped.read_bytes()).hexdigest() + "\n")
+    assert_holds(pretrained.load_model(spec), random_state)
 
 
 def test_a_file_changed_after_download_fails_its_recorded_hash(weight_dirs, checkpoint, monkeypatch):
@@ -268,3 +301,86 @@ def test_loaded_models_are_frozen(weight_dirs, checkpoint):
     model = pretrained.load_model(tiny_spec(sha256=digest)).model
     assert not model.training
     assert not any(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("fault", ["corrupt", "unverified"])
+def test_a_bad_copy_in_the_users_folder_hands_over_to_the_projects_copy(weight_dirs, checkpoint, fault):
+    path, digest, state = checkpoint
+    bad = weight_dirs["user"] / "tiny_resnet.pth"
+    if fault == "corrupt":
+        spec = tiny_spec(sha256=digest)
+        bad.write_bytes(os.urandom(4096))
+        good = place(path, weight_dirs["project"])
+    else:
+        spec = tiny_spec(sha256=None)
+        torch.save({k: torch.randn_like(v) if v.is_floating_point() else v for k, v in state.items()}, bad)
+        good = place(path, weight_dirs["project"], record=True)
+    with pytest.warns(UserWarning, match="passed over"):
+        loaded = pretrained.load_model(spec)
+    assert_holds(loaded, state)
+    assert (loaded.weights.path, loaded.weights.origin) == (good, "local")
+    [skipped] = loaded.weights.skipped
+    assert str(bad) in skipped
+    if fault == "corrupt":
+        assert "corrupt" in skipped and bad.with_name("tiny_resnet.pth.corrupt").exists() and not bad.exists()
+    else:
+        assert "no known SHA-256" in skipped and bad.exists()
+
+
+def test_an_unwritable_torch_home_gives_an_untrained_model_that_names_the_folder(
+    weight_dirs, checkpoint, tmp_path, monkeypatch
+):
+    """A folder under a regular file cannot be created, even by root."""
+    monkeypatch.setenv("VISION_EXPLORER_OFFLINE", "0")
+    path, digest, state = checkpoint
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "afile" / "sub"))
+    spec = tiny_spec(url=path.as_uri(), sha256=digest)
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        loaded = pretrained.load_model(spec, download=True)
+    assert not loaded.weights.trained
+    problem = loaded.weights.problem
+    assert str(tmp_path / "afile" / "sub" / "hub" / "checkpoints") in problem
+    assert "set TORCH_HOME to a writable folder" in problem and "VISION_EXPLORER_WEIGHTS" in problem
+    with pytest.raises(StorageError, match="TORCH_HOME"):
+        pretrained.download_weights(spec.weights)
+
+
+def _full_disk_on_fsync(monkeypatch):
+    """A full disk as it often shows: the write is buffered, the flush to the disk fails."""
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+
+
+def test_a_full_disk_while_recording_the_digest_keeps_nothing(weight_dirs, checkpoint, monkeypatch):
+    monkeypatch.setenv("VISION_EXPLORER_OFFLINE", "0")
+    path, digest, state = checkpoint
+    spec = tiny_spec(url=path.as_uri(), sha256=None)  # nothing published: the record is the only check
+    with monkeypatch.context() as full:
+        _full_disk_on_fsync(full)
+        with pytest.warns(UserWarning, match="UNTRAINED"):
+            loaded = pretrained.load_model(spec, download=True)
+    assert not loaded.weights.trained
+    assert "No space left on device" in loaded.weights.problem
+    assert str(weight_dirs["torch"]) in loaded.weights.problem
+    assert list(weight_dirs["torch"].iterdir()) == []  # no weights without a record, no empty record
+    # With room again, the next download records the digest and a later change is caught.
+    assert_holds(pretrained.load_model(spec, download=True), state)
+    assert sidecar_path(weight_dirs["torch"] / "tiny_resnet.pth").read_text().strip() == digest
+
+
+def test_an_empty_digest_record_does_not_let_a_changed_file_pass(weight_dirs, checkpoint, monkeypatch):
+    """What the old non-atomic write left after a full disk: a 0-byte record."""
+    path, digest, state = checkpoint
+    spec = tiny_spec(sha256=None)
+    cached = weight_dirs["torch"] / "tiny_resnet.pth"
+    torch.save({k: v + 1 for k, v in state.items()}, cached)
+    sidecar_path(cached).write_bytes(b"")
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        loaded = pretrained.load_model(spec)
+    assert not loaded.weights.trained and "empty or malformed" in loaded.weights.problem
+    sidecar_path(cached).write_text("not a digest\n")
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        assert not pretrained.load_model(spec).weights.trained
