@@ -9,6 +9,7 @@ import time
 import weakref
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from app.background_jobs import BackgroundJob
 from app.compute_slots import SLOTS_VARIABLE, ComputeSlots, Ticket, capacity_from_env, time_left
@@ -16,7 +17,8 @@ from app.run_owner import RunOwner, owner_gone
 from app.training import StepMetric, TrainingConfig, ValidationMetric, train
 from app.training_data import SOURCES, split
 from app.training_runs import TrainingRun
-from components.compute_slots import queue_rows
+from components.compute_slots import SLOTS, queue_rows
+from tests.conftest import app_at
 
 
 def _wait_until(condition, seconds=30.0):
@@ -192,6 +194,34 @@ def test_the_queue_lists_who_runs_and_waits_for_what_without_names():
     assert rows[2]["State"] == "waiting, place 1 in line" and rows[2]["Time left"] == "not known yet"
     assert rows[3]["State"] == "paused for fairness, place 2 in line"
     assert all(row["Who"] != "you" for row in queue_rows(entries, you=None))
+
+
+def _queue_notice_alone():
+    from components.compute_slots import queue_notice
+
+    queue_notice(["running", "paused"])
+
+
+def test_a_paused_session_is_told_why_and_sees_the_queue_with_itself_as_you():
+    you, other = RunOwner(), RunOwner()
+    tickets = [Ticket(you.number, "MLP on Digits, 6 epochs"), Ticket(other.number, "LeNet-5 on Fashion-MNIST")]
+    try:
+        for ticket in tickets:
+            SLOTS.join(ticket)
+        at = AppTest.from_function(_queue_notice_alone, default_timeout=60)
+        at.session_state["background_work_owner"] = you
+        at.run()
+        assert not at.exception and "Paused for fairness" in at.info[0].value
+        table = at.dataframe[0].value
+        assert list(table["Who"]) == ["you", f"student {other.number}"]
+        assert list(table["Work"]) == [t.work for t in tickets]
+        # Home, in a session without work of its own, lists the same jobs under the server's line.
+        home = app_at(timeout_s=180)
+        listed = [frame.value for frame in home.dataframe if "Who" in frame.value.columns]
+        assert len(listed) == 1 and list(listed[0]["Who"]) == [f"student {you.number}", f"student {other.number}"]
+    finally:
+        for ticket in tickets:
+            SLOTS.leave(ticket)
 
 
 @pytest.mark.parametrize("cores, expected", [(None, 2), (1, 2), (2, 2), (5, 2), (8, 4), (64, 32)])
