@@ -32,7 +32,8 @@ def queue_rows(entries: list[QueueEntry], you: int | None) -> list[dict[str, str
              "Work": entry.work,
              "State": state_words[entry.state] + (f", place {entry.place} in line" if entry.place else ""),
              "Done": f"{entry.fraction:.0%}",
-             "Time left": duration_words(entry.time_left_s)}
+             "Time left": duration_words(entry.time_left_s)
+             + (" once resumed" if entry.state == "paused" and entry.time_left_s is not None else "")}
             for entry in entries]
 
 
@@ -48,9 +49,9 @@ def queue_notice(statuses: list[str]) -> None:
     """Under a page's own jobs (their statuses): why one of them waits, and the queue."""
     running, _ = SLOTS.busy()
     if "paused" in statuses:
-        st.info(f"Paused for fairness: other students are waiting, and while they do no session keeps more "
-                f"than its share of the server's {SLOTS.capacity} slots. Your run keeps its state and resumes "
-                "by itself where it stopped.", icon=":material/pause_circle:")
+        st.info(f"Paused for fairness: other students have work too, and while they do no session holds more "
+                f"than its share of the server's {SLOTS.capacity} slots. The paused work keeps its state and "
+                "resumes by itself where it stopped.", icon=":material/pause_circle:")
     elif "queued" in statuses:
         st.info(f"Waiting for a free slot on this server ({running} of {SLOTS.capacity} busy). It starts by "
                 "itself; slots go round the sessions in turn.", icon=":material/hourglass_top:")

@@ -192,7 +192,9 @@ def test_the_queue_lists_who_runs_and_waits_for_what_without_names():
     assert [row["Who"] for row in rows] == ["student 7", "you", "student 9", "student 7"]
     assert rows[0] == {"Who": "student 7", "Work": a1.work, "State": "running", "Done": "50%", "Time left": "2 min"}
     assert rows[2]["State"] == "waiting, place 1 in line" and rows[2]["Time left"] == "not known yet"
-    assert rows[3]["State"] == "paused for fairness, place 2 in line"
+    assert rows[3]["State"] == "paused for fairness, place 2 in line" and rows[3]["Time left"] == "not known yet"
+    slots.report(a2, 0.75)  # three quarters done in its 120 s with a slot: 40 s more once it has one again
+    assert queue_rows(slots.listing(), you=8)[3]["Time left"] == "40 s once resumed"
     assert all(row["Who"] != "you" for row in queue_rows(entries, you=None))
 
 
