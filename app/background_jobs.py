@@ -1,8 +1,10 @@
 """Long computations (a loss-landscape grid) in a worker thread that a page polls.
 
 `work(report, should_stop)` runs in the thread; it calls `report(fraction, partial)`
-as it goes. The owner works as for training runs: when the session's owner is gone,
-the job stops by itself. With `slots`, the job first waits for a server-wide slot.
+as it goes and polls `should_stop()` between steps. The owner works as for training
+runs: when the session's owner is gone, the job stops by itself. With `slots`, the
+job first waits for a server-wide slot, and the poll is its safe point: there it may
+pause for fairness (see app.compute_slots) and resume with its state kept.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.compute_slots import ComputeSlots
+from app.compute_slots import ComputeSlots, Ticket
 from app.run_owner import RunOwner, owner_gone
 
 Report = Callable[[float, object], None]
@@ -21,13 +23,17 @@ Report = Callable[[float, object], None]
 
 @dataclass(frozen=True, eq=False)
 class JobSnapshot:
-    status: str  # "queued", "running", "finished", "cancelled", "failed"
+    status: str  # "queued", "running", "paused" (for fairness), "finished", "cancelled", "failed"
     fraction: float
     partial: object  # the latest partial result reported
     result: object | None
     error: str | None
     seconds: float
-    place_in_line: int | None = None  # while queued for a server-wide slot
+    place_in_line: int | None = None  # while queued or paused for a server-wide slot
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running", "paused")
 
 
 class BackgroundJob:
@@ -36,6 +42,7 @@ class BackgroundJob:
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._slots = slots
+        self._ticket = Ticket(owner.number, name)  # `name` says what the job computes, in the queue
         self._status, self._fraction, self._partial = "queued" if slots else "running", 0.0, None
         self._result, self._error = None, None
         self._started, self._ended = time.monotonic(), None
@@ -47,19 +54,25 @@ class BackgroundJob:
         def should_stop() -> bool:
             return self._cancel.is_set() or owner_gone(owner_ref)
 
+        def at_safe_point() -> bool:
+            slots = self._slots
+            return should_stop() or (slots is not None and not slots.safe_point(self._ticket, should_stop))
+
         def report(fraction: float, partial: object) -> None:
             with self._lock:
                 self._fraction, self._partial = fraction, partial
+            if self._slots is not None:
+                self._slots.report(self._ticket, fraction)
 
         if self._slots is not None:
-            if not self._slots.wait_for_slot(self, should_stop):
+            if not self._slots.wait_for_slot(self._ticket, should_stop):
                 with self._lock:
                     self._status, self._ended = "cancelled", time.monotonic()
                 return
             with self._lock:
                 self._status, self._started = "running", time.monotonic()
         try:
-            result = work(report, should_stop)
+            result = work(report, at_safe_point)
             with self._lock:
                 self._result = result
                 self._status = "cancelled" if should_stop() else "finished"
@@ -69,13 +82,15 @@ class BackgroundJob:
         finally:
             self._ended = time.monotonic()
             if self._slots is not None:
-                self._slots.release(self)
+                self._slots.leave(self._ticket)
 
     def cancel(self) -> None:
         self._cancel.set()
 
     def snapshot(self) -> JobSnapshot:
+        state, place = self._slots.position(self._ticket) if self._slots is not None else ("running", None)
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
-            return JobSnapshot(self._status, self._fraction, self._partial, self._result, self._error,
-                               end - self._started, self._slots.place_in_line(self) if self._slots else None)
+            status = "paused" if self._status == "running" and state == "paused" else self._status
+            return JobSnapshot(status, self._fraction, self._partial, self._result, self._error,
+                               end - self._started, place)

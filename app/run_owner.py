@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import weakref
 from typing import Callable
+
+_numbers = itertools.count(1)
 
 
 class RunOwner:
@@ -13,10 +16,14 @@ class RunOwner:
     They stop when the owner is collected, or when `connected()` has answered False for
     `grace_s` seconds: a closed browser's session is kept by the server for a while in
     case it reconnects, and its work should not go on for nobody meanwhile.
+
+    `number` names the session in the server's queue of background work ("student 3"):
+    the order in which sessions first started work, nothing personal.
     """
 
     def __init__(self, connected: Callable[[], bool] | None = None, grace_s: float = 30.0):
         self._connected, self._grace_s = connected, grace_s
+        self.number = next(_numbers)
         self._disconnected_since: float | None = None
 
     def gone(self) -> bool:

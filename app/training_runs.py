@@ -3,7 +3,9 @@
 The worker never touches Streamlit; the page polls `snapshot()`. A run stops
 when asked, when it finishes, or when its owner is gone (collected with the
 browser session's state, or its browser disconnected for longer than a grace
-period), within one training step.
+period), within one training step. With `slots`, it waits for a server-wide slot,
+and may pause between two steps for fairness to other sessions (app.compute_slots),
+then resume where it was.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
-from app.compute_slots import ComputeSlots
+from app.compute_slots import ComputeSlots, Ticket
 from app.run_owner import RunOwner, owner_gone
 from app.training import (
     Histogram,
@@ -31,18 +33,18 @@ from app.training_data import Split
 class Snapshot:
     label: str
     config: TrainingConfig
-    status: str  # "queued", "running", "finished", "stopped", "failed"
+    status: str  # "queued", "running", "paused" (for fairness), "finished", "stopped", "failed"
     problem: str | None
     steps: list[StepMetric]
     validations: list[ValidationMetric]
     histograms: list[Histogram]
     result: TrainingResult | None
     seconds: float
-    place_in_line: int | None = None  # while queued for a server-wide slot
+    place_in_line: int | None = None  # while queued or paused for a server-wide slot
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running")
+        return self.status in ("queued", "running", "paused")
 
 
 @dataclass(eq=False)
@@ -52,6 +54,7 @@ class TrainingRun:
     data: Split
     owner: RunOwner
     slots: ComputeSlots | None = None  # a server-wide cap on concurrent runs
+    dataset: str = ""  # its name, for the server's queue
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _steps: list = field(default_factory=list, init=False)
@@ -63,8 +66,11 @@ class TrainingRun:
     _started: float = field(default=0.0, init=False)
     _ended: float | None = field(default=None, init=False)
     thread: threading.Thread | None = field(default=None, init=False)
+    _ticket: Ticket | None = field(default=None, init=False)  # its claim on a slot, from start()
 
     def start(self) -> "TrainingRun":
+        on = f" on {self.dataset}" if self.dataset else ""
+        self._ticket = Ticket(self.owner.number, f"{self.config.model}{on}, {self.config.epochs} epochs")
         owner = weakref.ref(self.owner)
         del self.owner  # the thread must not keep the session's owner alive
         self.thread = threading.Thread(target=self._work, args=(owner,), name=f"training: {self.label}",
@@ -79,18 +85,24 @@ class TrainingRun:
         target = {StepMetric: self._steps, ValidationMetric: self._validations, Histogram: self._histograms}
         with self._lock:
             target[type(metric)].append(metric)
+        if isinstance(metric, StepMetric) and self.slots is not None:
+            self.slots.report(self._ticket, metric.epoch / self.config.epochs)
 
     def _work(self, owner: weakref.ref) -> None:
         def should_stop() -> bool:
             return self._stop.is_set() or owner_gone(owner)
 
-        if self.slots is not None and not self.slots.wait_for_slot(self, should_stop):
+        def at_safe_point() -> bool:  # train() polls it between steps
+            slots = self.slots
+            return should_stop() or (slots is not None and not slots.safe_point(self._ticket, should_stop))
+
+        if self.slots is not None and not self.slots.wait_for_slot(self._ticket, should_stop):
             self._set_status("stopped")  # stopped while queued behind other sessions' work
             return
         try:
             self._set_status("running")
             self._started = time.monotonic()
-            result = train(self.config, self.data, self._record, should_stop)
+            result = train(self.config, self.data, self._record, at_safe_point)
             with self._lock:
                 self._result = result
                 self._problem = result.problem
@@ -101,16 +113,17 @@ class TrainingRun:
         finally:
             self._ended = time.monotonic()
             if self.slots is not None:
-                self.slots.release(self)
+                self.slots.leave(self._ticket)
 
     def _set_status(self, status: str) -> None:
         with self._lock:
             self._status = status
 
     def snapshot(self) -> Snapshot:
+        state, place = self.slots.position(self._ticket) if self.slots is not None else ("running", None)
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
-            return Snapshot(self.label, self.config, self._status, self._problem, list(self._steps),
+            status = "paused" if self._status == "running" and state == "paused" else self._status
+            return Snapshot(self.label, self.config, status, self._problem, list(self._steps),
                             list(self._validations), list(self._histograms), self._result,
-                            end - self._started if self._started else 0.0,
-                            self.slots.place_in_line(self) if self.slots is not None else None)
+                            end - self._started if self._started else 0.0, place)

@@ -130,7 +130,7 @@ def compute(spec: GridSpec, chosen: list[Subject]):
 
 def any_running() -> bool:
     """Whether a job of this session is queued or running (the page polls while one is)."""
-    return any(j.snapshot().status in ("queued", "running") for j in st.session_state.get(_JOBS, {}).values())
+    return any(j.snapshot().active for j in st.session_state.get(_JOBS, {}).values())
 
 
 def job(spec: GridSpec) -> BackgroundJob | None:
@@ -141,7 +141,9 @@ def start(spec: GridSpec, chosen: list[Subject]) -> BackgroundJob:
     jobs = st.session_state.setdefault(_JOBS, {})
     for other in jobs.values():  # one grid at a time per session: two would only share the cores
         other.cancel()
-    jobs[spec] = BackgroundJob(compute(spec, chosen), session_owner(), name="loss landscape", slots=SLOTS)
+    grid = f"{spec.resolution}×{spec.resolution} points"
+    work = f"Loss landscape of {' and '.join(s.title for s in chosen)}, {grid}"
+    jobs[spec] = BackgroundJob(compute(spec, chosen), session_owner(), name=work, slots=SLOTS)
     while len(jobs) > 6:
         jobs.pop(next(iter(jobs)))
     return jobs[spec]

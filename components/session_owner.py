@@ -27,6 +27,12 @@ def session_owner() -> RunOwner:
     return owner
 
 
+def session_number() -> int | None:
+    """This session's number in the server's queue; None before it started background work."""
+    owner = st.session_state.get(_KEY)
+    return owner.number if owner is not None else None
+
+
 def _connection_check() -> Callable[[], bool] | None:
     context = get_script_run_ctx()
     if context is None or not runtime.exists():

@@ -70,7 +70,7 @@ def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, 
     device = current_device()
     for config, label in zip(configs, labels):
         data_split = split(data, validation, config.seed, subset, device)
-        runs.append(TrainingRun(label, config, data_split, session_owner(), SLOTS).start())
+        runs.append(TrainingRun(label, config, data_split, session_owner(), SLOTS, data.name).start())
     # Keep the newest runs, but never drop one that is still training.
     while len(runs) > MAX_RUNS_KEPT and not runs[0].snapshot().active:
         runs.pop(0)

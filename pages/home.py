@@ -5,6 +5,7 @@ import streamlit as st
 from components.image_picker import current_image
 from components.model_zoo import zoo_table
 from components.models import loaded_model, top_predictions, untrained_banner
+from components.compute_slots import queue_table
 from components.server_status import server_status
 from app.prediction_chart import top_k_bar_chart
 
@@ -40,3 +41,4 @@ zoo_table()
 
 st.subheader("This server")
 st.caption(server_status())
+queue_table()

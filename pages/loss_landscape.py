@@ -13,7 +13,7 @@ from app.landscape import (
     point_weights,
 )
 from app.landscape_figures import contour_figure, line_figure, shared_range, surface_3d_figure
-from components.compute_slots import queued_words
+from components.compute_slots import queue_notice
 from components.landscape_jobs import (
     COARSE,
     MAX_SECONDS,
@@ -104,7 +104,7 @@ def run_grid(spec: GridSpec, networks: list, label: str) -> list | None:
         return None
     # Callbacks, not `if st.button(...)`: a click that lands while a polling fragment reruns
     # would otherwise be lost; a callback runs before any rerun.
-    active = bool(snapshot and snapshot.status in ("queued", "running"))
+    active = bool(snapshot and snapshot.active)
     columns[1].button(label, type="primary", key=f"start_{label}", on_click=start, args=(spec, networks),
                       disabled=active)
     if active:
@@ -118,9 +118,8 @@ def run_grid(spec: GridSpec, networks: list, label: str) -> list | None:
     if snapshot.status == "failed":
         st.error(snapshot.error)
         return None
-    if snapshot.status == "queued":
-        st.info(queued_words(snapshot.place_in_line), icon=":material/hourglass_top:")
-    if snapshot.status == "running":
+    queue_notice([snapshot.status])
+    if snapshot.status in ("running", "paused"):
         st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} of {points:,} points")
     if snapshot.result is not None:
         return snapshot.result

@@ -18,7 +18,7 @@ from app.training_figures import (
     wrong_images_figure,
 )
 from app.training_models import MODELS
-from components.compute_slots import queued_words
+from components.compute_slots import queue_notice
 from components.device_picker import current_device
 from components.training_session import dataset, session_runs, start_runs, stop_all
 
@@ -118,9 +118,7 @@ def live_view() -> None:
             st.error(f"{label} stopped: {snapshot.problem}")
     st.caption(" · ".join(f"{label}: **{s.status}**, epoch {s.steps[-1].epoch:.2f}" if s.steps else
                           f"{label}: **{s.status}**" for s, label in zip(snapshots, labels)))
-    waiting = [s for s in snapshots if s.status == "queued"]
-    if waiting:
-        st.info(queued_words(min(s.place_in_line or 0 for s in waiting) or None), icon=":material/hourglass_top:")
+    queue_notice([s.status for s in snapshots])
     smoothing = st.slider("Smoothing (debiased EMA, as TensorBoard)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
     loss_col, accuracy_col = st.columns(2)
     loss_col.plotly_chart(curves_figure(snapshots, labels, "loss", smoothing), width="stretch", key="train_loss")

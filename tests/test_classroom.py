@@ -153,6 +153,42 @@ def test_a_browser_closed_mid_training_stops_its_runs(server):
     assert waited >= GRACE_S  # not before the grace period: a reconnecting browser keeps its runs
 
 
+def test_a_second_student_gets_a_slot_from_the_first_students_pair(server):
+    url, _ = server
+
+    async def start(page, button: str) -> None:
+        await open_page(page, "Live training")
+        await choose(page, "Dataset", "Digits")
+        epochs = page.locator("[data-testid='stMain']").get_by_label("Epochs")
+        await epochs.fill("200")
+        await act(page, lambda: epochs.press("Enter"))
+        await act(page, lambda: page.get_by_role("button", name=button, exact=True).click())
+        await page.locator("[data-testid='stMain']").get_by_text(re.compile(r"run 1: .*running")).wait_for()
+
+    async def scenario():
+        async with async_playwright() as playwright:
+            first, first_page = await _page(playwright, url)
+            second, second_page = await _page(playwright, url)
+            teacher, watcher = await _page(playwright, url)
+            await start(first_page, "Start A/B")
+            await start(second_page, "Start")  # both slots were the first student's: one is handed over
+            first_main = first_page.locator("[data-testid='stMain']")
+            await first_main.get_by_text("Paused for fairness").wait_for()
+            runs = await first_main.get_by_text(re.compile(r"run 1: .* · run 2: ")).inner_text()
+            busy = await _slots_busy(watcher)
+            for page in (first_page, second_page):
+                await act(page, lambda page=page: page.get_by_role("button", name="Stop all").click())
+            while await _slots_busy(watcher):
+                await asyncio.sleep(1)
+            for browser in (first, second, teacher):
+                await browser.close()
+            return runs, busy
+
+    runs, busy = asyncio.run(scenario())
+    assert re.search(r"running.* · run 2: .*paused|paused.* · run 2: .*running", runs), runs
+    assert busy == 2
+
+
 def test_an_upload_without_the_xsrf_token_is_refused(server):
     url, _ = server
     request = urllib.request.Request(f"{url}/_stcore/upload_file/some-session/some-file", data=b"x" * 100,
