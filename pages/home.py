@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.image_picker import current_image
+from components.image_picker import current_image, image_caption
 from components.model_zoo import zoo_table
 from components.models import loaded_model, top_predictions, untrained_banner
 from components.server_status import server_status
@@ -22,7 +22,7 @@ image = current_image()
 left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("Your image")
-    st.image(image.rgb, caption=f"{image.name} · {image.size[0]}×{image.size[1]}", width="stretch")
+    st.image(image.rgb, caption=image_caption(image), width="stretch")
 with right:
     loaded = loaded_model(FIRST_TASTE_MODEL)
     st.subheader(f"What {loaded.spec.title} sees")
