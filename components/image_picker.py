@@ -9,11 +9,11 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.images import ACCEPTED_EXTENSIONS, DecodedImage, ImageRejected, decode_image
 from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
-from components.markdown_literal import markdown_literal
+from components.markdown_literal import markdown_code, markdown_naming
 from components.upload_store import cap_session_uploads, release_upload
 
 _CURRENT = "current_image"
-_REJECTED = "rejected_image"  # (sha256 of the refused bytes, message)
+_REJECTED = "rejected_image"  # (sha256 of the refused bytes, message, file name)
 
 
 def current_image() -> DecodedImage:
@@ -44,7 +44,7 @@ def _offer(data: bytes, name: str) -> None:
         st.session_state[_CURRENT] = decode_image(data, name)
         st.session_state.pop(_REJECTED, None)
     except ImageRejected as exc:
-        st.session_state[_REJECTED] = (digest, str(exc))
+        st.session_state[_REJECTED] = (digest, str(exc), name)
 
 
 def image_picker() -> None:
@@ -65,7 +65,8 @@ def image_picker() -> None:
 
     rejected = st.session_state.get(_REJECTED)
     if rejected:
-        sidebar.error(f"{markdown_literal(rejected[1])} The previous image is still in use.",
+        _, message, name = rejected
+        sidebar.error(f"{markdown_naming(message, name)} The previous image is still in use.",
                       icon=":material/block:")
     image = current_image()
     sidebar.image(image.rgb, caption=image_caption(image), width="stretch")
@@ -77,4 +78,4 @@ def image_caption(image: DecodedImage) -> str:
     """Name (as typed, not as Markdown), size and, for a sample, its credit."""
     width, height = image.size
     credit = next((s.credit for s in SAMPLES.values() if s.title == image.name), None)
-    return f"{markdown_literal(image.name)} · {width}×{height}" + (f" · {credit}" if credit else "")
+    return f"{markdown_code(image.name)} · {width}×{height}" + (f" · {credit}" if credit else "")

@@ -1,6 +1,7 @@
-"""What one browser session can park in Streamlit's upload store (issue 13, fault 5.9), on the
-real server: raw PUTs to /_stcore/upload_file/<session>/<file>, with the XSRF cookie and header
-a browser sends, and the store's size read from the server's own metrics."""
+"""Uploads on the real server, in Chromium (issue 13): what one session can park in Streamlit's
+upload store (fault 5.9: raw PUTs to /_stcore/upload_file/<session>/<file> with the XSRF cookie
+and header a browser sends, the store's size read from the server's own metrics), and crafted
+file names shown as typed in the sidebar (fault 5.6), at 1280×720 and at 150 % zoom."""
 
 import io
 import re
@@ -15,7 +16,16 @@ from PIL import Image
 
 from app.images import MAX_FILE_BYTES
 from components.upload_store import SESSION_UPLOAD_BYTES
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, exception_boxes, free_port, running_app, wait_for_run
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    exception_boxes,
+    free_port,
+    running_app,
+    screenshot,
+    wait_for_run,
+)
+from tests.test_upload_names import CRAFTED, SHOWN
 
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
@@ -87,5 +97,45 @@ def test_a_session_cannot_park_more_than_its_share_and_decoded_uploads_leave_the
                                          data=b"x", method="PUT")
         with pytest.raises(urllib.error.HTTPError, match="403"):
             urllib.request.urlopen(request, timeout=10)
+        assert exception_boxes(page) == []
+        browser.close()
+
+
+def choose_file(page, name: str, data: bytes, mime: str) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.locator("[data-testid='stFileUploaderDropzone']").click()
+    chooser.value.set_files({"name": name, "mimeType": mime, "buffer": data})
+    wait_for_run(page)
+
+
+@pytest.mark.parametrize("scale", [1, 1.5], ids=["1280x720", "1920x1080-at-150pct"])
+def test_crafted_names_are_shown_as_typed_in_the_sidebar(app_url, scale):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720}, device_scale_factor=scale)
+        page.set_default_timeout(120_000)
+        page.goto(app_url)
+        wait_for_run(page)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text("Upload", exact=True).click()
+        wait_for_run(page)
+        choose_file(page, CRAFTED, photo_jpeg(), "image/jpeg")
+        sidebar.get_by_text(SHOWN).wait_for()
+        live = "a[href*='evil'], a[href*='x.y'], strong, b, em, .katex, h1"
+        icons = "[data-testid='stIconMaterial']"
+        captions = page.locator("[data-testid='stImageCaption']")  # the sidebar's and Home's
+        assert captions.count() == 2 and captions.get_by_text(CRAFTED.split(":material/")[0]).count() == 2
+        assert captions.locator(live).count() == 0 and captions.locator(icons).count() == 0
+        sidebar.locator("[data-testid='stImageCaption']").scroll_into_view_if_needed()
+        screenshot(page, f"upload-crafted-name-{scale}x")
+        broken = "__init__ [link](https://x.y) $$e$$.png"
+        choose_file(page, broken, b"not a picture" * 50, "image/png")
+        alert = sidebar.locator("[data-testid='stAlertContentError']")
+        alert.get_by_text(f"{broken} is not a picture that can be read").wait_for()
+        message = alert.locator("[data-testid='stMarkdownContainer']")
+        assert message.locator(live).count() == 0 and message.locator(icons).count() == 0
+        alert.scroll_into_view_if_needed()
+        screenshot(page, f"upload-crafted-refused-{scale}x")
+        sidebar.get_by_text(SHOWN).wait_for()  # the previous image stays
         assert exception_boxes(page) == []
         browser.close()
