@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
-from app.images import MAX_JPEG_SCANS, ImageRejected, decode_image
+from app.images import MAX_JPEG_SCANS, MAX_SCAN_MEGAPIXELS, ImageRejected, decode_image
 from app.jpeg_scans import count_jpeg_scans
 from tests.test_images import PHOTO, encode, exif_jpeg, rgb
 
@@ -56,11 +56,11 @@ def test_scans_are_counted_by_segments_not_by_bytes():
     assert count_jpeg_scans(encode(rgb(), "PNG")) == 0
 
 
-def many_scans(extra: int) -> bytes:
+def many_scans(extra: int, image: Image.Image = Image.fromarray(NOISE)) -> bytes:
     """A real progressive JPEG with its last scan repeated `extra` times before the end marker.
     Pillow writes no segment between the scans, and stuffing keeps 0xFF 0xDA out of the
     entropy-coded data, so the last scan starts at the last 0xFF 0xDA."""
-    data = progressive(Image.fromarray(NOISE))
+    data = progressive(image)
     last_scan = data[data.rindex(b"\xff\xda"):-2]
     return data[:-2] + last_scan * extra + b"\xff\xd9"
 
@@ -99,6 +99,18 @@ def tiff_pages(count: int, side: int = 16) -> bytes:
             out += struct.pack(layout, tag, kind, 1, value, *([] if kind == 4 else [0]))
         out += struct.pack("<I", first_ifd + (page + 1) * ifd_bytes if page + 1 < count else 0)
     return bytes(out)
+
+
+def test_a_large_jpeg_may_hold_fewer_scans_than_a_small_one(monkeypatch):
+    """Every scan is decoded over the whole picture: 4 MP allows 800 / 4 = 200 scans."""
+    flat = Image.new("RGB", (2000, 2000), (120, 130, 140))  # tiny scans, as in the fault's file
+    assert decode_image(progressive(flat), "ten.jpg").size == (2000, 2000)
+    data = many_scans(240, flat)
+    assert len(data) < 200_000 and count_jpeg_scans(data) == 250 <= MAX_JPEG_SCANS
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: pytest.fail("decoded"))
+    with pytest.raises(ImageRejected, match=f"4.0 megapixels in 250 scans; at this size the limit is "
+                                            f"{MAX_SCAN_MEGAPIXELS // 4} scans"):
+        decode_image(data, "flat.jpg")
 
 
 def test_a_tiff_of_thousands_of_pages_is_never_walked(monkeypatch):
