@@ -11,8 +11,9 @@ still held minutes after the browsers closed (issue 13). Two measures:
 
 Streamlit 1.67 has no setting for either: it builds its MemoryUploadedFileManager in
 Server.__init__ and the upload routes hold that very instance. Giving the instance a subclass
-whose add_file enforces the cap is the smallest change that reaches it; it happens on the first
-script run of the process, before the first browser session can upload anything.
+whose add_file enforces the cap is the smallest change that reaches it. It happens in the first
+script run of the process, which starts as soon as the first browser connects; uploads need a
+connected session (others get HTTP 400), so only that first run's opening moment is uncapped.
 """
 
 from __future__ import annotations

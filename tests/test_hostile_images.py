@@ -163,3 +163,14 @@ def test_pictures_over_the_display_size_are_reduced_like_pillow_would():
     expected = np.asarray(big.resize(decoded.size, Image.Resampling.LANCZOS))
     assert decoded.size == (2048, 1707)
     assert np.abs(decoded.rgb.astype(int) - expected).mean() < 1.0
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_reducing_band_by_band_equals_reducing_the_whole_picture(monkeypatch, mode):
+    from app import image_reduction
+
+    monkeypatch.setattr(image_reduction, "_BAND_PIXELS", 97 * 7)  # 6-row bands; the last one 2 rows
+    pixels = np.random.default_rng(2).integers(0, 256, (50, 97, 4), dtype=np.uint8)
+    picture = Image.fromarray(pixels).convert(mode)
+    banded = image_reduction.reduce_in_bands(picture, 3, lambda band: band)
+    np.testing.assert_array_equal(np.asarray(banded), np.asarray(picture.reduce(3)))
