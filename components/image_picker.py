@@ -9,7 +9,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.images import ACCEPTED_EXTENSIONS, DecodedImage, ImageRejected, decode_image
 from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
-from components.markdown_literal import markdown_code, markdown_naming
+from components.markdown_literal import markdown_naming
 from components.upload_store import cap_session_uploads, release_upload
 
 _CURRENT = "current_image"
@@ -69,13 +69,14 @@ def image_picker() -> None:
         sidebar.error(f"{markdown_naming(message, name)} The previous image is still in use.",
                       icon=":material/block:")
     image = current_image()
-    sidebar.image(image.rgb, caption=image_caption(image), width="stretch")
+    sidebar.image(image.rgb, width="stretch")
+    sidebar.text(image_caption(image))  # st.text: a file's name is never read as Markdown
     for note in image.notes:
         sidebar.caption(f"ⓘ {note}")
 
 
 def image_caption(image: DecodedImage) -> str:
-    """Name (as typed, not as Markdown), size and, for a sample, its credit."""
+    """Name, size and, for a sample, its credit: plain text, for st.text (not Markdown)."""
     width, height = image.size
     credit = next((s.credit for s in SAMPLES.values() if s.title == image.name), None)
-    return f"{markdown_code(image.name)} · {width}×{height}" + (f" · {credit}" if credit else "")
+    return f"{image.name} · {width}×{height}" + (f" · {credit}" if credit else "")

@@ -22,7 +22,8 @@ image = current_image()
 left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("Your image")
-    st.image(image.rgb, caption=image_caption(image), width="stretch")
+    st.image(image.rgb, width="stretch")
+    st.text(image_caption(image))  # plain text: a file's name is never read as Markdown
 with right:
     loaded = loaded_model(FIRST_TASTE_MODEL)
     st.subheader(f"What {loaded.spec.title} sees")

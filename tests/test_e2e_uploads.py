@@ -25,10 +25,10 @@ from tests.browser import (
     screenshot,
     wait_for_run,
 )
-from tests.test_upload_names import CRAFTED, SHOWN
+from tests.test_upload_names import CRAFTED
 
 pytest.importorskip("playwright")
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 UPLOAD_ROUTE = re.compile(r"/_stcore/upload_file/([0-9a-f-]+)/([0-9a-f-]+)$")
 METRICS_TTL_S = 5.0  # Streamlit caches the cache_memory_bytes family this long
@@ -120,13 +120,13 @@ def test_crafted_names_are_shown_as_typed_in_the_sidebar(app_url, scale):
         sidebar.get_by_text("Upload", exact=True).click()
         wait_for_run(page)
         choose_file(page, CRAFTED, photo_jpeg(), "image/jpeg")
-        sidebar.get_by_text(SHOWN).wait_for()
+        names = page.locator("[data-testid='stText']").filter(has_text="512×512")  # sidebar's, Home's
+        expect(names).to_have_count(2)
+        assert names.all_inner_texts() == [f"{CRAFTED} · 512×512"] * 2
         live = "a[href*='evil'], a[href*='x.y'], strong, b, em, .katex, h1"
         icons = "[data-testid='stIconMaterial']"
-        captions = page.locator("[data-testid='stImageCaption']")  # the sidebar's and Home's
-        assert captions.count() == 2 and captions.get_by_text(CRAFTED.split(":material/")[0]).count() == 2
-        assert captions.locator(live).count() == 0 and captions.locator(icons).count() == 0
-        sidebar.locator("[data-testid='stImageCaption']").scroll_into_view_if_needed()
+        assert names.locator(live).count() == 0 and names.locator(icons).count() == 0
+        sidebar.locator("[data-testid='stText']").scroll_into_view_if_needed()
         screenshot(page, f"upload-crafted-name-{scale}x")
         broken = "__init__ [link](https://x.y) $$e$$.png"
         choose_file(page, broken, b"not a picture" * 50, "image/png")
@@ -136,6 +136,6 @@ def test_crafted_names_are_shown_as_typed_in_the_sidebar(app_url, scale):
         assert message.locator(live).count() == 0 and message.locator(icons).count() == 0
         alert.scroll_into_view_if_needed()
         screenshot(page, f"upload-crafted-refused-{scale}x")
-        sidebar.get_by_text(SHOWN).wait_for()  # the previous image stays
+        assert names.all_inner_texts() == [f"{CRAFTED} · 512×512"] * 2  # the previous image stays
         assert exception_boxes(page) == []
         browser.close()
