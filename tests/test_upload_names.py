@@ -63,7 +63,7 @@ def png() -> bytes:
     return buffer.getvalue()
 
 
-def test_a_crafted_name_is_shown_as_typed_in_the_caption_and_in_the_refusal():
+def test_a_crafted_name_is_shown_as_typed_under_the_picture_and_in_the_refusal():
     app = AppTest.from_function(image_picker_alone, default_timeout=60)
     app.run()
     app.sidebar.radio(key="image_source").set_value("Upload").run()
