@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.image_picker import current_image
+from components.image_picker import current_image, image_caption
 from components.model_zoo import zoo_table
 from components.models import loaded_model, top_predictions, untrained_banner
 from components.compute_slots import queue_table
@@ -23,7 +23,8 @@ image = current_image()
 left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("Your image")
-    st.image(image.rgb, caption=f"{image.name} · {image.size[0]}×{image.size[1]}", width="stretch")
+    st.image(image.rgb, width="stretch")
+    st.text(image_caption(image))  # plain text: a file's name is never read as Markdown
 with right:
     loaded = loaded_model(FIRST_TASTE_MODEL)
     st.subheader(f"What {loaded.spec.title} sees")

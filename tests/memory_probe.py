@@ -3,19 +3,18 @@ move the resident-set size; prints a JSON line.
 
     python -m tests.memory_probe attributions   # 50 warm + 100 captures, Grad-CAMs, Saliencies
     python -m tests.memory_probe training       # 10 warm + 50 training runs started and stopped
+    python -m tests.memory_probe decode FILE    # peak memory of decoding one picture
+
+Imports stay inside each probe so that the decode probe's process holds no models.
 """
 
 import gc
 import json
 import sys
+from pathlib import Path
 
-import pretrained
-from app import attributions
 from app.allocator import keep_freed_memory
-from app.classify import model_view, normalize
-from app.feature_capture import FeatureExtractor, capture_activations
 from app.images import decode_image
-from app.samples import sample_bytes
 
 
 def rss_mb() -> float:
@@ -23,7 +22,29 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+
+def decode_peak(path: str) -> dict:
+    """How far the resident-set size rises above where it stood, file in hand, while decoding."""
+    data = Path(path).read_bytes()
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident-set size (Linux)
+    before = rss_mb()
+    decoded = decode_image(data, Path(path).name)
+    return {"peak_rise_mb": peak_rss_mb() - before, "size": decoded.size, "notes": decoded.notes}
+
+
 def attribution_rounds() -> dict:
+    import pretrained
+    from app import attributions
+    from app.classify import model_view, normalize
+    from app.feature_capture import FeatureExtractor, capture_activations
+    from app.samples import sample_bytes
+
     loaded = pretrained.load_model("efficientnet_lite0")
     spec = loaded.spec
     extractor = FeatureExtractor(loaded.model, spec.layers, spec.framework, 224)
@@ -75,4 +96,5 @@ def training_rounds() -> dict:
 
 if __name__ == "__main__":
     keep_freed_memory()  # the app's allocator settings
-    print(json.dumps({"attributions": attribution_rounds, "training": training_rounds}[sys.argv[1]]()))
+    probes = {"attributions": attribution_rounds, "training": training_rounds, "decode": decode_peak}
+    print(json.dumps(probes[sys.argv[1]](*sys.argv[2:])))
