@@ -24,13 +24,14 @@ from app.training import (
     ValidationMetric,
     train,
 )
-from app.training_data import Split
+from app.training_data import Split, SplitSummary
 
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     label: str
     config: TrainingConfig
+    data: SplitSummary
     status: str  # "queued", "running", "finished", "stopped", "failed"
     problem: str | None
     steps: list[StepMetric]
@@ -110,7 +111,7 @@ class TrainingRun:
     def snapshot(self) -> Snapshot:
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
-            return Snapshot(self.label, self.config, self._status, self._problem, list(self._steps),
+            return Snapshot(self.label, self.config, self.data.summary, self._status, self._problem, list(self._steps),
                             list(self._validations), list(self._histograms), self._result,
                             end - self._started if self._started else 0.0,
                             self.slots.place_in_line(self) if self.slots is not None else None)
