@@ -20,7 +20,7 @@ CAPTION_FONT_PX = 13
 LINE_PX = 18  # one caption line, with its leading
 CHAR_PX = 8.5  # wider than an average character at CAPTION_FONT_PX, so captions never touch
 GAP_PX = 10
-GRID_WIDTH_PX = 840  # the narrowest main column the page has at 1280 px with the sidebar open
+GRID_WIDTH_PX = 780  # narrower than the main column at 1280 px wide with the sidebar open (about 820)
 
 
 def captioned_grid(images: torch.Tensor, captions: list[str]) -> go.Figure:

@@ -209,6 +209,13 @@ def probe_partner(chosen: Snapshot, others: list[Snapshot]) -> Snapshot | None:
     return min(reversed(candidates), key=differences, default=None)
 
 
+def probe_drift(snapshots: list[Snapshot], labels: list[str]) -> str:
+    """How each run's probe moved from the first measurement to the last, in numbers."""
+    return "; ".join(f"{label}: mean {s.histograms[0].mean:.2f} → {s.histograms[-1].mean:.2f}, "
+                     f"std {s.histograms[0].std:.2f} → {s.histograms[-1].std:.2f}"
+                     for s, label in zip(snapshots, labels) if s.histograms)
+
+
 def probe_span_note(snapshots: list[Snapshot], labels: list[str]) -> str | None:
     """Says how long each of the runs compared trained, when they did not train alike."""
     spans = [(epochs_trained(s), len(s.steps)) for s in snapshots]

@@ -13,6 +13,7 @@ from app.training_figures import (
     difference_labels,
     epochs_trained,
     probe_figure,
+    probe_drift,
     probe_partner,
     probe_span_note,
     run_table,
@@ -30,6 +31,8 @@ from components.training_session import (
     start_runs,
     stop_all,
 )
+
+PICTURES = {"displayModeBar": False}  # the toolbar would cover the top row's pictures
 
 st.title("Live training")
 st.caption(f"Training runs in the background on **{describe_device(current_device())}**; switching pages does "
@@ -80,7 +83,7 @@ with st.expander("Data augmentation", expanded=False):
             st.warning(warning, icon=":material/warning:")
         st.plotly_chart(augmentation_figure(data.train_images[:16].float() / 255, data.train_labels[:16],
                                             data.classes, augmentation, int(seed)), width="stretch",
-                        key="aug_preview")
+                        key="aug_preview", config=PICTURES)
         st.caption("Sixteen training images as the network will see them (a new draw every step).")
 
 config = TrainingConfig(model=model, batch_norm=batch_norm, dropout=dropout, width=width,
@@ -123,7 +126,12 @@ def live_view() -> None:
         st.info(queued_words(min(s.place_in_line or 0 for s in waiting) or None), icon=":material/hourglass_top:")
     smoothing = st.slider("Smoothing (debiased EMA, as TensorBoard)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
     st.plotly_chart(curves_figure(snapshots, labels, smoothing), width="stretch", key="train_curves")
-    st.dataframe(run_table(snapshots, labels), hide_index=True, width="stretch")
+    datasets = list(dict.fromkeys(s.data.dataset for s in snapshots))  # in the order of the runs
+    if len(datasets) > 1:  # overlaid on purpose: how hard each dataset is, for one network, is worth seeing
+        st.caption(f"These runs learn different data ({', '.join(datasets)}): where their curves part, the data "
+                   "differs as well as the settings.")
+    st.dataframe(run_table(snapshots, labels), hide_index=True, width="stretch",
+                 column_config={"Run": st.column_config.TextColumn(width="large")})
     if any(s.active for s in snapshots) != active:
         st.rerun()  # a run ended or began: the whole page redraws (buttons, end-of-run views)
 
@@ -147,7 +155,7 @@ if finished:
     with tabs[1]:
         if snapshot.result.wrong:
             st.plotly_chart(wrong_images_figure(run.data.val_x, snapshot.result.wrong, run.data.classes),
-                            width="stretch", key="train_wrong")
+                            width="stretch", key="train_wrong", config=PICTURES)
             st.caption("Validation images the network got wrong with the highest confidence: true class, "
                        "then → the predicted class and its probability.")
         else:
@@ -163,6 +171,7 @@ if finished:
         note = probe_span_note(compare, names)
         if note:
             st.info(note, icon=":material/straighten:")
-        st.caption("Pre-activations of one hidden layer over training, on a fixed validation batch. With batch norm "
-                   "they stay centred with unit spread; without, their scale drifts as the weights change."
+        st.caption("Pre-activations of one hidden layer over training, on a fixed validation batch. Batch norm is "
+                   "made to keep them centred with a steady spread (Ioffe & Szegedy 2015); without it their scale "
+                   f"can drift as the weights change. Here, first → last: {probe_drift(compare, names)}."
                    + ("" if partner else " Train a run with batch norm the other way to see both side by side."))

@@ -101,6 +101,7 @@ def test_runs_on_two_datasets_are_told_apart_in_labels_and_table(app):
     table = app.dataframe[0].value
     assert list(table["Dataset"]) == [DIGITS, "Fashion-MNIST"]
     assert list(table["Run"]) == [f"run 1: {DIGITS}", "run 2: Fashion-MNIST"]
+    assert any(f"different data ({DIGITS}, Fashion-MNIST)" in c.value for c in app.caption)
 
 
 def test_a_wide_turn_of_digits_is_warned_with_the_digits_it_confuses(app):

@@ -17,6 +17,7 @@ from app.training_figures import (
     augmentation_figure,
     curves_figure,
     difference_labels,
+    probe_drift,
     probe_figure,
     probe_span_note,
     run_table,
@@ -37,7 +38,7 @@ def canvas_of(figure) -> np.ndarray:
 def assert_captions_keep_to_their_bands(figure):
     canvas = canvas_of(figure)
     assert figure.layout.height == canvas.shape[0]  # one canvas pixel per screen pixel, font sizes hold
-    assert canvas.shape[1] <= 840  # fits the page's main column at 1280 px, so it is not shrunk
+    assert canvas.shape[1] <= 800  # fits the main column at 1280 px (about 820), so it is not shrunk
     painted = (canvas != 255).any(axis=2)  # (H, W): the pictures (black backgrounds here)
     boxes = []
     for annotation in figure.layout.annotations:
@@ -130,3 +131,20 @@ def test_the_probe_puts_runs_of_different_lengths_on_one_x_range_and_says_so(fin
     assert len(long.steps) == 2 * 3 and len(short.steps) == 3  # ceil(96 / 32) steps per epoch
     assert probe_span_note([long, finished_runs[2]], ["A", "C"]) is not None  # same epochs, fewer steps
     assert probe_span_note([long, long], ["A", "A"]) is None
+
+
+def test_the_probe_caption_states_the_drift_the_final_network_shows(finished_runs):
+    snapshot = finished_runs[0]
+    data = split(SOURCES[DIGITS].load(), 50, 0, 96)
+    captured = []
+    model = snapshot.result.model
+    handle = model.probe.register_forward_hook(lambda module, args, output: captured.append(output))
+    try:
+        with torch.inference_mode():
+            model(data.val_x[:128])
+    finally:
+        handle.remove()
+    values = captured[0].flatten().double()
+    said = probe_drift([snapshot], ["A"])
+    assert said.startswith("A: mean ") and f"→ {values.mean().item():.2f}, std" in said
+    assert said.endswith(f"→ {values.std(correction=0).item():.2f}")
