@@ -9,6 +9,7 @@ Metrics go to `on_metrics` as they happen (a step, a validation, a histogram);
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 
 from app.augment import Augmentation, augment
 from app.training_data import Split
-from app.training_models import build
+from app.training_models import NETWORK_SETTINGS, build, settings_of
 
 OPTIMIZERS = ("SGD", "Momentum (PyTorch)", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW")
 SCHEDULES = ("constant", "step decay", "1/t", "cosine")
@@ -32,7 +33,7 @@ class TrainingConfig:
     batch_norm: bool = False
     dropout: float = 0.0
     width: float = 1.0
-    skip_connections: bool = True  # the small ResNet's; Li et al. compare with and without
+    skip_connections: bool | None = True  # the small ResNet's; Li et al. compare with and without
     optimizer: str = "Adam"
     learning_rate: float = 1e-3
     schedule: str = "constant"
@@ -42,6 +43,13 @@ class TrainingConfig:
     seed: int = 0
     augmentation: Augmentation = field(default_factory=Augmentation)
     checkpoints: int = 12  # parameter snapshots kept over the run (for the loss landscape)
+
+
+def settled(config: TrainingConfig) -> TrainingConfig:
+    """`config` with the settings its network does not have set to None, so that two
+    configs that train the same network the same way compare equal."""
+    return dataclasses.replace(config, **{name: None for name in NETWORK_SETTINGS
+                                          if name not in settings_of(config.model)})
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,20 @@ class Split:
     val_x: torch.Tensor
     val_y: torch.Tensor
     classes: tuple[str, ...]
+    dataset: str = "unnamed images"
+
+    @property
+    def summary(self) -> SplitSummary:
+        return SplitSummary(self.dataset, len(self.train_y), len(self.val_y))
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    """What a run was trained and validated on, for labels and tables."""
+
+    dataset: str
+    train_images: int
+    validation_images: int
 
 
 def split(data: ImageData, validation: int, seed: int, train_subset: int | None = None,
@@ -247,4 +261,4 @@ def split(data: ImageData, validation: int, seed: int, train_subset: int | None 
         return data.train_images[index].to(device).float() / 255
 
     return Split(floats(train_index), data.train_labels[train_index].to(device), floats(val_index),
-                 data.train_labels[val_index].to(device), data.classes)
+                 data.train_labels[val_index].to(device), data.classes, data.name)

@@ -5,15 +5,18 @@ augmented batch."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
 
 from app.augment import Augmentation, augment
+from app.captioned_grid import captioned_grid
 from app.optimizer_figures import PALETTE
-from app.plot_images import image_trace, picture_layout
-from app.training import HISTOGRAM_BINS, TrainingConfig
+from app.training import HISTOGRAM_BINS, TrainingConfig, settled
+from app.training_data import SplitSummary
 from app.training_runs import Snapshot
 
 
@@ -27,58 +30,101 @@ def debiased_ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     return smoothed
 
 
-def difference_labels(configs: list[TrainingConfig]) -> list[str]:
-    """Each run named by what sets it apart from the others ("BN on, dropout 0.5")."""
-    fields = [f.name for f in dataclasses.fields(TrainingConfig) if f.name != "checkpoints"]
-    varying = [name for name in fields if len({repr(getattr(c, name)) for c in configs}) > 1]
+def _run_fields(config: TrainingConfig, data: SplitSummary) -> dict[str, object]:
+    """What sets a run apart: its data, and its settings that its network has."""
+    config = settled(config)
+    return {**dataclasses.asdict(data), **{f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+                                           if f.name != "checkpoints"}}
 
-    def word(config: TrainingConfig, name: str) -> str:
-        value = getattr(config, name)
+
+def difference_labels(configs: list[TrainingConfig], data: list[SplitSummary]) -> list[str]:
+    """Each run named by what sets it apart from the others ("BN on, dropout 0.5"), its
+    data included; a setting its network does not have (skips in an MLP) is never named."""
+    runs = [_run_fields(config, summary) for config, summary in zip(configs, data)]
+    varying = [name for name in runs[0] if len({repr(run[name]) for run in runs}) > 1]
+
+    def word(run: dict[str, object], name: str) -> str:
+        value = run[name]
         if name == "batch_norm":
             return "BN on" if value else "BN off"
         if name == "skip_connections":
             return "skips" if value else "no skips"
         if name == "augmentation":
             return f"aug: {value.describe()}"
-        if name in ("model", "optimizer", "schedule"):
+        if name in ("model", "optimizer", "schedule", "dataset"):
             return str(value)
+        if name in ("train_images", "validation_images"):
+            return f"{value:,} {name.split('_')[0]} images"
         return f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float) else f"{name.replace('_', ' ')} {value}"
 
     if not varying:  # one run, or identical ones: name the settings that matter most
-        return [f"{c.model}, {word(c, 'batch_norm')}, {c.optimizer}" for c in configs]
-    return [", ".join(word(c, name) for name in varying) for c in configs]
+        varying = ["model", "batch_norm", "optimizer"]
+    return [", ".join(word(run, name) for name in varying if run[name] is not None) for run in runs]
 
 
-def curves_figure(snapshots: list[Snapshot], labels: list[str], metric: str, smoothing: float) -> go.Figure:
-    """Training (smoothed; raw faint) and validation per epoch, every run overlaid;
-    the gap between a run's smoothed training curve and its validation curve shaded."""
-    figure = go.Figure()
+LEGEND_ROW_PX = 22
+PLOT_PX = 380  # the curves' plotting area, tall enough to read a gap on a projector
+ASSUMED_LEGEND_PX = 700  # narrower than the chart at 1280 px, so the legend's rows are not underestimated
+
+
+def _legend_rows(names: list[str]) -> int:
+    """Rows a horizontal legend of these names wraps into, at most ASSUMED_LEGEND_PX wide."""
+    rows, used = 1, 0.0
+    for name in names:
+        width = 50 + 7.5 * len(name)  # line sample, gap and text at plotly's 12 px font
+        if used and used + width > ASSUMED_LEGEND_PX:
+            rows, used = rows + 1, 0.0
+        used += width
+    return rows
+
+
+def curves_figure(snapshots: list[Snapshot], labels: list[str], smoothing: float) -> go.Figure:
+    """Loss and accuracy side by side, every run overlaid: training smoothed (raw
+    faint, solid), validation per epoch (dashed), the gap between them shaded. The
+    legend names each run once, below the plots, in a margin sized for its rows."""
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.08)
     for index, (snapshot, label) in enumerate(zip(snapshots, labels)):
-        color = PALETTE[index % len(PALETTE)]
         if not snapshot.steps:
             continue
-        epochs = np.array([s.epoch for s in snapshot.steps])
-        raw = np.array([getattr(s, metric) for s in snapshot.steps])
-        smooth = debiased_ema(raw, smoothing)
-        figure.add_trace(go.Scatter(x=epochs, y=raw, mode="lines", line=dict(color=color, width=1), opacity=0.25,
-                                    showlegend=False, hoverinfo="skip"))
-        figure.add_trace(go.Scatter(x=epochs, y=smooth, mode="lines", name=f"{label} · train",
-                                    line=dict(color=color, width=2), legendgroup=label))
-        if snapshot.validations:
-            val_epochs = np.array([v.epoch for v in snapshot.validations])
-            val = np.array([getattr(v, metric) for v in snapshot.validations])
-            train_at_val = np.interp(val_epochs, epochs, smooth)
-            # The generalisation gap: a band from the training curve to the validation curve.
-            figure.add_trace(go.Scatter(x=np.concatenate([val_epochs, val_epochs[::-1]]),
-                                        y=np.concatenate([train_at_val, val[::-1]]), fill="toself",
-                                        fillcolor=color, opacity=0.15, line=dict(width=0), hoverinfo="skip",
-                                        showlegend=False, legendgroup=label))
-            figure.add_trace(go.Scatter(x=val_epochs, y=val, mode="lines+markers", name=f"{label} · validation",
-                                        line=dict(color=color, width=2, dash="dash"), legendgroup=label))
-    title = {"loss": "cross-entropy loss", "accuracy": "accuracy"}[metric]
-    figure.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.2),
-                         xaxis_title="epoch", yaxis=dict(title=title, tickformat=".0%" if metric == "accuracy" else None))
+        color = PALETTE[index % len(PALETTE)]
+        for col, metric in enumerate(("loss", "accuracy"), start=1):
+            for trace in _run_traces(snapshot, metric, smoothing, color, label, legend=col == 1):
+                figure.add_trace(trace, row=1, col=col)
+    for name, dash in (("training (smoothed)", None), ("validation", "dash")):
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup="key",
+                                    line=dict(color="#666", width=2, dash=dash)), row=1, col=1)
+    names = [t.name for t in figure.data if t.showlegend is not False]
+    bottom = 56 + LEGEND_ROW_PX * _legend_rows(names)  # tick labels and the axis title, then the legend
+    figure.update_layout(height=PLOT_PX + 30 + bottom, margin=dict(l=10, r=10, t=30, b=bottom),
+                         legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"))
+    figure.update_xaxes(title="epoch")
+    figure.update_yaxes(title="cross-entropy loss", row=1, col=1)
+    figure.update_yaxes(title="accuracy", tickformat=".0%", row=1, col=2)
     return figure
+
+
+def _run_traces(snapshot: Snapshot, metric: str, smoothing: float, color: str, label: str,
+                legend: bool) -> list[go.Scatter]:
+    """One run's curves of `metric`, all in the run's legend group; only the smoothed
+    training curve in the legend (when `legend`), standing for the run."""
+    epochs = np.array([s.epoch for s in snapshot.steps])
+    raw = np.array([getattr(s, metric) for s in snapshot.steps])
+    smooth = debiased_ema(raw, smoothing)
+    traces = [go.Scatter(x=epochs, y=raw, mode="lines", line=dict(color=color, width=1), opacity=0.25,
+                         hoverinfo="skip"),
+              go.Scatter(x=epochs, y=smooth, mode="lines", line=dict(color=color, width=2), showlegend=legend)]
+    if snapshot.validations:
+        val_epochs = np.array([v.epoch for v in snapshot.validations])
+        val = np.array([getattr(v, metric) for v in snapshot.validations])
+        train_at_val = np.interp(val_epochs, epochs, smooth)
+        # The generalisation gap: a band from the training curve to the validation curve.
+        traces += [go.Scatter(x=np.concatenate([val_epochs, val_epochs[::-1]]),
+                              y=np.concatenate([train_at_val, val[::-1]]), fill="toself", fillcolor=color,
+                              opacity=0.15, line=dict(width=0), hoverinfo="skip"),
+                   go.Scatter(x=val_epochs, y=val, mode="lines+markers", line=dict(color=color, width=2, dash="dash"))]
+    for trace in traces:
+        trace.update(name=label, legendgroup=label, showlegend=trace.showlegend or False)
+    return traces
 
 
 def run_table(snapshots: list[Snapshot], labels: list[str]) -> list[dict[str, object]]:
@@ -88,9 +134,11 @@ def run_table(snapshots: list[Snapshot], labels: list[str]) -> list[dict[str, ob
         last_train = snapshot.steps[-1] if snapshot.steps else None
         last_val = snapshot.validations[-1] if snapshot.validations else None
         rows.append({
-            "Run": label, "Status": snapshot.status, "Model": config.model, "BN": config.batch_norm,
+            "Run": label, "Status": snapshot.status, "Dataset": snapshot.data.dataset,
+            "Train / val images": f"{snapshot.data.train_images:,} / {snapshot.data.validation_images:,}",
+            "Model": config.model, "BN": config.batch_norm,
             "Dropout": config.dropout, "Augmentation": config.augmentation.describe(), "Optimizer": config.optimizer,
-            "LR": config.learning_rate, "Epoch": round(last_train.epoch, 2) if last_train else 0.0,
+            "LR": config.learning_rate, "Epoch": f"{last_train.epoch if last_train else 0:.2f} of {config.epochs}",
             "Train loss": last_train.loss if last_train else None,
             "Val loss": last_val.loss if last_val else None,
             "Val accuracy": last_val.accuracy if last_val else None,
@@ -110,59 +158,78 @@ def confusion_figure(confusion: np.ndarray, classes: tuple[str, ...]) -> go.Figu
 
 
 def wrong_images_figure(images: torch.Tensor, wrong: list[tuple[int, int, int, float]],
-                        classes: tuple[str, ...], scale: int = 3) -> go.Figure:
+                        classes: tuple[str, ...]) -> go.Figure:
     """The most confidently wrong validation images, with truth and prediction."""
-    count = len(wrong)
-    cols = min(8, max(1, count))
-    rows = max(1, -(-count // cols))
-    _, channels, height, width = images.shape
-    pitch_h, pitch_w = height * scale + 4, width * scale + 4
-    canvas = np.full((rows * pitch_h, cols * pitch_w, 3), 255, np.uint8)
-    annotations = []
-    for position, (index, truth, predicted, probability) in enumerate(wrong):
-        picture = (images[index].float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
-        picture = picture.expand(3, -1, -1) if channels == 1 else picture
-        enlarged = picture.permute(1, 2, 0).numpy().repeat(scale, 0).repeat(scale, 1)
-        row, col = divmod(position, cols)
-        canvas[row * pitch_h: row * pitch_h + height * scale, col * pitch_w: col * pitch_w + width * scale] = enlarged
-        annotations.append(dict(x=col * pitch_w + width * scale / 2, y=row * pitch_h + height * scale, yanchor="top",
-                                text=f"{classes[truth]} → {classes[predicted]} {probability:.0%}", showarrow=False,
-                                font=dict(size=10)))
-    figure = go.Figure(image_trace(canvas))
-    picture_layout(figure, canvas.shape[1], canvas.shape[0] + 14, None, 120 + rows * 130)
-    figure.update_layout(annotations=annotations)
-    return figure
+    return captioned_grid(images[[index for index, *_ in wrong]],
+                          [f"{classes[truth]}<br>→ {classes[predicted]} {probability:.0%}"
+                           for _, truth, predicted, probability in wrong])
 
 
-def probe_figure(snapshot: Snapshot, label: str, zmax: float | None = None) -> go.Figure:
+def epochs_trained(snapshot: Snapshot) -> float:
+    return snapshot.steps[-1].epoch if snapshot.steps else 0.0
+
+
+def probe_figure(snapshot: Snapshot, label: str, zmax: float | None = None,
+                 epochs_shown: float | None = None) -> go.Figure:
     """How the probe layer's pre-activations are distributed over training: one
-    column per measurement, share of values per bin as colour, mean ± std as lines."""
+    column per measurement, share of values per bin as colour, mean ± std as lines;
+    x in epochs, from 0 to `epochs_shown` (so that runs side by side share their x range)."""
     histograms = snapshot.histograms
-    steps = [h.step for h in histograms]
+    steps_per_epoch = math.ceil(snapshot.data.train_images / snapshot.config.batch_size)
+    epochs = [h.step / steps_per_epoch for h in histograms]
     shares = np.array([h.counts / max(h.counts.sum(), 1) for h in histograms]).T  # (bins, times)
     centres = (HISTOGRAM_BINS[:-1] + HISTOGRAM_BINS[1:]) / 2
-    figure = go.Figure(go.Heatmap(x=steps, y=centres, z=shares, colorscale="Blues", zmin=0, zmax=zmax,
+    figure = go.Figure(go.Heatmap(x=epochs, y=centres, z=shares, colorscale="Blues", zmin=0, zmax=zmax,
                                   colorbar=dict(title="share", thickness=10),
-                                  hovertemplate="step %{x}, value %{y:.1f}: %{z:.1%}<extra></extra>"))
+                                  hovertemplate="epoch %{x:.2f}, value %{y:.1f}: %{z:.1%}<extra></extra>"))
     means = np.array([h.mean for h in histograms])
     stds = np.array([h.std for h in histograms])
     for values, name in ((means, "mean"), (means + stds, "mean ± std"), (means - stds, None)):
-        figure.add_trace(go.Scatter(x=steps, y=np.clip(values, HISTOGRAM_BINS[0], HISTOGRAM_BINS[-1]), mode="lines",
+        figure.add_trace(go.Scatter(x=epochs, y=np.clip(values, HISTOGRAM_BINS[0], HISTOGRAM_BINS[-1]), mode="lines",
                                     name=name, showlegend=name is not None,
                                     line=dict(color="#e45756", width=2 if name == "mean" else 1,
                                               dash="solid" if name == "mean" else "dot")))
-    figure.update_layout(title=label, height=320, margin=dict(l=10, r=10, t=40, b=40), xaxis_title="step",
-                         yaxis_title="pre-activation", legend=dict(orientation="h", y=-0.3))
+    shown = epochs_shown or max(epochs, default=1.0)
+    half_column = (epochs[-1] - epochs[0]) / max(len(epochs) - 1, 1) / 2 if epochs else 0.0  # whole end columns
+    figure.update_layout(title=label, height=400, margin=dict(l=10, r=10, t=40, b=80),
+                         xaxis=dict(title="epoch", range=[-half_column, shown + half_column]),
+                         yaxis_title="pre-activation",
+                         legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"))
     return figure
+
+
+def probe_partner(chosen: Snapshot, others: list[Snapshot]) -> Snapshot | None:
+    """The run to show beside `chosen` in the probe: batch norm the other way, and
+    otherwise as alike as there is (fewest other differences; the latest on a tie)."""
+    def differences(other: Snapshot) -> int:
+        mine, theirs = _run_fields(chosen.config, chosen.data), _run_fields(other.config, other.data)
+        return sum(repr(mine[name]) != repr(theirs[name]) for name in mine)
+
+    candidates = [s for s in others if s.config.batch_norm != chosen.config.batch_norm]
+    return min(reversed(candidates), key=differences, default=None)
+
+
+def probe_drift(snapshots: list[Snapshot], labels: list[str]) -> str:
+    """How each run's probe moved from the first measurement to the last, in numbers."""
+    return "; ".join(f"{label}: mean {s.histograms[0].mean:.2f} → {s.histograms[-1].mean:.2f}, "
+                     f"std {s.histograms[0].std:.2f} → {s.histograms[-1].std:.2f}"
+                     for s, label in zip(snapshots, labels) if s.histograms)
+
+
+def probe_span_note(snapshots: list[Snapshot], labels: list[str]) -> str | None:
+    """Says how long each of the runs compared trained, when they did not train alike."""
+    spans = [(epochs_trained(s), len(s.steps)) for s in snapshots]
+    if len(set(spans)) < 2:
+        return None
+    described = "; ".join(f"{label}: {epochs:.3g} epochs ({steps:,} steps)"
+                          for label, (epochs, steps) in zip(labels, spans))
+    return (f"The runs trained for different lengths ({described}). Both pictures share the x range "
+            f"0–{max(e for e, _ in spans):.3g} epochs, so the shorter run's picture ends early.")
 
 
 def augmentation_figure(images: torch.Tensor, labels: torch.Tensor, classes: tuple[str, ...],
-                        augmentation: Augmentation, seed: int, count: int = 16, scale: int = 3) -> go.Figure:
+                        augmentation: Augmentation, seed: int, count: int = 16) -> go.Figure:
     """The same few training images, as the network will see them after augmentation."""
     generator = torch.Generator().manual_seed(seed)
     batch = augment(images[:count].cpu(), augmentation, generator)
-    wrong = [(i, int(labels[i]), int(labels[i]), 1.0) for i in range(len(batch))]
-    figure = wrong_images_figure(batch, wrong, classes, scale)
-    for annotation, (_, label, _, _) in zip(figure.layout.annotations, wrong):
-        annotation.text = classes[label]
-    return figure
+    return captioned_grid(batch, [classes[int(label)] for label in labels[:count]])

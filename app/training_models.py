@@ -1,14 +1,15 @@
 """The small networks of the live-training page, each with batch norm on or off,
-a dropout rate and a width multiplier. Every one has a `probe`: an identity placed
-on the pre-activations of one hidden layer, where batch norm's effect shows."""
+a dropout rate and a width multiplier (the small ResNet also with or without skip
+connections). Every one has a `probe`: an identity placed on the pre-activations of
+one hidden layer, where batch norm's effect shows."""
 
 from __future__ import annotations
+
+import inspect
 
 import timm
 import torch
 from torch import nn
-
-MODELS = ("LeNet-5", "Small VGG", "Small ResNet", "MLP", "Tiny ViT")
 
 
 def _norm2d(channels: int, batch_norm: bool) -> nn.Module:
@@ -83,9 +84,10 @@ class SmallResNet(nn.Module):
     """A 3×3 stem and three residual stages (16, 32, 64 channels × width), stride 2
     between; without skip connections it is the same network made plain (Li et al.'s comparison)."""
 
-    def __init__(self, in_shape, classes, batch_norm, dropout, width, skip=True):
+    def __init__(self, in_shape, classes, batch_norm, dropout, width, skip_connections=True):
         super().__init__()
         c1, c2, c3 = (round(c * width) for c in (16, 32, 64))
+        skip = skip_connections
         self.stem = nn.Sequential(nn.Conv2d(in_shape[0], c1, 3, padding=1, bias=not batch_norm),
                                   _norm2d(c1, batch_norm))
         self.probe = nn.Identity()
@@ -145,15 +147,21 @@ class TinyViT(nn.Module):
         return self.vit.forward_head(self.vit.norm(self.vit.blocks(tokens)))
 
 
+_KINDS = {"LeNet-5": LeNet5, "Small VGG": SmallVGG, "Small ResNet": SmallResNet, "MLP": MLP, "Tiny ViT": TinyViT}
+MODELS = tuple(_KINDS)
+NETWORK_SETTINGS = ("batch_norm", "dropout", "width", "skip_connections")  # what build() passes on
+
+
+def settings_of(name: str) -> frozenset[str]:
+    """The settings a network has, read from its constructor: what a run can change in it."""
+    return frozenset(inspect.signature(_KINDS[name]).parameters) - {"in_shape", "classes"}
+
+
 def build(name: str, in_shape: tuple[int, int, int], classes: int, batch_norm: bool = False,
           dropout: float = 0.0, width: float = 1.0, skip_connections: bool = True) -> nn.Module:
-    """`skip_connections` matters for the small ResNet only."""
-    kind = {"LeNet-5": LeNet5, "Small VGG": SmallVGG, "Small ResNet": SmallResNet, "MLP": MLP,
-            "Tiny ViT": TinyViT}[name]
-    if kind is SmallResNet:
-        model = SmallResNet(in_shape, classes, batch_norm, dropout, width, skip_connections)
-    else:
-        model = kind(in_shape, classes, batch_norm, dropout, width)
+    """The network `name`; a setting it does not have (`settings_of`) is ignored."""
+    settings = dict(zip(NETWORK_SETTINGS, (batch_norm, dropout, width, skip_connections)))
+    model = _KINDS[name](in_shape, classes, **{k: v for k, v in settings.items() if k in settings_of(name)})
     with torch.no_grad():  # materialise lazy layers with the real input shape
         model.eval()(torch.zeros(2, *in_shape))
     return model.train()

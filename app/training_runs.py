@@ -26,13 +26,14 @@ from app.training import (
     ValidationMetric,
     train,
 )
-from app.training_data import Split
+from app.training_data import Split, SplitSummary
 
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     label: str
     config: TrainingConfig
+    data: SplitSummary
     status: str  # "queued", "running", "paused" (for fairness), "finished", "stopped", "failed"
     problem: str | None
     steps: list[StepMetric]
@@ -54,7 +55,6 @@ class TrainingRun:
     data: Split
     owner: RunOwner
     slots: ComputeSlots | None = None  # a server-wide cap on concurrent runs
-    dataset: str = ""  # its name, for the server's queue
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _steps: list = field(default_factory=list, init=False)
@@ -69,8 +69,8 @@ class TrainingRun:
     _ticket: Ticket | None = field(default=None, init=False)  # its claim on a slot, from start()
 
     def start(self) -> "TrainingRun":
-        on = f" on {self.dataset}" if self.dataset else ""
-        self._ticket = Ticket(self.owner.number, f"{self.config.model}{on}, {self.config.epochs} epochs")
+        self._ticket = Ticket(self.owner.number,
+                              f"{self.config.model} on {self.data.dataset}, {self.config.epochs} epochs")
         owner = weakref.ref(self.owner)
         del self.owner  # the thread must not keep the session's owner alive
         self.thread = threading.Thread(target=self._work, args=(owner,), name=f"training: {self.label}",
@@ -124,6 +124,6 @@ class TrainingRun:
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
             status = "paused" if self._status == "running" and state == "paused" else self._status
-            return Snapshot(self.label, self.config, status, self._problem, list(self._steps),
+            return Snapshot(self.label, self.config, self.data.summary, status, self._problem, list(self._steps),
                             list(self._validations), list(self._histograms), self._result,
                             end - self._started if self._started else 0.0, place)

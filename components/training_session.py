@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.augment import Augmentation, label_breaking_warning
 from app.training import TrainingConfig
 from app.training_data import SOURCES, DatasetState, ImageData, split
 from app.training_runs import TrainingRun
@@ -23,6 +24,8 @@ from pretrained.download import DownloadError
 MAX_RUNS_KEPT = 6
 MAX_ACTIVE_PER_SESSION = 2
 _RUNS = "training_runs"
+_STARTED = "training_runs_started"  # runs ever started here: labels stay unique when old runs are dropped
+_SEEN_FINISHED = "training_runs_seen_finished"
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -58,9 +61,9 @@ def session_runs() -> list[TrainingRun]:
     return st.session_state.setdefault(_RUNS, [])
 
 
-def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, subset: int | None,
-               labels: list[str]) -> str | None:
-    """Starts one run per config; returns why not, in words, when it cannot."""
+def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, subset: int | None) -> str | None:
+    """Starts one run per config, labelled "run N" in the order started; returns why
+    not, in words, when it cannot."""
     runs = session_runs()
     active = [r for r in runs if r.snapshot().active]
     if len(active) + len(configs) > MAX_ACTIVE_PER_SESSION:
@@ -68,13 +71,33 @@ def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, 
     if validation >= len(data.train_labels):
         return f"The validation set ({validation}) must be smaller than the {len(data.train_labels)} training images."
     device = current_device()
-    for config, label in zip(configs, labels):
+    for config in configs:
+        st.session_state[_STARTED] = st.session_state.get(_STARTED, 0) + 1
         data_split = split(data, validation, config.seed, subset, device)
-        runs.append(TrainingRun(label, config, data_split, session_owner(), SLOTS, data.name).start())
+        runs.append(TrainingRun(f"run {st.session_state[_STARTED]}", config, data_split, session_owner(),
+                                SLOTS).start())
     # Keep the newest runs, but never drop one that is still training.
     while len(runs) > MAX_RUNS_KEPT and not runs[0].snapshot().active:
         runs.pop(0)
     return None
+
+
+def follow_newest_finished(key: str, finished: list[str]) -> None:
+    """Points the run chooser `key` at a run that has just finished (the last of them,
+    if several did); a choice made since the last one finished stays until the next."""
+    seen = st.session_state.setdefault(_SEEN_FINISHED, set())
+    new = [label for label in finished if label not in seen]
+    if new:
+        st.session_state[key] = new[-1]
+        seen.update(new)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def augmentation_warning(name: str, flip: bool, rotation: float) -> str | None:
+    """`label_breaking_warning` for the dataset `name` (measured once per setting)."""
+    data = _dataset(name)
+    return label_breaking_warning(Augmentation(flip=flip, rotation=rotation), name, data.train_images,
+                                  data.train_labels, data.classes)
 
 
 def stop_all() -> None:

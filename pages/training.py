@@ -1,10 +1,8 @@
 """Live training: train a small network here and watch batch norm, dropout and augmentation change the curves."""
 
-import dataclasses
-
 import streamlit as st
 
-from app.augment import Augmentation, label_breaking_warning
+from app.augment import Augmentation
 from app.devices import describe_device
 from app.training import OPTIMIZERS, SCHEDULES, TrainingConfig
 from app.training_data import SOURCES
@@ -13,25 +11,28 @@ from app.training_figures import (
     confusion_figure,
     curves_figure,
     difference_labels,
+    epochs_trained,
     probe_figure,
+    probe_drift,
+    probe_partner,
+    probe_span_note,
     run_table,
     wrong_images_figure,
 )
-from app.training_models import MODELS
+from app.training_models import MODELS, settings_of
+from app.training_pairs import AB_CHANGES, pair_changes
 from components.compute_slots import queue_notice
 from components.device_picker import current_device
-from components.training_session import dataset, session_runs, start_runs, stop_all
+from components.training_session import (
+    augmentation_warning,
+    dataset,
+    follow_newest_finished,
+    session_runs,
+    start_runs,
+    stop_all,
+)
 
-# What an A/B pair changes, from the settings above.
-AB_CHANGES = {
-    "batch norm": lambda c: dataclasses.replace(c, batch_norm=not c.batch_norm),
-    "dropout 0.5": lambda c: dataclasses.replace(c, dropout=0.5 if c.dropout != 0.5 else 0.0),
-    "augmentation": lambda c: dataclasses.replace(
-        c, augmentation=Augmentation() if c.augmentation.active else Augmentation(crop=2, rotation=10, noise=0.05)),
-    "optimizer: SGD": lambda c: dataclasses.replace(c, optimizer="SGD", learning_rate=0.05),
-    "width ×2": lambda c: dataclasses.replace(c, width=c.width * 2),
-    "skip connections": lambda c: dataclasses.replace(c, skip_connections=not c.skip_connections),
-}
+PICTURES = {"displayModeBar": False}  # the toolbar would cover the top row's pictures
 
 st.title("Live training")
 st.caption(f"Training runs in the background on **{describe_device(current_device())}**; switching pages does "
@@ -50,8 +51,10 @@ with model_col:
     st.markdown("**Model**")
     model = st.selectbox("Network", MODELS, key="train_model")
     batch_norm = st.toggle("Batch norm", key="train_bn")
-    skip_connections = st.toggle("Skip connections", True, key="train_skips", disabled=model != "Small ResNet",
-                                 help="The small ResNet's shortcuts; without them it is a plain network.")
+    skip_connections = st.toggle("Skip connections", True, key="train_skips",
+                                 disabled="skip_connections" not in settings_of(model),
+                                 help="The small ResNet's shortcuts; without them it is a plain network. "
+                                      "The other networks have none.")
     dropout = st.slider("Dropout p", 0.0, 0.8, 0.0, 0.1, key="train_dropout")
     width = st.select_slider("Width", [0.5, 1.0, 2.0], 1.0, key="train_width")
 with optim_col:
@@ -74,13 +77,13 @@ with st.expander("Data augmentation", expanded=False):
         rotation=float(columns[2].slider("Rotation (±°)", 0, 180, 0, 5, key="aug_rotation")),
         noise=columns[3].slider("Noise (std)", 0.0, 0.5, 0.0, 0.05, key="aug_noise"),
     )
-    warning = label_breaking_warning(augmentation, name)
-    if warning:
-        st.warning(warning)
     if data is not None:
+        warning = augmentation_warning(name, augmentation.flip, augmentation.rotation)
+        if warning:
+            st.warning(warning, icon=":material/warning:")
         st.plotly_chart(augmentation_figure(data.train_images[:16].float() / 255, data.train_labels[:16],
                                             data.classes, augmentation, int(seed)), width="stretch",
-                        key="aug_preview")
+                        key="aug_preview", config=PICTURES)
         st.caption("Sixteen training images as the network will see them (a new draw every step).")
 
 config = TrainingConfig(model=model, batch_norm=batch_norm, dropout=dropout, width=width,
@@ -89,14 +92,13 @@ config = TrainingConfig(model=model, batch_norm=batch_norm, dropout=dropout, wid
                         weight_decay=weight_decay, seed=int(seed), augmentation=augmentation)
 subset = 1000 if small else None
 start_col, ab_col, ab_button_col, stop_col = st.columns([1, 2, 1, 1], vertical_alignment="bottom")
-change = ab_col.selectbox("A/B pair differing in", list(AB_CHANGES), key="train_ab")
+change = ab_col.selectbox("A/B pair differing in", pair_changes(config), key="train_ab",
+                          help=f"Only what changes a {model} run is offered.")
 message = None
 if start_col.button("Start", type="primary", icon=":material/play_arrow:", disabled=data is None, key="train_start"):
-    message = start_runs([config], data, validation, subset, [f"run {len(session_runs()) + 1}"])
+    message = start_runs([config], data, validation, subset)
 if ab_button_col.button("Start A/B", icon=":material/compare:", disabled=data is None, key="train_start_ab"):
-    first = len(session_runs()) + 1
-    message = start_runs([config, AB_CHANGES[change](config)], data, validation, subset,
-                         [f"run {first}", f"run {first + 1}"])
+    message = start_runs([config, AB_CHANGES[change](config)], data, validation, subset)
 if stop_col.button("Stop all", icon=":material/stop:", key="train_stop"):
     stop_all()
 if message:
@@ -112,7 +114,8 @@ def live_view() -> None:
         st.info("No runs yet: choose settings and press Start (or an A/B pair).")
         return
     snapshots = [run.snapshot() for run in runs]
-    labels = [f"{s.label}: {d}" for s, d in zip(snapshots, difference_labels([s.config for s in snapshots]))]
+    labels = [f"{s.label}: {d}" for s, d in zip(snapshots, difference_labels([s.config for s in snapshots],
+                                                                               [s.data for s in snapshots]))]
     for snapshot, label in zip(snapshots, labels):
         if snapshot.problem:
             st.error(f"{label} stopped: {snapshot.problem}")
@@ -120,11 +123,13 @@ def live_view() -> None:
                           f"{label}: **{s.status}**" for s, label in zip(snapshots, labels)))
     queue_notice([s.status for s in snapshots])
     smoothing = st.slider("Smoothing (debiased EMA, as TensorBoard)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
-    loss_col, accuracy_col = st.columns(2)
-    loss_col.plotly_chart(curves_figure(snapshots, labels, "loss", smoothing), width="stretch", key="train_loss")
-    accuracy_col.plotly_chart(curves_figure(snapshots, labels, "accuracy", smoothing), width="stretch",
-                              key="train_accuracy")
-    st.dataframe(run_table(snapshots, labels), hide_index=True, width="stretch")
+    st.plotly_chart(curves_figure(snapshots, labels, smoothing), width="stretch", key="train_curves")
+    datasets = list(dict.fromkeys(s.data.dataset for s in snapshots))  # in the order of the runs
+    if len(datasets) > 1:  # overlaid on purpose: how hard each dataset is, for one network, is worth seeing
+        st.caption(f"These runs learn different data ({', '.join(datasets)}): where their curves part, the data "
+                   "differs as well as the settings.")
+    st.dataframe(run_table(snapshots, labels), hide_index=True, width="stretch",
+                 column_config={"Run": st.column_config.TextColumn(width="large")})
     if any(s.active for s in snapshots) != active:
         st.rerun()  # a run ended or began: the whole page redraws (buttons, end-of-run views)
 
@@ -134,9 +139,12 @@ live_view()
 finished = [(run.snapshot(), run) for run in session_runs() if run.snapshot().result is not None]
 if finished:
     st.subheader("After the run")
-    labels = dict(zip([s.label for s, _ in finished], difference_labels([s.config for s, _ in finished])))
-    chosen = st.selectbox("Run", [s.label for s, _ in finished], index=len(finished) - 1, key="train_after",
-                          format_func=lambda l: f"{l}: {labels[l]}")
+    snapshots = [s for s, _ in finished]
+    labels = dict(zip([s.label for s in snapshots], difference_labels([s.config for s in snapshots],
+                                                                      [s.data for s in snapshots])))
+    follow_newest_finished("train_after", list(labels))
+    chosen = st.selectbox("Run (the one that finished last, until you choose another)", list(labels),
+                          key="train_after", format_func=lambda label: f"{label}: {labels[label]}")
     snapshot, run = next((s, r) for s, r in finished if s.label == chosen)
     tabs = st.tabs(["Confusion matrix", "Most confidently wrong", "Batch norm's probe"])
     with tabs[0]:
@@ -145,16 +153,23 @@ if finished:
     with tabs[1]:
         if snapshot.result.wrong:
             st.plotly_chart(wrong_images_figure(run.data.val_x, snapshot.result.wrong, run.data.classes),
-                            width="stretch", key="train_wrong")
+                            width="stretch", key="train_wrong", config=PICTURES)
+            st.caption("Validation images the network got wrong with the highest confidence: true class, "
+                       "then → the predicted class and its probability.")
         else:
             st.success("No validation image is misclassified.")
     with tabs[2]:
-        others = [s for s, _ in finished if s.label != chosen]
-        compare = [snapshot] + [s for s in others if s.config.batch_norm != snapshot.config.batch_norm][:1]
-        columns = st.columns(len(compare))
+        partner = probe_partner(snapshot, [s for s in snapshots if s.label != chosen])
+        compare = [snapshot] + ([partner] if partner else [])
+        names = [f"{s.label}: batch norm {'on' if s.config.batch_norm else 'off'}" for s in compare]
         peak = max(float((h.counts / max(h.counts.sum(), 1)).max()) for s in compare for h in s.histograms)
-        for column, shown in zip(columns, compare):
-            column.plotly_chart(probe_figure(shown, f"{shown.label}: batch norm {'on' if shown.config.batch_norm else 'off'}",
-                                             peak), width="stretch", key=f"probe_{shown.label}")
-        st.caption("Pre-activations of one hidden layer over training, on a fixed validation batch. With batch norm "
-                   "they stay centred with unit spread; without, their scale drifts as the weights change.")
+        longest = max(epochs_trained(s) for s in compare)
+        for column, shown, name in zip(st.columns(len(compare)), compare, names):
+            column.plotly_chart(probe_figure(shown, name, peak, longest), width="stretch", key=f"probe_{shown.label}")
+        note = probe_span_note(compare, names)
+        if note:
+            st.info(note, icon=":material/straighten:")
+        st.caption("Pre-activations of one hidden layer over training, on a fixed validation batch. Batch norm is "
+                   "made to keep them centred with a steady spread (Ioffe & Szegedy 2015); without it their scale "
+                   f"can drift as the weights change. Here, first → last: {probe_drift(compare, names)}."
+                   + ("" if partner else " Train a run with batch norm the other way to see both side by side."))

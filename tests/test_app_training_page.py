@@ -56,3 +56,58 @@ def test_too_many_active_runs_are_refused(app):
     app.button(key="train_stop").click().run()
     _finish_runs(app)
     assert set(app.dataframe[0].value["Status"]) == {"stopped"}
+
+
+def _train(at, epochs=1, ab=False):
+    at.number_input(key="train_epochs").set_value(epochs).run()
+    at.button(key="train_start_ab" if ab else "train_start").click().run()
+    _finish_runs(at)
+    assert not at.exception
+
+
+def test_ab_pairs_offer_skip_connections_only_for_the_network_that_has_them(app):
+    app.selectbox(key="train_dataset").set_value(DIGITS).run()
+    for model in ("LeNet-5", "MLP", "Small VGG", "Tiny ViT", "Small ResNet"):
+        app.selectbox(key="train_model").set_value(model).run()
+        assert ("skip connections" in app.selectbox(key="train_ab").options) == (model == "Small ResNet")
+        assert app.toggle(key="train_skips").proto.disabled == (model != "Small ResNet")
+
+
+def test_after_the_run_follows_the_run_that_finished_last_until_one_is_chosen(app):
+    app.selectbox(key="train_dataset").set_value(DIGITS).run()
+    app.selectbox(key="train_model").set_value("MLP").run()
+    _train(app, epochs=2)
+    assert app.selectbox(key="train_after").value == "run 1"
+    app.toggle(key="train_bn").set_value(True).run()
+    _train(app)
+    assert app.selectbox(key="train_after").value == "run 2"  # the newest, not the one shown before
+    # The probe puts run 2 (BN on, 1 epoch) beside run 1 (BN off, 2 epochs) and says they differ in length.
+    assert any("run 2: batch norm on: 1 epochs" in i.value and "run 1: batch norm off: 2 epochs" in i.value
+               for i in app.info)
+    app.selectbox(key="train_after").set_value("run 1").run()
+    app.run()
+    assert app.selectbox(key="train_after").value == "run 1"  # a choice stays...
+    _train(app)
+    assert app.selectbox(key="train_after").value == "run 3"  # ...until another run finishes
+
+
+def test_runs_on_two_datasets_are_told_apart_in_labels_and_table(app):
+    app.selectbox(key="train_model").set_value("MLP")
+    app.select_slider(key="train_validation").set_value(200).run()
+    app.selectbox(key="train_dataset").set_value(DIGITS).run()
+    _train(app)
+    app.selectbox(key="train_dataset").set_value("Fashion-MNIST").run()
+    _train(app)
+    table = app.dataframe[0].value
+    assert list(table["Dataset"]) == [DIGITS, "Fashion-MNIST"]
+    assert list(table["Run"]) == [f"run 1: {DIGITS}", "run 2: Fashion-MNIST"]
+    assert any(f"different data ({DIGITS}, Fashion-MNIST)" in c.value for c in app.caption)
+
+
+def test_a_wide_turn_of_digits_is_warned_with_the_digits_it_confuses(app):
+    app.selectbox(key="train_dataset").set_value(DIGITS).run()
+    app.slider(key="aug_rotation").set_value(10).run()
+    assert not [w for w in app.warning if "breaks labels" in w.value]
+    app.slider(key="aug_rotation").set_value(60).run()
+    warning = next(w.value for w in app.warning if "breaks labels" in w.value)
+    assert "Turning by ±60°" in warning and " → " in warning

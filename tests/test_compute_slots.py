@@ -337,21 +337,21 @@ def test_a_second_students_run_starts_before_the_first_students_pair_ends_and_th
     data = split(SOURCES["Digits (8×8, scikit-learn)"].load(), 200, seed=0)
     slots, first_student, second_student = ComputeSlots(2), RunOwner(), RunOwner()
     long_config, paused_config = TrainingConfig(model="LeNet-5", epochs=500), TrainingConfig(model="MLP", epochs=6)
-    pair = [TrainingRun("a", long_config, data, first_student, slots, "Digits").start()]
+    pair = [TrainingRun("a", long_config, data, first_student, slots).start()]
     # Each run starts once the one before it trains: models are initialised from torch's global
     # generator, and two initialisations at once would interleave their draws.
     _wait_until(lambda: len(pair[0].snapshot().steps) > 0)
-    pair.append(TrainingRun("b", paused_config, data, first_student, slots, "Digits").start())
+    pair.append(TrainingRun("b", paused_config, data, first_student, slots).start())
     _wait_until(lambda: len(pair[1].snapshot().steps) > 0)
-    other = TrainingRun("c", TrainingConfig(model="MLP", epochs=500), data, second_student, slots, "Digits").start()
+    other = TrainingRun("c", TrainingConfig(model="MLP", epochs=500), data, second_student, slots).start()
     _wait_until(lambda: len(other.snapshot().steps) > 0)
     # The second student trains while both runs of the pair are still unfinished: one of them waits.
     assert [r.snapshot().status for r in pair] == ["running", "paused"]
     assert 0 < len(pair[1].snapshot().steps) < 6 * math.ceil(len(data.train_x) / paused_config.batch_size)
     assert [(e.session, e.work, e.state) for e in slots.listing()] == [
-        (first_student.number, "LeNet-5 on Digits, 500 epochs", "running"),
-        (second_student.number, "MLP on Digits, 500 epochs", "running"),
-        (first_student.number, "MLP on Digits, 6 epochs", "paused")]
+        (first_student.number, f"LeNet-5 on {data.dataset}, 500 epochs", "running"),
+        (second_student.number, f"MLP on {data.dataset}, 500 epochs", "running"),
+        (first_student.number, f"MLP on {data.dataset}, 6 epochs", "paused")]
     other.stop()
     pair[1].thread.join(timeout=120)  # resumed once the second student's run ended
     pair[0].stop()

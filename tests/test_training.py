@@ -9,18 +9,21 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
+from sklearn.neighbors import KNeighborsClassifier
 
 import app.training_data as training_data
-from app.augment import Augmentation, augment, label_breaking_warning
+from app.augment import Augmentation, augment, label_breaking_warning, look_alikes, range_edges, rotate
 from app.compute_slots import ComputeSlots
 from app.datasets import fashion_mnist_dir
 from app.run_owner import RunOwner
 from app.training import StepMetric, TrainingConfig, ValidationMetric, train
-from app.training_data import SOURCES, DatasetState, split
+from app.training_data import SOURCES, DatasetState, SplitSummary, split
 from app.training_figures import debiased_ema, difference_labels
 from app.training_models import MODELS, build
 from app.training_runs import TrainingRun
@@ -168,9 +171,10 @@ def test_debiased_ema_equals_its_closed_form():
 
 def test_runs_are_labelled_by_what_differs():
     base = TrainingConfig()
-    labels = difference_labels([base, TrainingConfig(batch_norm=True), TrainingConfig(dropout=0.5)])
+    data = [SplitSummary(DIGITS, 1000, 500)] * 3
+    labels = difference_labels([base, TrainingConfig(batch_norm=True), TrainingConfig(dropout=0.5)], data)
     assert labels == ["BN off, dropout 0", "BN on, dropout 0", "BN off, dropout 0.5"]
-    assert difference_labels([base, TrainingConfig(augmentation=Augmentation(flip=True))])[1] == "aug: flip"
+    assert difference_labels([base, TrainingConfig(augmentation=Augmentation(flip=True))], data[:2])[1] == "aug: flip"
 
 
 def test_augmentations_do_what_they_say():
@@ -187,9 +191,46 @@ def test_augmentations_do_what_they_say():
     assert 0.05 < float((noisy - images).std()) < 0.1 and noisy.min() >= 0 and noisy.max() <= 1
     again = augment(images, Augmentation(crop=2), torch.Generator().manual_seed(1))
     torch.testing.assert_close(again, shifted, rtol=0, atol=0)
-    assert "no longer that digit" in label_breaking_warning(Augmentation(flip=True), DIGITS)
-    assert "6 into 9" in label_breaking_warning(Augmentation(rotation=180), "MNIST")
-    assert label_breaking_warning(Augmentation(flip=True), "Fashion-MNIST") is None
+
+
+def test_rotate_turns_a_quarter_as_rot90():
+    images = torch.rand(3, 2, 6, 6)
+    torch.testing.assert_close(rotate(images, torch.full((3,), 90.0)), torch.rot90(images, 1, (-2, -1)),
+                               atol=1e-5, rtol=0)
+
+
+def _oracle_look_alikes(digits, turn) -> tuple[float, Counter]:
+    """scikit-learn's nearest neighbour on the same seeded draw as look_alikes, the
+    digits transformed by `turn` (scipy); share misread and the (true, read) pairs."""
+    order = torch.randperm(len(digits.train_images), generator=torch.Generator().manual_seed(0)).numpy()
+    probe, reference = order[:400], order[400:2400]
+    images = digits.train_images[:, 0].numpy().astype(np.float64)
+    labels = digits.train_labels.numpy()
+    nearest = KNeighborsClassifier(n_neighbors=1).fit(images[reference].reshape(len(reference), -1), labels[reference])
+    turned = np.stack([turn(image, i) for i, image in enumerate(images[probe])])
+    read = nearest.predict(turned.reshape(len(probe), -1))
+    truth = labels[probe]
+    return float((read != truth).mean()), Counter(zip(truth[read != truth].tolist(), read[read != truth].tolist()))
+
+
+def test_turns_and_flips_that_make_digits_look_like_other_digits_are_warned(digits):
+    def edges(degrees):  # the range's two edges, alternately, as look_alikes turns them
+        return lambda image, i: ndimage.rotate(image, degrees if i % 2 == 0 else -degrees, reshape=False, order=1)
+
+    args = (DIGITS, digits.train_images, digits.train_labels, digits.classes)
+    for degrees in (10, 60, 180):
+        found = look_alikes(digits.train_images, digits.train_labels, digits.classes,
+                            lambda batch, d=degrees: range_edges(batch, d))
+        share, pairs = _oracle_look_alikes(digits, edges(degrees))
+        assert abs(found.share - share) < 0.08, (degrees, found.share, share)
+        warning = label_breaking_warning(Augmentation(rotation=degrees), *args)
+        assert (warning is not None) == (share > 0.5), (degrees, share)
+    assert share > 0.5 and pairs.most_common(1)[0][0] == (6, 9)  # at ±180° most misread 6s read as 9s
+    assert "6 → 9" in label_breaking_warning(Augmentation(rotation=180), *args)
+    assert "Turning by ±60°" in label_breaking_warning(Augmentation(rotation=60), *args)
+    share, _ = _oracle_look_alikes(digits, lambda image, i: image[:, ::-1])
+    assert share > 0.5 and "Mirroring" in label_breaking_warning(Augmentation(flip=True), *args)
+    assert label_breaking_warning(Augmentation(flip=True, rotation=180), "Fashion-MNIST", *args[1:]) is None
 
 
 def test_split_is_seeded_disjoint_and_can_be_small(digits):
