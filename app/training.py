@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -145,6 +146,9 @@ def _probe_histogram(model: torch.nn.Module, batch: torch.Tensor, step: int) -> 
     return Histogram(step, counts, float(values.mean()), float(values.std()))
 
 
+_SEEDED_BUILD = threading.Lock()
+
+
 def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], None] = lambda m: None,
           should_stop: Callable[[], bool] = lambda: False) -> TrainingResult:
     """Trains a fresh model on `data` (already on its device) and returns the result.
@@ -154,11 +158,14 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
     times: together they cost under a tenth of the training (bench/training.py).
     A non-finite loss or an out-of-memory error ends the run with a `problem`.
     """
-    torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     device = data.train_x.device
-    model = build(config.model, tuple(data.train_x.shape[1:]), len(data.classes), config.batch_norm,
-                  config.dropout, config.width, config.skip_connections).to(device)
+    # Layers initialise from torch's one global generator: two runs starting together (an A/B
+    # pair) would interleave their draws and start from other weights than their seed gives.
+    with _SEEDED_BUILD:
+        torch.manual_seed(config.seed)
+        model = build(config.model, tuple(data.train_x.shape[1:]), len(data.classes), config.batch_norm,
+                      config.dropout, config.width, config.skip_connections).to(device)
     optimizer = make_optimizer(config, model.parameters())
     per_epoch = math.ceil(len(data.train_x) / config.batch_size)
     total = per_epoch * config.epochs

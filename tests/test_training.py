@@ -65,6 +65,34 @@ def test_digits_training_learns_and_is_reproducible(digits):
     assert len(result.checkpoints) >= 10 and result.checkpoints[0][0] == 0
 
 
+def test_runs_starting_together_start_from_their_own_seeds_weights(digits, monkeypatch):
+    """An A/B pair starts two runs at once: each must begin from the weights its seed gives alone.
+    The build is slowed so that, without the lock, the second run reseeds torch's global generator
+    while the first is still drawing its initial weights."""
+    import app.training as training
+
+    data = split(digits, 100, seed=0)
+    configs = [TrainingConfig(model="LeNet-5", epochs=0, seed=seed) for seed in (1, 2)]
+    alone = [train(config, data).checkpoints[0][1] for config in configs]
+    real_build = training.build
+
+    def slow_build(*args):
+        time.sleep(0.3)
+        return real_build(*args)
+
+    monkeypatch.setattr(training, "build", slow_build)
+    together = [None, None]
+    threads = [threading.Thread(target=lambda i=i: together.__setitem__(i, train(configs[i], data).checkpoints[0][1]))
+               for i in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)  # the second starts while the first is inside its build
+    for thread in threads:
+        thread.join(timeout=120)
+    for own, shared in zip(alone, together):
+        assert own.keys() == shared.keys() and all(torch.equal(own[k], shared[k]) for k in own)
+
+
 def test_a_stopped_run_path_ends_at_its_final_weights(digits):
     data = split(digits, 300, seed=0)
     steps = []
