@@ -202,7 +202,8 @@ def comparison_view():
                             key=f"compare_{k}")
     st.caption("The same colour scale on both sides: equal colours are equal values.")
     if complete and all(r.top_eigenvalue is not None for r in result):
-        st.markdown(sharpness_words([choices[k] for k in pair], result, len(chosen.evaluation(size))))
+        images = len(subject(pair[0]).evaluation(spec.evaluation_size))
+        st.markdown(sharpness_words([choices[k] for k in pair], result, images))
     st.caption("What Li et al. (NeurIPS 2018) found on their networks (ResNets, VGG-9 and Wide-ResNets on "
                "CIFAR-10): shallow networks have wide, nearly convex basins; deeper ones without skip connections "
                "turn chaotic, and skip connections and wider layers push that change to much greater depths. Two "
@@ -226,17 +227,19 @@ def sharpness_words(names: list[str], results: list[GridResult], images: int) ->
     verdict = f"On this grid the basin of **{narrower}** is narrower." if narrower else \
         "On this grid neither basin is narrower."
     steeper = names[int(np.argmax(eigenvalues))]
-    agree = "agrees" if narrower == steeper else "does not agree"
+    agreement = "" if narrower is None else " — as the widths say" if steeper == narrower else \
+        " — the widths say the opposite"
     unconverged = [name for name, r in zip(names, results) if not r.top_eigenvalue.converged]
     caveat = f" (not converged in {HESSIAN_PRODUCTS} products for {', '.join(unconverged)})" if unconverged else ""
     return (f"**Sharpness, measured on this grid.** Width of the basin where the loss stays below {DOUBLING:g}× its "
             f"value at the trained weights, in units of the drawn directions (α = 1 moves every filter by its own "
             f"norm), interpolated between grid points — {each}. {verdict} Top eigenvalue of the Hessian at the "
             f"trained weights (power iteration on Hessian-vector products, the same {images:,} images): "
-            f"{eigenvalues[0]:.3g} vs {eigenvalues[1]:.3g}{caveat}; it {agree}. Read the eigenvalue with care: it "
-            "is loss per squared unit of raw parameter change, so it depends on the weights' scale, and batch norm "
-            "lets a layer's weights be rescaled without changing what the network computes in training, which "
-            "rescales this eigenvalue at will (Dinh et al., ICML 2017). The widths along filter-normalised "
+            f"{eigenvalues[0]:.3g} vs {eigenvalues[1]:.3g}{caveat}, larger for {steeper}{agreement}. Read the "
+            "eigenvalue with care: it is loss per squared unit of raw parameter change, so it depends on the "
+            "weights' scale; batch norm makes a layer ignore the scale of the weights feeding it, so rescaling "
+            "them (and the running statistics with them) changes this eigenvalue but not the network (Li et al. "
+            "§4; Dinh et al., ICML 2017, show the same for ReLU networks). The widths along filter-normalised "
             "directions are Li et al.'s own comparison.")
 
 
