@@ -9,6 +9,8 @@ from app.landscape import Surface
 
 _METRIC_TITLE = {"loss": "loss", "accuracy": "accuracy"}
 # Accuracy ticks every 20 %, from 0: round numbers a class reads at a glance.
+# Hover shows the value itself (customdata), not its log₁₀ drawn on a log scale.
+_HOVER = "α %{{x:.2f}}, β %{{y:.2f}}: %{{customdata:.4g}}<extra>{metric}</extra>"
 _ACCURACY_TICKS = {"tickformat": ".0%", "tick0": 0, "dtick": 0.2}
 
 
@@ -21,19 +23,18 @@ def _tick_label(value: float) -> str:
 
 
 def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """Tick values and labels for a log axis from `low` to `high` (both > 0): decades
-    (every other one past six), or 1-2-5 steps within two decades; on a shorter axis,
-    three values evenly spread in log, rounded to one or two digits. At least two ticks
-    show (unless low = high) and the labels never crowd."""
+    """Tick values and labels for a log axis from `low` to `high` (both > 0): 1-2-5
+    steps while they are at most seven, else decades (every other one past six); on an
+    axis too short for two of them, three values evenly spread in log, rounded to one
+    or two digits. At least two ticks show (unless low = high), never crowded."""
     first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
 
     def inside(values):
         return [v for v in values if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
 
-    if last - first > 2:
-        values = inside([float(f"1e{e}") for e in range(first, last + 1, 2 if last - first > 6 else 1)])
-        return values, [_tick_label(v) for v in values]
     values = inside([float(f"{m}e{e}") for e in range(first, last + 1) for m in (1, 2, 5)])
+    if len(values) > 7:
+        values = inside([float(f"1e{e}") for e in range(first, last + 1, 2 if last - first > 6 else 1)])
     for digits in (1, 2):
         if len(values) >= 2:
             break
@@ -91,13 +92,13 @@ def contour_figure(surface: Surface, metric: str = "loss", log_scale: bool = Fal
     values = _values(surface, metric, log_scale)
     low, high = value_range if value_range else (np.nanmin(values), np.nanmax(values))
     label = "loss (log scale)" if log_scale and metric == "loss" else _METRIC_TITLE[metric]
-    shown = surface.loss if metric == "loss" else surface.accuracy  # hover shows the value, not its log
+    shown = surface.loss if metric == "loss" else surface.accuracy
     figure = go.Figure(go.Contour(x=surface.alphas, y=surface.betas, z=values, zmin=low, zmax=high, ncontours=25,
                                   colorscale="Viridis" if metric == "loss" else "Viridis_r",
-                                  colorbar=dict(title=label, thickness=12, **_value_ticks(metric, log_scale, low, high)),
+                                  colorbar=dict(title=label, thickness=12,
+                                                **_value_ticks(metric, log_scale, low, high)),
                                   connectgaps=False, contours=dict(coloring="heatmap", showlines=True),
-                                  customdata=shown,
-                                  hovertemplate=f"α %{{x:.2f}}, β %{{y:.2f}}: %{{customdata:.4g}}<extra>{metric}</extra>"))
+                                  customdata=shown, hovertemplate=_HOVER.format(metric=metric)))
     if path is not None:
         figure.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name="training path",
                                     line=dict(color="white", width=2), marker=dict(size=6, color="white",
@@ -115,11 +116,14 @@ def surface_3d_figure(surface: Surface, metric: str = "loss", log_scale: bool = 
     values = _values(surface, metric, log_scale)
     low, high = value_range if value_range else (np.nanmin(values), np.nanmax(values))
     figure = go.Figure(go.Surface(x=surface.alphas, y=surface.betas, z=values, cmin=low, cmax=high,
-                                  colorscale="Viridis", showscale=False))
+                                  colorscale="Viridis", showscale=False,
+                                  customdata=surface.loss if metric == "loss" else surface.accuracy,
+                                  hovertemplate=_HOVER.format(metric=metric)))
     figure.update_layout(title=title, height=460, margin=dict(l=0, r=0, t=40 if title else 10, b=0),
                          scene=dict(xaxis_title="α", yaxis_title="β",
                                     zaxis=dict(title="loss (log)" if log_scale and metric == "loss" else metric,
-                                               range=[low, high], **_value_ticks(metric, log_scale, low, high))))
+                                               range=[low, high],
+                                               **_value_ticks(metric, log_scale, low, high))))
     return figure
 
 
