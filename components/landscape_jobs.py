@@ -117,7 +117,8 @@ def _measure(chosen: Subject, size: int | None, curvature: bool) -> Calibration:
     return Calibration(point, product)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Timing a few points on this server…")
+# Timed again after ten minutes: the server's load changes, and with it the pace.
+@st.cache_resource(max_entries=16, ttl=600, show_spinner="Timing a few points on this server…")
 def _shipped_calibration(key: str, device: str, size: int | None, curvature: bool) -> Calibration:
     return _measure(_shipped_subject(key, device), size, curvature)
 
