@@ -4,8 +4,10 @@
 
 LeNet-5 (the shipped one, trained on Fashion-MNIST) on 1,000 validation images
 (random data of that shape without the dataset). Every torch call runs off the
-main thread, as in the app (see bench/training.py). Last line:
-landscape: point_overhead=X grid21_s=Y first_picture_s=Z
+main thread, as in the app (see bench/training.py). The page's estimate (three
+timed points, before the grid) is compared with the grid's real time, and the top
+Hessian eigenvalue is timed as the side-by-side view computes it. Last line:
+landscape: point_overhead=X grid21_s=Y first_picture_s=Z estimate_ratio=R hessian_s=H
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from app.landscape import (
     point_weights,
 )
 from app.landscape_subject import subject_from_fields
+from app.landscape_timing import seconds_per_point
+from app.sharpness import top_hessian_eigenvalue
 from app.training_data import SOURCES, Split, split
 from app.training_models import build
 from bench.training import in_thread
@@ -77,6 +81,7 @@ def measure() -> list[str]:
     forward = statistics.median(forwards)
 
     axis = np.linspace(-1, 1, 21)
+    estimate = seconds_per_point(network, chosen.final, directions, data) * len(axis) ** 2
     moments = {}
     start = time.perf_counter()
 
@@ -86,6 +91,10 @@ def measure() -> list[str]:
     evaluate_grid(network, chosen.final, directions, data, axis, axis, on_point, coarse_first=9)
     grid_seconds = time.perf_counter() - start
     per_point = grid_seconds / len(axis) ** 2
+
+    begin = time.perf_counter()
+    top = top_hessian_eigenvalue(network, chosen.final, data, 20, 1e-3)
+    hessian_seconds = time.perf_counter() - begin
 
     state = {k: v.clone() for k, v in network.state_dict().items()}
     li_times = []
@@ -110,9 +119,12 @@ def measure() -> list[str]:
         f"{chosen.title}: 1,000 evaluation images, loss {grid_loss:.4f} at the trained weights",
         f"bare forward {forward * 1e3:.1f} ms; grid point {per_point * 1e3:.1f} ms; Li et al.'s per-point loop "
         f"{statistics.median(li_times) * 1e3:.1f} ms ({statistics.median(li_times) / forward:.2f}×)",
+        f"estimated before the grid (3 timed points) {estimate:.1f} s, took {grid_seconds:.1f} s; "
+        f"top Hessian eigenvalue {top.value:.4g} after {top.iterations} products ({hessian_seconds:.1f} s)",
         "sample against the whole training set (Li et al.'s evaluation set):", *rows,
         f"landscape: point_overhead={per_point / forward:.3f} grid21_s={grid_seconds:.1f} "
-        f"first_picture_s={moments[81]:.2f}",
+        f"first_picture_s={moments[81]:.2f} estimate_ratio={grid_seconds / estimate:.2f} "
+        f"hessian_s={hessian_seconds:.1f}",
     ]
 
 

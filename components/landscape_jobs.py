@@ -3,7 +3,6 @@ and its grid computations, which run as background jobs kept in the session."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +14,12 @@ from app.landscape import (
     Surface,
     evaluate_grid,
     filter_normalized_direction,
-    loss_and_accuracy,
+    flatten,
     pca_directions,
 )
 from app.landscape_subject import Subject, subject_from_fields, subject_from_run
+from app.landscape_timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
+from app.sharpness import TopEigenvalue, hessian_vector_product, top_hessian_eigenvalue
 from app.training_data import SOURCES, DatasetState, split
 from components.compute_slots import SLOTS
 from components.device_picker import current_device
@@ -28,6 +29,8 @@ from pretrained.landscape_models import SHIPPED, load
 
 MAX_SECONDS = 600  # a grid estimated to take longer is refused
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
+HESSIAN_PRODUCTS = 20  # at most this many Hessian-vector products per network (power iteration)
+HESSIAN_TOLERANCE = 1e-3  # relative change of the eigenvalue estimate at which it stops
 _JOBS = "landscape_jobs"
 
 
@@ -39,6 +42,21 @@ class GridSpec:
     resolution: int
     span: float  # α and β from −span to +span (random directions)
     evaluation_size: int | None
+    curvature: bool = False  # also the top Hessian eigenvalue at each network's trained weights
+
+
+@dataclass(frozen=True, eq=False)
+class GridResult:
+    surface: Surface  # NaN where not computed (yet)
+    plane: PathPlane | None  # the path's plane, for PCA directions
+    top_eigenvalue: TopEigenvalue | None = None  # with GridSpec.curvature, once measured
+
+
+@dataclass(frozen=True, eq=False)
+class GridProgress:
+    index: int  # which subject is being computed
+    latest: GridResult
+    seconds_left: float
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -79,13 +97,53 @@ def subject(key: str) -> Subject:
     return cache[key]
 
 
-def seconds_per_point(subject: Subject, size: int | None) -> float:
-    """One forward pass of the evaluation set, measured: what a grid point costs."""
-    data, network = subject.evaluation(size), subject.network()
-    loss_and_accuracy(network, subject.final, data)  # warm
-    start = time.perf_counter()
-    loss_and_accuracy(network, subject.final, data)
-    return time.perf_counter() - start
+@dataclass(frozen=True)
+class Calibration:
+    """What work costs on this server, timed on the network and sample itself."""
+
+    point_s: float  # one grid point
+    product_s: float | None  # one Hessian-vector product, when timed
+
+
+def _random_directions(chosen: Subject, seed: int):
+    return filter_normalized_direction(chosen.final, seed), filter_normalized_direction(chosen.final, seed + 1)
+
+
+def _measure(chosen: Subject, size: int | None, curvature: bool) -> Calibration:
+    data, network = chosen.evaluation(size), chosen.network()
+    point = seconds_per_point(network, chosen.final, _random_directions(chosen, 0), data)
+    product = seconds_per_product(hessian_vector_product(network, chosen.final, data),
+                                  flatten(chosen.final).numel()) if curvature else None
+    return Calibration(point, product)
+
+
+# Timed again after ten minutes: the server's load changes, and with it the pace.
+@st.cache_resource(max_entries=16, ttl=600, show_spinner="Timing a few points on this server…")
+def _shipped_calibration(key: str, device: str, size: int | None, curvature: bool) -> Calibration:
+    return _measure(_shipped_subject(key, device), size, curvature)
+
+
+def calibration(chosen: Subject, size: int | None, curvature: bool = False) -> Calibration:
+    """Timed once per network, device and sample size (per session for its own runs)."""
+    device = str(current_device())
+    if not chosen.key.startswith("run:"):
+        return _shipped_calibration(chosen.key, device, size, curvature)
+    cache = st.session_state.setdefault("landscape_calibrations", {})
+    if (chosen.key, device, size, curvature) not in cache:
+        with st.spinner("Timing a few points on this server…"):
+            cache[(chosen.key, device, size, curvature)] = _measure(chosen, size, curvature)
+    return cache[(chosen.key, device, size, curvature)]
+
+
+def estimate(spec: GridSpec, chosen: list[Subject]) -> JobEstimate:
+    """The job's phases at their calibrated costs: each network's grid, then its power iteration."""
+    phases = []
+    for current in chosen:
+        cost = calibration(current, spec.evaluation_size, spec.curvature)
+        phases.append(Phase(spec.resolution ** 2, cost.point_s))
+        if spec.curvature:
+            phases.append(Phase(HESSIAN_PRODUCTS, cost.product_s))
+    return JobEstimate(phases)
 
 
 def _grid_axes(spec: GridSpec, plane: PathPlane | None) -> tuple[np.ndarray, np.ndarray]:
@@ -100,27 +158,40 @@ def _grid_axes(spec: GridSpec, plane: PathPlane | None) -> tuple[np.ndarray, np.
             np.linspace(centre[1] - half, centre[1] + half, spec.resolution))
 
 
-def compute(spec: GridSpec, chosen: list[Subject]):
-    """The job's work: every subject's surface on the same kind of plane, coarse points first."""
+def compute(spec: GridSpec, chosen: list[Subject], timing: JobEstimate):
+    """The job's work: every subject's surface on the same kind of plane, coarse points
+    first, then (with spec.curvature) the top Hessian eigenvalue at its trained weights."""
+    phases_each = 2 if spec.curvature else 1
 
     def work(report, should_stop):
+        timing.start()
         results = []
-        total = spec.resolution ** 2 * len(chosen)
         for index, current in enumerate(chosen):
             plane = pca_directions(current.path) if spec.directions == "pca" else None
-            directions = plane.directions if plane else (filter_normalized_direction(current.final, spec.seed),
-                                                         filter_normalized_direction(current.final, spec.seed + 1))
+            directions = plane.directions if plane else _random_directions(current, spec.seed)
             alphas, betas = _grid_axes(spec, plane)
-            partial = Surface(alphas, betas, np.full((len(betas), len(alphas)), np.nan),
-                              np.full((len(betas), len(alphas)), np.nan))
+            partial = GridResult(Surface(alphas, betas, np.full((len(betas), len(alphas)), np.nan),
+                                         np.full((len(betas), len(alphas)), np.nan)), plane)
+            data, phase = current.evaluation(spec.evaluation_size), index * phases_each
 
-            def on_point(i, j, loss, accuracy, done, index=index, partial=partial):
-                partial.loss[i, j], partial.accuracy[i, j] = loss, accuracy
-                report((index * spec.resolution ** 2 + done) / total, (index, partial, plane))
+            def progress(phase=phase, index=index, partial=partial):
+                timing.step_done(phase)
+                report(timing.fraction_done(), GridProgress(index, partial, timing.remaining_s()))
 
-            surface = evaluate_grid(current.network(), current.final, directions, current.evaluation(spec.evaluation_size),
-                                    alphas, betas, on_point, should_stop, coarse_first=COARSE)
-            results.append((surface, plane))
+            def on_point(i, j, loss, accuracy, done, partial=partial, progress=progress):
+                partial.surface.loss[i, j], partial.surface.accuracy[i, j] = loss, accuracy
+                progress()
+
+            surface = evaluate_grid(current.network(), current.final, directions, data, alphas, betas, on_point,
+                                    should_stop, coarse_first=COARSE)
+            top = None
+            if spec.curvature and not should_stop():
+                top = top_hessian_eigenvalue(current.network(), current.final, data, HESSIAN_PRODUCTS,
+                                             HESSIAN_TOLERANCE, seed=spec.seed,
+                                             on_product=lambda phase=phase: progress(phase + 1),
+                                             should_stop=should_stop)
+                timing.finish(phase + 1)
+            results.append(GridResult(surface, plane, top))
             if should_stop():
                 break
         return results
@@ -143,7 +214,8 @@ def start(spec: GridSpec, chosen: list[Subject]) -> BackgroundJob:
         other.cancel()
     grid = f"{spec.resolution}×{spec.resolution} points"
     work = f"Loss landscape of {' and '.join(s.title for s in chosen)}, {grid}"
-    jobs[spec] = BackgroundJob(compute(spec, chosen), session_owner(), name=work, slots=SLOTS)
+    jobs[spec] = BackgroundJob(compute(spec, chosen, estimate(spec, chosen)), session_owner(), name=work,
+                               slots=SLOTS)
     while len(jobs) > 6:
         jobs.pop(next(iter(jobs)))
     return jobs[spec]

@@ -13,14 +13,18 @@ from app.landscape import (
     point_weights,
 )
 from app.landscape_figures import contour_figure, line_figure, shared_range, surface_3d_figure
+from app.sharpness import DOUBLING, basin_widths
 from components.compute_slots import queue_notice
 from components.landscape_jobs import (
     COARSE,
+    HESSIAN_PRODUCTS,
     MAX_SECONDS,
+    GridResult,
     GridSpec,
     any_running,
+    calibration,
+    estimate,
     job,
-    seconds_per_point,
     start,
     subject,
     subjects,
@@ -48,9 +52,9 @@ size = sizes[size_label]
 log_scale = right.toggle("Log scale", value=True, key="land_log",
                           help="Loss spans orders of magnitude away from the minimum: on a log scale the basin "
                                "stays visible.")
-per_point = seconds_per_point(chosen, size)
-st.caption(f"{chosen.title}: evaluated on {len(chosen.evaluation(size)):,} images, {per_point * 1e3:.0f} ms per "
-           f"point (one forward pass); the path has {len(chosen.path)} checkpoints.")
+st.caption(f"{chosen.title}: evaluated on {len(chosen.evaluation(size)):,} images, "
+           f"{calibration(chosen, size).point_s * 1e3:.0f} ms per point (one forward pass, timed on this server); "
+           f"the path has {len(chosen.path)} checkpoints.")
 
 tabs = st.tabs(["1D lines", "2D plane", "BN or skips: side by side", "Sample vs full set"])
 with tabs[0]:
@@ -89,17 +93,22 @@ def grid_controls(prefix: str, allow_pca: bool) -> GridSpec | None:
     return GridSpec((), "pca" if kind != kinds[0] else "random", int(seed), resolution, span, size)
 
 
-def run_grid(spec: GridSpec, networks: list, label: str) -> list | None:
-    """Cost estimate, start/cancel, progress; returns [(surface, plane)] (partial while running)."""
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def run_grid(spec: GridSpec, networks: list, label: str) -> list[GridResult] | None:
+    """Cost estimate, start/cancel, progress; returns the results (partial while running)."""
     points = spec.resolution ** 2 * len(networks)
-    estimate = points * per_point * 1.1
+    seconds = estimate(spec, networks).remaining_s()
     current = job(spec)
     snapshot = current.snapshot() if current else None
     columns = st.columns([3, 1, 1])
-    columns[0].caption(f"{points:,} points × {per_point * 1e3:.0f} ms ≈ {estimate:.0f} s; a {COARSE}×{COARSE} "
-                       "preview comes first.")
-    if estimate > MAX_SECONDS:
-        st.error(f"About {estimate / 60:.0f} minutes: more than the {MAX_SECONDS // 60} allowed. Choose a coarser "
+    hessian = f", then the Hessian's top eigenvalue (at most {HESSIAN_PRODUCTS} products each)" if spec.curvature else ""
+    columns[0].caption(f"{points:,} points{hessian}: about {_duration(seconds)} at the pace timed on this server; "
+                       f"a {COARSE}×{COARSE} preview comes first.")
+    if seconds > MAX_SECONDS:
+        st.error(f"About {seconds / 60:.0f} minutes: more than the {MAX_SECONDS // 60} allowed. Choose a coarser "
                  "grid or a smaller evaluation set.")
         return None
     # Callbacks, not `if st.button(...)`: a click that lands while a polling fragment reruns
@@ -119,14 +128,14 @@ def run_grid(spec: GridSpec, networks: list, label: str) -> list | None:
         st.error(snapshot.error)
         return None
     queue_notice([snapshot.status])
-    if snapshot.status in ("running", "paused"):
-        st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} of {points:,} points")
+    if snapshot.status in ("running", "paused") and snapshot.partial is not None:
+        left = snapshot.partial.seconds_left  # corrected by the pace of the work already done
+        st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} done, about {_duration(left)} left")
     if snapshot.result is not None:
         return snapshot.result
     if snapshot.partial is None:
         return None
-    index, surface, plane = snapshot.partial
-    return [(surface, plane)] if index == 0 else None
+    return [snapshot.partial.latest] if snapshot.partial.index == 0 else None
 
 
 polling = any_running()
@@ -149,7 +158,7 @@ def plane_view():
     result = run_grid(spec, [chosen], "Compute the surface")
     if not result:
         return
-    computed, plane = result[0]
+    computed, plane = result[0].surface, result[0].plane
     surface = drawable(computed, COARSE)
     if surface is None:
         return
@@ -175,22 +184,62 @@ def comparison_view():
         return
     pair = available[st.selectbox("Compare", list(available), key="compare_pair")]
     spec = grid_controls("compare", allow_pca=False)
-    spec = GridSpec(pair, spec.directions, spec.seed, spec.resolution, spec.span, spec.evaluation_size)
+    spec = GridSpec(pair, spec.directions, spec.seed, spec.resolution, spec.span, spec.evaluation_size, curvature=True)
     result = run_grid(spec, [subject(k) for k in pair], "Compute both")
     if not result or len(result) < 2:
         return
-    surfaces = [drawable(s, COARSE) for s, _ in result]
+    surfaces = [drawable(r.surface, COARSE) for r in result]
     if any(s is None for s in surfaces):
         return
-    if any(s is not c for s, (c, _) in zip(surfaces, result)):
+    complete = all(s is r.surface for s, r in zip(surfaces, result))
+    if not complete:
         st.caption(PREVIEW)
     metric = st.radio("Show", ["loss", "accuracy"], horizontal=True, key="compare_metric")
     shared = shared_range(surfaces, metric, log_scale)
     for column, surface, k in zip(st.columns(2), surfaces, pair):
         column.plotly_chart(contour_figure(surface, metric, log_scale, shared, title=choices[k]), width="stretch",
                             key=f"compare_{k}")
-    st.caption("The same colour scale on both sides: equal colours are equal values. Li et al.: without skip "
-               "connections (or batch norm) the landscape gets sharper and more chaotic.")
+    st.caption("The same colour scale on both sides: equal colours are equal values.")
+    if complete and all(r.top_eigenvalue is not None for r in result):
+        images = len(subject(pair[0]).evaluation(spec.evaluation_size))
+        st.markdown(sharpness_words([choices[k] for k in pair], result, images))
+    st.caption("What Li et al. (NeurIPS 2018) found on their networks (ResNets, VGG-9 and Wide-ResNets on "
+               "CIFAR-10): shallow networks have wide, nearly convex basins; deeper ones without skip connections "
+               "turn chaotic, and skip connections and wider layers push that change to much greater depths. Two "
+               "small networks need not behave alike: the measurements above say what this grid shows.")
+
+
+def _width_words(width) -> str:
+    if width.width is None:
+        return "wider than the grid (the loss stays below double within the span on a side)"
+    return f"{width.width:.2f}"
+
+
+def sharpness_words(names: list[str], results: list[GridResult], images: int) -> str:
+    """What this grid shows about the two networks' sharpness, from the computed surfaces."""
+    widths = [basin_widths(r.surface, DOUBLING) for r in results]
+    sums = [sum(w.width if w.width is not None else float("inf") for w in pair) for pair in widths]
+    eigenvalues = [r.top_eigenvalue.value for r in results]
+    each = "; ".join(f"{name}: {_width_words(a)} along α and {_width_words(b)} along β"
+                     for name, (a, b) in zip(names, widths))
+    narrower = names[int(np.argmin(sums))] if sums[0] != sums[1] else None
+    verdict = f"On this grid the basin of **{narrower}** is narrower." if narrower else \
+        "On this grid neither basin is narrower."
+    steeper = names[int(np.argmax(eigenvalues))]
+    agreement = "" if narrower is None else " — as the widths say" if steeper == narrower else \
+        " — the widths say the opposite"
+    unconverged = [name for name, r in zip(names, results) if not r.top_eigenvalue.converged]
+    caveat = f" (not converged in {HESSIAN_PRODUCTS} products for {', '.join(unconverged)})" if unconverged else ""
+    return (f"**Sharpness, measured on this grid.** Width of the basin where the loss stays below {DOUBLING:g}× its "
+            f"value at the trained weights, in units of the drawn directions (α = 1 moves every filter by its own "
+            f"norm), interpolated between grid points — {each}. {verdict} Top eigenvalue of the Hessian at the "
+            f"trained weights (power iteration on Hessian-vector products, the same {images:,} images): "
+            f"{eigenvalues[0]:.3g} vs {eigenvalues[1]:.3g}{caveat}, larger for {steeper}{agreement}. Read the "
+            "eigenvalue with care: it is loss per squared unit of raw parameter change, so it depends on the "
+            "weights' scale; batch norm makes a layer ignore the scale of the weights feeding it, so rescaling "
+            "them (and the running statistics with them) changes this eigenvalue but not the network (Li et al. "
+            "§4; Dinh et al., ICML 2017, show the same for ReLU networks). The widths along filter-normalised "
+            "directions are Li et al.'s own comparison.")
 
 
 with tabs[1]:

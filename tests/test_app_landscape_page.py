@@ -31,13 +31,41 @@ def test_lines_and_a_pca_plane_with_the_path(app):
     assert "training path" in figures and "final weights" in figures
 
 
-def test_batch_norm_side_by_side_on_one_colour_scale(app):
+def test_batch_norm_side_by_side_states_what_its_grid_shows(app):
+    """The sharpness words quote the widths and eigenvalues of these two networks on this
+    sample, recomputed here along the grid's own lines (α, β ∈ 9 points of ±1)."""
+    import numpy as np
+
+    from app.landscape import evaluate_line, filter_normalized_direction
+    from app.sharpness import basin_width, top_hessian_eigenvalue
+    from components.landscape_jobs import HESSIAN_PRODUCTS, HESSIAN_TOLERANCE, subject
+
+    app.selectbox(key="land_size").set_value("500 validation images")
     app.select_slider(key="compare_resolution").set_value(9).run()
     app.button(key="start_Compute both").click().run()
     _wait_for_jobs(app)
     assert not app.exception
     figures = figure_text(app)
     assert "LeNet-5, no batch norm (shipped)" in figures and "LeNet-5, batch norm (shipped)" in figures
+    words = " ".join(m.value for m in app.markdown if "Sharpness, measured on this grid" in m.value)
+    axis, sums, eigenvalues = np.linspace(-1, 1, 9), [], []
+    for key in ("lenet", "lenet_bn"):
+        network = subject(key)
+        data = network.evaluation(500)
+        widths = [basin_width(axis, evaluate_line(network.network(), network.final,
+                                                  filter_normalized_direction(network.final, seed), data, axis)[0])
+                  for seed in (0, 1)]
+        eigenvalue = top_hessian_eigenvalue(network.network(), network.final, data, HESSIAN_PRODUCTS,
+                                            HESSIAN_TOLERANCE, seed=0).value
+        assert f"{widths[0].width:.2f} along α and {widths[1].width:.2f} along β" in words
+        assert f"{eigenvalue:.3g}" in words
+        sums.append(widths[0].width + widths[1].width)
+        eigenvalues.append(eigenvalue)
+    narrower = ["LeNet-5, no batch norm (shipped)", "LeNet-5, batch norm (shipped)"][int(np.argmin(sums))]
+    assert f"the basin of **{narrower}** is narrower" in words
+    captions = " ".join(c.value for c in app.caption)
+    assert "What Li et al. (NeurIPS 2018) found on their networks" in captions
+    assert "without skip connections (or batch norm) the landscape gets sharper" not in captions + words
 
 
 def test_an_unaffordable_grid_is_refused_with_its_estimate(app, monkeypatch):

@@ -158,3 +158,39 @@ def test_a_grid_job_and_a_page_on_one_subject_do_not_read_each_others_weights(tr
     worker.join()
     np.testing.assert_allclose(results["grid"], expected, rtol=1e-6)
     assert all(value == pytest.approx(at_final, rel=1e-6) for value in seen)
+
+
+@pytest.mark.parametrize("low, high", [(0.34, 10.0), (0.3, 0.45), (0.27, 0.35), (0.21, 0.99), (1e-3, 50.0),
+                                       (1e-8, 1e3), (2.2, 2.35), (0.05, 2.4)])
+def test_log_ticks_are_few_readable_and_spaced(low, high):
+    """The oracle for "no overlap": on a 200 px tall plot area a label needs about 16 px,
+    so neighbouring ticks must sit at least 8 % of the axis apart; every label reads back
+    as its value; two to eight ticks, all on the axis."""
+    from app.landscape_figures import log_ticks
+
+    values, labels = log_ticks(low, high)
+    assert 2 <= len(values) <= 8
+    assert all(low * (1 - 1e-9) <= v <= high * (1 + 1e-9) for v in values)
+    assert [float(label) for label in labels] == pytest.approx(values, rel=1e-12)
+    assert all(len(label) <= 5 for label in labels)  # "0.001", "1e-8": no 0.30000000000000004
+    spacing = np.diff(np.log10(values)) / np.log10(high / low)
+    assert spacing.min() >= 0.08
+
+
+def test_line_and_contour_figures_use_round_ticks():
+    from app.landscape_figures import contour_figure, line_figure, log_ticks, surface_3d_figure
+
+    alphas = np.linspace(-1, 1, 11)
+    loss, accuracy = 0.3 + 5 * alphas ** 2, 0.9 - 0.6 * alphas ** 2
+    layout = line_figure(alphas, loss, accuracy, "t", log_scale=True).layout
+    assert layout.yaxis.type == "log" and list(layout.yaxis.tickvals) == log_ticks(loss.min(), loss.max())[0]
+    assert (layout.yaxis2.tickformat, layout.yaxis2.tick0, layout.yaxis2.dtick) == (".0%", 0, 0.2)
+    grid = loss[None, :] + loss[:, None]
+    surface = Surface(alphas, alphas, grid, np.clip(1 - grid / 10, 0, 1))
+    colorbar = contour_figure(surface, "loss", log_scale=True).data[0].colorbar
+    np.testing.assert_allclose(10 ** np.array(colorbar.tickvals), log_ticks(grid.min(), grid.max())[0])
+    assert list(colorbar.ticktext) == log_ticks(grid.min(), grid.max())[1]
+    accuracy_bar = contour_figure(surface, "accuracy").data[0].colorbar
+    assert (accuracy_bar.tickformat, accuracy_bar.dtick) == (".0%", 0.2)
+    zaxis = surface_3d_figure(surface, "loss", log_scale=True).layout.scene.zaxis
+    np.testing.assert_allclose(10 ** np.array(zaxis.tickvals), log_ticks(grid.min(), grid.max())[0])
