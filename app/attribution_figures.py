@@ -18,7 +18,7 @@ _COLOURS = {"Grad-CAM": "#d62728", "Saliency": "#1f77b4", "Integrated Gradients"
 
 def attribution_figure(
     view: np.ndarray, attribution: np.ndarray, signed: bool, opacity: float = 0.55,
-    title: str | None = None, height: int = 420,
+    title: str | None = None, height: int = 420, colorbar_below: bool = False,
 ) -> go.Figure:
     """A (S, S) map over the (S, S, 3) picture the model saw. Signed maps use a
     diverging scale centred on 0 (red for, blue against); others run from 0 up.
@@ -31,6 +31,7 @@ def attribution_figure(
     return map_overlay_figure(
         view, small, opacity, "RdBu_r" if signed else "Inferno", (-limit if signed else 0.0, limit),
         smooth=True, title=title, height=height, value_label="attribution", fade=True, signed=signed,
+        colorbar_below=colorbar_below,
     )
 
 

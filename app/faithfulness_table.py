@@ -64,7 +64,8 @@ def faithfulness_verdict(rows: list[dict]) -> str:
                   and not math.isnan(row["deletion area ↓"]) and row["deletion area ↓"] >= baseline]
         if beaten:
             sentences.append(f"The random order deletes as well as or better than {', '.join(beaten)} "
-                             f"(area {baseline:.3f}): by deletion alone, those maps show nothing.")
+                             f"(area {baseline:.3f}): by deletion alone, those maps do no better than "
+                             "no explanation.")
     constant = [row["method"] for row in rows if row["note"] == CONSTANT_NOTE]
     if constant:
         sentences.append(f"{', '.join(constant)}: a constant map has no order, so it has no curves or areas.")

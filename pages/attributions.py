@@ -66,7 +66,9 @@ def slow_map(label: str, method: str, model: torch.nn.Module):
     """The slow method's map if computed in this session; else a Run button (and None)."""
     settings = (n_steps, ig_batch) if method == "Integrated Gradients" else (window, stride)
     result = slow_attribution(label, settings, loaded, image.sha256, target)
-    if result is None and st.button(f"Run {label}", key=f"run_{label}"):
+    button = st.empty()  # emptied once pressed, so a finished method shows no stale button
+    if result is None and button.button(f"Run {label}", key=f"run_{label}"):
+        button.empty()
         try:
             result = run_slow_attribution(label, settings, loaded, image.sha256, target,
                                           slow_compute(method, model))
@@ -113,14 +115,15 @@ else:
     twin = randomised_twin(loaded)
     for column, method in zip(st.columns(len(maps) or 1), maps):
         with column:
+            st.markdown(f"**{method}**, random weights")
             randomised = (fast_attribution(method, loaded, image.sha256, target, inspection, True)
                           if method in FAST else slow_map(f"{method} · random weights", method, twin))
             if randomised is None:
                 continue
             similarities[method] = similarity = map_similarity(maps[method], randomised)
             signed = method in attributions.SIGNED_METHODS
-            st.plotly_chart(attribution_figure(inspection.view, randomised, signed, opacity,
-                                               title=f"{method}, random weights", height=300),
+            st.plotly_chart(attribution_figure(inspection.view, randomised, signed, opacity, height=330,
+                                               colorbar_below=True),
                             width="stretch", key=f"random_map_{method}")
             st.caption(f"ρ = {similarity.spearman:.2f}, SSIM = {similarity.ssim:.2f}" if similarity.comparable
                        else f"SSIM = {similarity.ssim:.2f}; a constant map has no ranks, so no ρ.")
@@ -131,8 +134,10 @@ results = {method: faithfulness_of(attribution, loaded, image.sha256, target, in
 results[RANDOM_ORDER] = faithfulness_of(None, loaded, image.sha256, target, inspection)
 rows = faithfulness_rows(results, similarities)
 number = st.column_config.NumberColumn(format="%.3f")
-st.dataframe(rows, hide_index=True, width="stretch", key="faithfulness_table",
-             column_config={column: number for column in rows[0] if column not in ("method", "note")})
+shown = [column for column in rows[0] if column != "note" or any(row["note"] for row in rows)]
+st.dataframe(rows, hide_index=True, width="stretch", key="faithfulness_table", column_order=shown,
+             column_config={"method": st.column_config.TextColumn(width="medium")}
+             | {column: number for column in shown if column not in ("method", "note")})
 st.markdown(faithfulness_verdict(rows))
 st.plotly_chart(faithfulness_figure({m: r for m, r in results.items() if r is not None}, names[target]),
                 width="stretch", key="faithfulness_curves")
