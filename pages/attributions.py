@@ -115,7 +115,7 @@ else:
     twin = randomised_twin(loaded)
     for column, method in zip(st.columns(len(maps) or 1), maps):
         with column:
-            st.markdown(f"**{method}**, random weights")
+            st.markdown(f"**{method}**")  # the heading above says: random weights
             randomised = (fast_attribution(method, loaded, image.sha256, target, inspection, True)
                           if method in FAST else slow_map(f"{method} · random weights", method, twin))
             if randomised is None:
