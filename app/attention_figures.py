@@ -18,7 +18,8 @@ _GAP = 1
 
 def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Inferno", alpha: float = 0.7,
                      smooth: bool = False, masks: torch.Tensor | None = None, max_side: int = 1024) -> Mosaic:
-    """One tile per head: the picture with that head's (h, w) map blended over it,
+    """One tile per head: the picture with that head's (h, w) map blended over it, each
+    pixel's opacity growing with the map's value (its minimum leaves the photo as it is),
     or, given boolean `masks`, the picture kept where the mask is on and dimmed elsewhere."""
     heads = maps.shape[0]
     cols = math.ceil(math.sqrt(heads))
@@ -36,8 +37,9 @@ def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Infe
             blended = picture * (0.15 + 0.85 * keep[..., None])
         else:
             values = upsampled[head]
-            colored = apply_colormap(normalise(values, float(values.min()), float(values.max())), colormap)
-            blended = (1 - alpha) * picture + alpha * colored
+            unit = normalise(values, float(values.min()), float(values.max()))
+            weight = alpha * unit[..., None]
+            blended = (1 - weight) * picture + weight * apply_colormap(unit, colormap)
         row, col = divmod(head, cols)
         top, left = row * (tile + _GAP), col * (tile + _GAP)
         canvas[top: top + tile, left: left + tile] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
@@ -45,9 +47,13 @@ def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Infe
     return Mosaic(rgb=canvas, channels=grid, tile_shape=(tile, tile))
 
 
+_MARK = (255, 225, 0)  # yellow with a black edge: visible on light and dark photos alike
+_EDGE = (0, 0, 0)
+
+
 def patch_grid_picture(view: np.ndarray, grid: tuple[int, int], marked: tuple[int, int] | None,
                        side: int = 448) -> np.ndarray:
-    """The picture enlarged to `side` px with the patch grid drawn and one patch outlined."""
+    """The picture enlarged to `side` px with the patch grid drawn and one patch marked."""
     picture = F.interpolate(torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)[None].float(),
                             size=(side, side), mode="bilinear", antialias=True)[0].permute(1, 2, 0)
     picture = picture.clamp(0, 255).round().to(torch.uint8).numpy().copy()
@@ -58,12 +64,36 @@ def patch_grid_picture(view: np.ndarray, grid: tuple[int, int], marked: tuple[in
         picture[:, round(c * side / cols)] = (picture[:, round(c * side / cols)] * 0.5 + 127).astype(np.uint8)
     if marked is not None:
         r, c = marked
-        top, bottom = round(r * side / rows), round((r + 1) * side / rows) - 1
-        left, right = round(c * side / cols), round((c + 1) * side / cols) - 1
-        for thickness in range(2):
-            picture[top + thickness, left:right + 1] = picture[bottom - thickness, left:right + 1] = (255, 40, 40)
-            picture[top:bottom + 1, left + thickness] = picture[top:bottom + 1, right - thickness] = (255, 40, 40)
+        _mark_patch(picture, (round(r * side / rows), round((r + 1) * side / rows)),
+                    (round(c * side / cols), round((c + 1) * side / cols)))
     return picture
+
+
+def _mark_patch(picture: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> None:
+    """A thick frame just outside the patch plus four arms pointing at it, in a size set by
+    the picture, not by the patch: a 9 px patch of a 40 × 40 grid is as easy to find as a
+    large one. The patch itself is left untouched, so one still sees what it holds."""
+    side = picture.shape[0]
+    ring, arm = max(3, side // 110), max(12, side // 14)
+    (top, bottom), (left, right) = rows, cols
+    middle_row, middle_col = (top + bottom) // 2, (left + right) // 2
+    mark = np.zeros(picture.shape[:2], bool)
+
+    def paint(r0: int, r1: int, c0: int, c1: int) -> None:
+        mark[max(r0, 0): max(r1, 0), max(c0, 0): max(c1, 0)] = True
+
+    paint(top - ring, bottom + ring, left - ring, right + ring)
+    half = ring // 2 + 1
+    paint(top - ring - arm, top - ring, middle_col - half, middle_col + half)
+    paint(bottom + ring, bottom + ring + arm, middle_col - half, middle_col + half)
+    paint(middle_row - half, middle_row + half, left - ring - arm, left - ring)
+    paint(middle_row - half, middle_row + half, right + ring, right + ring + arm)
+    mark[top:bottom, left:right] = False
+    edge = F.max_pool2d(torch.from_numpy(mark)[None, None].float(), 5, stride=1, padding=2)[0, 0].numpy() > 0
+    edge &= ~mark
+    edge[top:bottom, left:right] = False
+    picture[edge] = _EDGE
+    picture[mark] = _MARK
 
 
 def patch_at(x: float, y: float, width: float, height: float, grid: tuple[int, int]) -> tuple[int, int]:

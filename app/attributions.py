@@ -82,6 +82,12 @@ def integrated_gradients(
     return _to_map(attribution.sum(dim=1))
 
 
+def largest_occlusion_window(size: int) -> int:
+    """Half the input: with a stride no larger than the window, at least 2 × 2 positions,
+    so the map can say which part of the image mattered."""
+    return size // 2
+
+
 def occlusion_forward_count(size: int, window: int, stride: int, per_eval: int) -> int:
     positions = ((size - window) // stride + 1) ** 2
     return 1 + math.ceil(positions / per_eval)
@@ -99,8 +105,9 @@ def occlusion(
     """Zeiler & Fergus: the drop in the target's score when a window is greyed out
     (set to the mean colour), averaged over the windows covering each pixel."""
     size = batch.shape[-1]
-    if not 1 <= window <= size:
-        raise ValueError(f"the occlusion window ({window} px) must fit the {size} px input")
+    if not 1 <= window <= largest_occlusion_window(size):
+        raise ValueError(f"the occlusion window ({window} px) must be at most half the {size} px input: a window "
+                         "as large as the image covers it all at every position and gives a uniform map")
     if not 1 <= stride <= window:
         raise ValueError(f"the stride ({stride} px) must be between 1 and the window ({window} px)")
     forward = _CountingForward(model, occlusion_forward_count(size, window, stride, per_eval), progress)

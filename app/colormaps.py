@@ -30,3 +30,13 @@ def normalise(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """Maps [low, high] to [0, 1]; a constant map becomes 0."""
     span = high - low
     return np.zeros_like(values, dtype=np.float32) if span <= 0 else ((values - low) / span).astype(np.float32)
+
+
+def fading_colorscale(name: str, opacity: float, signed: bool = False, samples: int = 33) -> list[list]:
+    """A plotly colorscale whose alpha grows with the value: 0 at the low end (at the centre
+    when `signed`) up to `opacity` at the ends, so a zero map leaves the photo as it is
+    instead of tinting it with the colormap's low colour."""
+    positions = np.linspace(0.0, 1.0, samples)
+    colours = lookup_table(name)[np.rint(positions * 255).astype(int)]
+    alphas = opacity * (np.abs(2 * positions - 1) if signed else positions)
+    return [[float(p), f"rgba({r},{g},{b},{a:.3f})"] for p, (r, g, b), a in zip(positions, colours, alphas)]

@@ -1,4 +1,5 @@
-"""Attributions for the current image, model and class, computed once each.
+"""Attributions for the current image, model and class, computed once each,
+with their faithfulness curves and the randomised-weights sanity check.
 
 Grad-CAM and Saliency take one backward pass and are computed on sight.
 Integrated Gradients and Occlusion take tens of forward passes: they run on a
@@ -7,36 +8,58 @@ button press, with a progress bar, and are kept in the session.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
+import torch
 
 import pretrained
 from app import attributions
-from app.deletion import DeletionCurve, deletion_curve, random_deletion_curve
+from app.bounded_cache import BoundedCache
+from app.faithfulness import ConstantMap, Faithfulness, faithfulness, random_order_map
+from app.sanity_check import randomised_model
 from components.cnn_capture import Inspection
 from components.out_of_memory import stop_on_out_of_memory
 
 _SLOW_RESULTS = "slow_attributions"
 _KEEP = 8  # slow results kept per session
+SANITY_SEED = 0
+# The randomised twin of a model is the same for every image and session: built once per
+# (model, device). Two entries: at most two extra models (VGG16's is the largest, 0.5 GB).
+_RANDOMISED = BoundedCache(max_entries=2)
 
 
 def _key(loaded: pretrained.LoadedModel, image_sha: str, target: int) -> tuple:
-    return image_sha, loaded.spec.name, str(loaded.device), pretrained.weights_fingerprint(loaded.spec), target
+    return (image_sha, loaded.spec.name, str(loaded.device), pretrained.weights_fingerprint(loaded.spec),
+            target)
+
+
+def randomised_twin(loaded: pretrained.LoadedModel) -> torch.nn.Module:
+    """`loaded`'s architecture with seeded random weights, on its device."""
+    with st.spinner(f"Building {loaded.spec.title} with random weights…"), \
+            stop_on_out_of_memory(f"building {loaded.spec.title} with random weights"):
+        return _RANDOMISED.get((loaded.spec.name, str(loaded.device), SANITY_SEED),
+                               lambda: randomised_model(loaded.spec, SANITY_SEED).to(loaded.device))
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _fast(method: str, key: tuple, _loaded: pretrained.LoadedModel, _inspection: Inspection) -> np.ndarray:
-    target = key[-1]
+def _fast(method: str, key: tuple, _model: torch.nn.Module, cam_layer: str,
+          _batch: torch.Tensor) -> np.ndarray:
+    target = key[-2]
     if method == "Grad-CAM":
-        return attributions.grad_cam(_loaded.model, _loaded.spec.cam_layer, _inspection.batch, target)
-    return attributions.saliency(_loaded.model, _inspection.batch, target)
+        return attributions.grad_cam(_model, cam_layer, _batch, target)
+    return attributions.saliency(_model, _batch, target)
 
 
-def fast_attribution(method: str, loaded, image_sha: str, target: int, inspection: Inspection) -> np.ndarray:
+def fast_attribution(method: str, loaded, image_sha: str, target: int, inspection: Inspection,
+                     randomised: bool = False) -> np.ndarray:
+    """Grad-CAM or Saliency of the loaded model, or of its randomised twin."""
+    model = randomised_twin(loaded) if randomised else loaded.model
     with st.spinner(f"{method}…"), stop_on_out_of_memory(method):
-        return _fast(method, _key(loaded, image_sha, target), loaded, inspection)
+        return _fast(method, (*_key(loaded, image_sha, target), randomised), model, loaded.spec.cam_layer,
+                     inspection.batch)
 
 
 def slow_attribution(method: str, settings: tuple, loaded, image_sha: str, target: int) -> np.ndarray | None:
@@ -58,16 +81,21 @@ def run_slow_attribution(method: str, settings: tuple, loaded, image_sha: str, t
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _deletion(method: str, map_digest: str, key: tuple, _loaded, _inspection: Inspection,
-              _attribution: np.ndarray | None) -> DeletionCurve:
-    target = key[-1]
-    if _attribution is None:
-        return random_deletion_curve(_loaded.model, _inspection.batch, target)
-    return deletion_curve(_loaded.model, _inspection.batch, _attribution, target)
+def _faithfulness(map_digest: str, key: tuple, _model: torch.nn.Module, _batch: torch.Tensor,
+                  _attribution: np.ndarray) -> Faithfulness | None:
+    try:
+        return faithfulness(_model, _batch, _attribution, key[-1])
+    except ConstantMap:
+        return None
 
 
-def deletion(method: str, attribution: np.ndarray | None, loaded, image_sha: str, target: int,
-             inspection: Inspection) -> DeletionCurve:
-    """The deletion curve of one map (None: a random order), cached by the map's content."""
-    digest = "random" if attribution is None else str(hash(attribution.tobytes()))
-    return _deletion(method, digest, _key(loaded, image_sha, target), loaded, inspection, attribution)
+def faithfulness_of(attribution: np.ndarray | None, loaded, image_sha: str, target: int,
+                    inspection: Inspection) -> Faithfulness | None:
+    """Deletion and insertion curves of one map (None: a seeded random order), cached by the
+    map's content; None when the map is constant and so orders nothing."""
+    if attribution is None:
+        attribution = random_order_map(inspection.batch.shape[-1])
+    digest = hashlib.sha256(np.ascontiguousarray(attribution).tobytes()).hexdigest()
+    with st.spinner("Deletion and insertion curves…"), stop_on_out_of_memory("the faithfulness curves"):
+        return _faithfulness(digest, _key(loaded, image_sha, target), loaded.model, inspection.batch,
+                             attribution)

@@ -58,10 +58,16 @@ with tabs[1]:
         rollout = capture.to_patches(attention_rollout(capture.attentions, fusion, discard))
         raw = capture.patch_attention(last - 1).mean(dim=0)
         columns = st.columns(3 if spec.has_classifier else 2)
-        columns[0].plotly_chart(map_overlay_figure(view, rollout, 0.6, "Inferno", title="Attention rollout",
-                                                   height=400, value_label="rollout"), width="stretch", key="rollout")
-        columns[1].plotly_chart(map_overlay_figure(view, raw, 0.6, "Inferno", title=f"Raw layer {last}, mean of heads",
-                                                   height=400, value_label="attention"), width="stretch", key="raw")
+
+        def side_by_side(column, values, title, label, key, tickformat=".2~%"):
+            # One height, colour bar underneath and zero transparent: the maps line up at one size.
+            column.plotly_chart(map_overlay_figure(
+                view, values, 0.75, "Inferno", (0.0, float(values.max()) or 1.0), title=title, height=420,
+                value_label=label, fade=True, tickformat=tickformat, colorbar_below=True),
+                width="stretch", key=key)
+
+        side_by_side(columns[0], rollout, "Attention rollout", "share", "rollout")
+        side_by_side(columns[1], raw, f"Raw layer {last}, mean of heads", "share", "raw")
         if spec.has_classifier:
             names = pretrained.class_names(spec)
             ranked = torch.argsort(capture.logits, descending=True).tolist()
@@ -69,12 +75,13 @@ with tabs[1]:
                                      format_func=lambda i: names[i])
             cam = token_grad_cam(loaded.model, f"blocks.{last - 1}.norm1", viewed.batch, target,
                                  capture.prefix_tokens, capture.grid)
-            columns[2].plotly_chart(map_overlay_figure(view, torch.from_numpy(cam), 0.6, "Inferno",
-                                                       title=f"Grad-CAM: {names[target]}", height=400,
-                                                       value_label="Grad-CAM"), width="stretch", key="vit_gradcam")
+            side_by_side(columns[2], torch.from_numpy(cam), f"Grad-CAM: {names[target]}", "Grad-CAM",
+                         "vit_gradcam", tickformat=None)
         st.caption("Rollout multiplies the layers' attention with the residual stream added (Abnar & Zuidema 2020)"
                    + ("; Grad-CAM weighs the last block's tokens, reshaped to the patch grid, by the class gradient."
-                      if spec.has_classifier else "."))
+                      if spec.has_classifier else ".")
+                   + " The first two colour bars give each patch's share of the attention; every map is "
+                     "transparent where it is zero.")
 
 with tabs[2]:
     if tabs[2].open:
@@ -87,7 +94,7 @@ with tabs[2]:
         with click_col:
             streamlit_image_coordinates(patch_grid_picture(view, capture.grid, (row, col)), key=click_key, width="stretch",
                                         cursor="crosshair")
-            st.caption(f"Patch ({row}, {col}) is marked; click another.")
+            st.caption(f"Patch ({row}, {col}) is framed in yellow; click another.")
         maps = capture.patch_attention(layer - 1, query=capture.query_of_patch(row, col))
         maps_col.plotly_chart(mosaic_figure(head_maps_mosaic(view, maps), tile_name="head", height=520),
                               width="stretch", key="clicked_maps")

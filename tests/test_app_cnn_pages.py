@@ -47,9 +47,39 @@ def test_attributions_default_to_the_top_class_and_run_the_slow_methods(app):
     app.slider(key="ig_steps").set_value(8)
     app.button(key="run_Integrated Gradients").click().run()
     assert not app.exception
-    deletion = figure_text(app)
-    for method in ("Grad-CAM", "Saliency", "Integrated Gradients", "Occlusion", "random order"):
-        assert f"{method} (area" in deletion, method
+    app.button(key="run_Occlusion · random weights").click().run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    methods = ["Grad-CAM", "Saliency", "Integrated Gradients", "Occlusion", "random order"]
+    assert table["method"].tolist() == methods
+    assert table[["deletion area ↓", "insertion area ↑", "SRG ↑"]].notna().all().all()
+    randomised = table.set_index("method")["ρ with random weights"]
+    assert randomised[["Grad-CAM", "Saliency", "Occlusion"]].notna().all()
+    assert randomised[["Integrated Gradients", "random order"]].isna().all()  # not run / not a map
+    verdict = " ".join(m.value for m in app.markdown)
+    best = table.loc[table["insertion area ↑"].idxmax()]
+    assert f"**{best['method']}** by insertion area ({best['insertion area ↑']:.3f})" in verdict or \
+        f"On this image {best['method']} scores best by every metric." in verdict
+    curves = figure_text(app)
+    for method in methods:
+        assert f'"name":"{method}"' in curves, method
+
+
+def test_untrained_weights_list_classes_without_probabilities_and_skip_the_sanity_check(app):
+    app.switch_page("pages/attributions.py").run()
+    app.selectbox(key="chosen_cnn_widget").set_value("mobilenet_v2").run()
+    assert not app.exception
+    assert "class predictions are hidden" in app.error[0].value
+    target = next(box for box in app.selectbox if box.key.startswith("target_"))
+    assert target.options[:3] == ["0: tench", "1: goldfish", "2: great white shark"]
+    assert not any("%" in option for option in target.options)
+    assert "weights are already random" in app.info[0].value
+    assert app.dataframe[0].value["ρ with random weights"].isna().all()
+
+
+def test_the_occlusion_window_stops_at_half_the_input(app):
+    app.switch_page("pages/attributions.py").run()
+    assert app.slider(key="occ_window").max == 112
 
 
 def test_a_stride_larger_than_the_window_gives_a_message(app):

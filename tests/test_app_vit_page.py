@@ -54,3 +54,19 @@ def test_distance_comparison_with_a_second_model(app):
     app.selectbox(key="distance_other").set_value("deit_s16").run()
     assert not app.exception
     assert "DeiT-S\\u002f16 (untrained)" in figure_text(app)  # plotly escapes "/" in its JSON
+
+
+def test_the_rollout_row_draws_its_maps_at_one_size_with_plain_colour_bars(app):
+    import json
+
+    app.radio(key="tiny_input").set_value("Your image, converted").run()
+    open_tab(app, "vit_tab", "Rollout")
+    assert not app.exception
+    figures = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    assert len(figures) == 3
+    layouts = [(f["layout"]["height"], f["layout"]["margin"], f["layout"]["yaxis"]["domain"]) for f in figures]
+    assert layouts[1:] == layouts[:-1]  # same height, margins and picture area: one size side by side
+    colorbars = [f["data"][1]["colorbar"] for f in figures]
+    assert all(bar["orientation"] == "h" and bar["exponentformat"] == "none" for bar in colorbars)
+    assert [bar.get("tickformat") for bar in colorbars] == [".2~%", ".2~%", None]
+    assert all(f["data"][1]["colorscale"][0][1].endswith(",0.000)") for f in figures)  # zero is transparent

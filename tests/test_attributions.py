@@ -9,14 +9,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy.stats import spearmanr
 from torch import nn
 
 import pretrained
 from app import attributions
 from app.classify import model_view, normalize
-from app.deletion import deletion_curve, removed_look
+from app.faithfulness import ConstantMap, Curve, Faithfulness, faithfulness, removed_look
+from app.faithfulness_table import faithfulness_rows, faithfulness_verdict
 from app.images import decode_image
 from app.samples import sample_bytes
+from app.sanity_check import map_similarity, randomised_model, rank_correlation
 from tests.conftest import ROOT
 
 
@@ -92,27 +95,120 @@ def test_occlusion_equals_a_brute_force_loop(small):
 
 def test_impossible_occlusion_settings_are_refused_with_a_reason(small):
     model, x = small
-    with pytest.raises(ValueError, match="must fit"):
-        attributions.occlusion(model, x, 0, window=64, stride=8)
+    with pytest.raises(ValueError, match="at most half the 32 px input"):
+        attributions.occlusion(model, x, 0, window=17, stride=8)
     with pytest.raises(ValueError, match="stride"):
         attributions.occlusion(model, x, 0, window=8, stride=16)
 
 
-def test_deletion_curve_equals_one_image_at_a_time(small):
+def test_the_largest_occlusion_window_leaves_two_by_two_positions_and_a_map_that_is_not_uniform(small):
     model, x = small
-    attribution = np.random.default_rng(3).random((32, 32))
-    curve = deletion_curve(model, x, attribution, 0, steps=4, block=8)
+    window = attributions.largest_occlusion_window(32)
+    assert attributions.occlusion_forward_count(32, window, window, 1) == 1 + 4
+    assert np.ptp(attributions.occlusion(model, x, 1, window, window)) > 0
+
+
+def _brute_force_curve(model, x, attribution, target, least_first=False, insert=False):
+    """One image at a time, 4 × 4 squares of 8 px, at 0, 4, 8, 12, 16 squares: the first
+    squares in the order taken from the original image (insertion) or from the blurred one."""
     cells = torch.from_numpy(attribution).reshape(4, 8, 4, 8).mean(dim=(1, 3)).reshape(-1)
-    order = torch.argsort(-cells, stable=True)
+    ranked = torch.argsort(cells if least_first else -cells, stable=True)
     blurred = removed_look(x)
-    for fraction, probability in zip(curve.fractions, curve.probabilities):
-        keep = torch.ones(16)
-        keep[order[: round(fraction * 16)]] = 0
-        mask = keep.reshape(4, 4).repeat_interleave(8, 0).repeat_interleave(8, 1)
+    probabilities = []
+    for count in range(0, 17, 4):
+        original = torch.zeros(16) if insert else torch.ones(16)
+        original[ranked[:count]] = 1.0 if insert else 0.0
+        mask = original.reshape(4, 4).repeat_interleave(8, 0).repeat_interleave(8, 1)
         with torch.inference_mode():
-            expected = torch.softmax(model(x * mask + blurred * (1 - mask)), dim=1)[0, 0]
-        assert probability == pytest.approx(float(expected), rel=1e-5)
-    assert curve.fractions.tolist() == [0, 0.25, 0.5, 0.75, 1.0]
+            probabilities.append(float(torch.softmax(model(x * mask + blurred * (1 - mask)), dim=1)[0, target]))
+    return np.array(probabilities)
+
+
+def _trapezoid_area(values, step):
+    return sum((a + b) / 2 * step for a, b in zip(values[:-1], values[1:]))
+
+
+@pytest.fixture
+def random_map():
+    return np.random.default_rng(3).random((32, 32))
+
+
+def test_deletion_curve_equals_one_image_at_a_time(small, random_map):
+    model, x = small
+    result = faithfulness(model, x, random_map, 0, steps=4, block=8, chunk=3)
+    expected = _brute_force_curve(model, x, random_map, 0)
+    np.testing.assert_allclose(result.deletion.probabilities, expected, rtol=1e-5)
+    assert result.deletion.fractions.tolist() == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_insertion_curve_equals_one_image_at_a_time(small, random_map):
+    """RISE's insertion: from the blurred image, the most attributed squares put back first."""
+    model, x = small
+    result = faithfulness(model, x, random_map, 2, steps=4, block=8, chunk=3)
+    expected = _brute_force_curve(model, x, random_map, 2, insert=True)
+    np.testing.assert_allclose(result.insertion.probabilities, expected, rtol=1e-5)
+
+
+def test_symmetric_relevance_gain_is_least_first_minus_most_first_deletion_area(small, random_map):
+    model, x = small
+    result = faithfulness(model, x, random_map, 4, steps=4, block=8)
+    most_first = _brute_force_curve(model, x, random_map, 4)
+    least_first = _brute_force_curve(model, x, random_map, 4, least_first=True)
+    np.testing.assert_allclose(result.least_relevant_first.probabilities, least_first, rtol=1e-5)
+    expected = _trapezoid_area(least_first, 0.25) - _trapezoid_area(most_first, 0.25)
+    assert result.symmetric_relevance_gain == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def test_a_constant_map_has_no_curve_and_the_table_says_so(small):
+    model, x = small
+    with pytest.raises(ConstantMap, match="same value"):
+        faithfulness(model, x, np.zeros((32, 32)), 0)
+    rows = faithfulness_rows({"Occlusion": None}, {})
+    assert np.isnan(rows[0]["deletion area ↓"]) and np.isnan(rows[0]["SRG ↑"])
+    assert "no order" in faithfulness_verdict(rows)
+
+
+def _result(deletion, insertion):
+    """A Faithfulness with two-point curves of the given areas."""
+    fractions = np.array([0.0, 1.0])
+    return Faithfulness(Curve(fractions, np.array([deletion, deletion])), Curve(fractions, np.array([insertion] * 2)))
+
+
+def test_the_verdict_names_each_metrics_winner_and_says_when_they_disagree():
+    agree = faithfulness_rows({"Grad-CAM": _result(0.1, 0.9), "random order": _result(0.3, 0.3)}, {})
+    assert faithfulness_verdict(agree).startswith("On this image Grad-CAM scores best by every metric.")
+    rows = faithfulness_rows({"Grad-CAM": _result(0.2, 0.9), "Saliency": _result(0.4, 0.5),
+                              "random order": _result(0.1, 0.3)}, {})
+    verdict = faithfulness_verdict(rows)
+    assert "the metrics disagree" in verdict
+    assert "**random order** by deletion area (0.100)" in verdict
+    assert "**Grad-CAM** by insertion area (0.900)" in verdict
+    assert "deletes as well as or better than Grad-CAM, Saliency" in verdict
+
+
+def test_spearman_of_two_maps_equals_scipys_with_ties_and_is_nan_for_a_constant_map():
+    rng = np.random.default_rng(0)
+    first = np.maximum(rng.normal(size=(20, 20)), 0)  # ReLU: many tied zeros, as Grad-CAM has
+    second = np.round(first + rng.normal(size=(20, 20)), 1)
+    assert rank_correlation(first, second) == pytest.approx(spearmanr(first.ravel(), second.ravel()).statistic)
+    assert np.isnan(rank_correlation(first, np.ones((20, 20))))
+
+
+def test_the_randomised_model_is_seeded_frozen_and_its_maps_compare_by_scipys_spearman():
+    from tests.tiny_weights import tiny_spec
+
+    spec = tiny_spec()
+    state = torch.random.get_rng_state()
+    first, again, trained = randomised_model(spec, 0), randomised_model(spec, 0), randomised_model(spec, 7)
+    assert torch.equal(state, torch.random.get_rng_state())  # other sessions' draws are untouched
+    assert not first.training and not any(p.requires_grad for p in first.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    maps = [attributions.saliency(model, x, 3) for model in (trained, first)]
+    similarity = map_similarity(*maps)
+    assert similarity.spearman == pytest.approx(spearmanr(maps[0].ravel(), maps[1].ravel()).statistic, abs=1e-9)
+    assert map_similarity(maps[0], maps[0]).spearman == pytest.approx(1.0)
+    assert map_similarity(maps[0], maps[0]).ssim == pytest.approx(1.0)
 
 
 @pytest.fixture(scope="module")

@@ -117,7 +117,7 @@ def test_attributions_run_occlusion_in_the_browser(page):
     expect(main.get_by_text("at bn2, upsampled")).to_be_visible()
     main.get_by_role("button", name="Run Occlusion").click()
     wait_for_run(page)
-    expect(main.locator(".js-plotly-plot").get_by_text("Occlusion (area")).to_be_visible()
+    expect(main.get_by_text("Faithfulness on this image")).to_be_visible()
     screenshot(page, "attributions-with-occlusion")
     assert exception_boxes(page) == []
 
@@ -155,7 +155,7 @@ def test_attention_page_click_a_patch_with_the_tiny_vit(page):
     box = picture.bounding_box()
     picture.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.9})
     wait_for_run(page)
-    expect(main.get_by_text("Patch (6, 0) is marked")).to_be_visible()
+    expect(main.get_by_text("Patch (6, 0) is framed in yellow")).to_be_visible()
     screenshot(page, "attention-clicked-patch")
     assert exception_boxes(page) == []
 

@@ -8,8 +8,11 @@ import timm
 import torch
 import torch.nn.functional as F
 
+from app.attention_figures import head_maps_mosaic, patch_grid_picture
 from app.attention_maps import attention_rollout, mass_threshold_mask, mean_attention_distance
 from app.attributions import token_grad_cam
+from app.colormaps import fading_colorscale, lookup_table
+from app.overlays import map_overlay_figure
 from app.vit_attention import attention_memory_bytes, capture_attention
 
 TINY = dict(img_size=32, patch_size=8, embed_dim=48, depth=3, num_heads=3, num_classes=7, qkv_bias=True)
@@ -193,3 +196,47 @@ def test_memory_preview_counts_layers_heads_and_tokens():
     model = tiny_vit()
     assert attention_memory_bytes(model, 32) == 3 * 3 * 17 * 17 * 4
     assert attention_memory_bytes(model, 64) == 3 * 3 * 65 * 65 * 4
+
+
+def test_the_marked_patch_of_a_40_by_40_grid_is_framed_and_pointed_at_beyond_its_own_size():
+    view = np.full((224, 224, 3), 128, np.uint8)
+    plain = patch_grid_picture(view, (40, 40), None)
+    picture = patch_grid_picture(view, (40, 40), (20, 20))
+    top, bottom, left, right = (round(i * 448 / 40) for i in (20, 21, 20, 21))  # an 11 px patch
+    np.testing.assert_array_equal(picture[top:bottom, left:right], plain[top:bottom, left:right])
+    marked = np.all(picture == (255, 225, 0), axis=-1)
+    rows, cols = np.nonzero(marked)
+    assert rows.max() - rows.min() >= 64 and cols.max() - cols.min() >= 64  # arms: far larger than the patch
+    for ring in (marked[top - 2, left:right], marked[bottom + 1, left:right],
+                 marked[top:bottom, left - 2], marked[top:bottom, right + 1]):
+        assert ring.all()  # a frame of at least 3 px on all four sides
+    assert np.all(picture[top - 6: top - 4, left] == 0)  # the frame is edged in black against the photo
+    assert patch_grid_picture(view, (40, 40), (0, 39)).shape == (448, 448, 3)  # a corner patch is fine too
+
+
+def test_head_maps_leave_the_photo_untinted_where_a_head_is_at_its_lowest():
+    view = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    maps = torch.zeros(1, 2, 2)
+    maps[0, 0, 0] = 1.0
+    mosaic = head_maps_mosaic(view, maps, alpha=0.7, max_side=65)  # one 64 px tile
+    tile = mosaic.tile_shape[0]
+    picture = F.interpolate(torch.from_numpy(view).permute(2, 0, 1)[None].float(), size=(tile, tile),
+                            mode="bilinear", antialias=True)[0].permute(1, 2, 0).numpy()
+    low = slice(tile // 2, tile)  # a quarter where the map is 0
+    np.testing.assert_array_equal(mosaic.rgb[low, low], np.clip(np.rint(picture[low, low]), 0, 255))
+    top = mosaic.rgb[: tile // 2, : tile // 2].astype(float)
+    expected = 0.3 * picture[: tile // 2, : tile // 2] + 0.7 * lookup_table("Inferno")[255]
+    np.testing.assert_allclose(top, np.clip(np.rint(expected), 0, 255), atol=1)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_fading_colorscale_is_transparent_at_zero_and_reaches_the_opacity_at_the_ends(signed):
+    scale = fading_colorscale("RdBu_r" if signed else "Inferno", 0.6, signed)
+    alphas = {round(p, 3): float(colour.rsplit(",", 1)[1].rstrip(")")) for p, colour in scale}
+    assert alphas[0.5 if signed else 0.0] == 0.0
+    assert alphas[1.0] == pytest.approx(0.6) and alphas[0.0] == pytest.approx(0.6 if signed else 0.0)
+    figure = map_overlay_figure(np.zeros((8, 8, 3), np.uint8), np.ones((2, 2)) * 6.15e-4, 0.6, "Inferno",
+                                (0.0, 1e-3), fade=True)
+    heatmap = figure.data[1]
+    assert heatmap.opacity == 1.0 and heatmap.colorscale[0][1].endswith(",0.000)")
+    assert heatmap.colorbar.exponentformat == "none"  # plain 0.0006, never "615µ"
