@@ -103,7 +103,7 @@ def race_figure(surface: Surface, trajectories: list[Trajectory], start: tuple[f
         dragmode="zoom", clickmode="event+select", coloraxis=racer_coloraxis(PALETTE),
         **replay_controls(shown),
     )
-    return legend_below(figure, margin_bottom=170)
+    return legend_below(figure, margin_bottom=200)
 
 
 def legend_below(figure: go.Figure, margin_bottom: int) -> go.Figure:
@@ -137,7 +137,7 @@ def surface_3d_figure(surface: Surface, trajectories: list[Trajectory], height: 
 LOG_FLOOR = 1e-16  # f − f* below this (rounding at the minimum) is drawn at it on a log axis
 
 
-def log_axis(values: np.ndarray, labels: int = 8) -> dict:
+def log_axis(values: np.ndarray, labels: int = 10) -> dict:
     """A log axis labelled 1e-6, 1e-3, … (no SI prefixes: "1µ" or "1f" mean nothing for a loss),
     one label per decade, or per few decades where the data spans more than `labels` of them."""
     finite = values[np.isfinite(values) & (values > 0)]

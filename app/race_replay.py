@@ -104,8 +104,9 @@ def glyphs(trajectories: list[Trajectory], step: int, span: float) -> list[dict]
 
 
 def replay_controls(shown: list[int]) -> dict:
-    """Layout of a ▶ Replay / pause pair and a step slider under the plot. redraw=False: a frame
-    moves the glyph traces only; the contour picture and the full paths stay as drawn."""
+    """Layout of ▶ Replay and pause side by side and a step slider, under the plot. redraw=False:
+    a frame moves the glyph traces only; the contour picture and the full paths stay as drawn. The
+    slider's own tick labels are transparent (48 of them overlap); it shows "step k" above it."""
     still = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}
     play = {"frame": {"duration": FRAME_MS, "redraw": False}, "transition": {"duration": 0},
             "fromcurrent": True}
@@ -113,8 +114,10 @@ def replay_controls(shown: list[int]) -> dict:
                {"label": "❚❚", "method": "animate", "args": [[None], still]}]
     steps = [{"method": "animate", "label": str(k), "args": [[str(k)], still]} for k in shown]
     return {
-        "updatemenus": [{"type": "buttons", "showactive": False, "x": 0, "y": -0.1, "xanchor": "left",
-                         "yanchor": "top", "buttons": buttons}],
-        "sliders": [{"x": 0.16, "len": 0.84, "y": -0.08, "currentvalue": {"prefix": "step "},
+        "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": -0.1,
+                         "xanchor": "left", "yanchor": "top", "pad": {"t": 0, "r": 0}, "buttons": buttons}],
+        "sliders": [{"x": 0.3, "len": 0.7, "y": -0.1, "yanchor": "top", "pad": {"t": 0, "b": 0},
+                     "ticklen": 4, "minorticklen": 2, "font": {"color": "rgba(0, 0, 0, 0)"},
+                     "currentvalue": {"prefix": "step ", "font": {"color": "#444", "size": 14}},
                      "steps": steps}],
     }

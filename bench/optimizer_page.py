@@ -2,16 +2,21 @@
 has finished and the browser has painted the result, and how long a replay of all nine racers
 blocks the tab (the longest gap between animation frames while it plays).
 
-    .venv/bin/python -m bench.optimizer_page [--port 8765]
+    .venv/bin/python -m bench.optimizer_page [--only NAME ...]
 
-Last line: optimizer_page: controls=N p50_ms=… worst_ms=… worst=NAME replay_ms=… replay_longest_block_ms=…
+Last line: optimizer_page: controls=N p50_ms=… worst_ms=… worst=NAME baseline_ms=… replay_ms=…
+replay_longest_block_ms=…, where the baseline is the same measurement on a one-widget page in the
+same run (machines, and how busy they are, differ: the ratio travels, the milliseconds don't).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
@@ -137,34 +142,54 @@ def controls(page) -> list[tuple[str, object]]:
     ]
 
 
+ONE_WIDGET_PAGE = 'import streamlit as st\nst.write(st.slider("Baseline", 0, 100, 50))\n'
+
+
+def baseline_ms(browser, tmp: Path) -> float:
+    """Median input-to-paint time of a one-widget page on this machine, now: machines (and how
+    busy they are) differ, the ratio to it travels."""
+    script = tmp / "one_widget.py"
+    script.write_text(ONE_WIDGET_PAGE)
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with running_app(free_port(), command=command) as (url, _, _):
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(url)
+        wait_for_run(page)
+        times = [timed(page, nudge(page, "Baseline")) for _ in range(5)]
+        page.close()
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--only", nargs="*", help="names of the controls to time (default: all)")
     args = parser.parse_args()
-    with running_app(args.port or free_port()) as (url, _, _), sync_playwright() as playwright:
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.set_default_timeout(120_000)
-        page.goto(f"{url}/optimizers")
-        wait_for_run(page)
-        times = {}
-        open_expander(page, "Hyperparameters")()
-        for name, action in controls(page):
-            if args.only and name not in args.only:
-                continue
-            times[name] = timed(page, action)
-            print(f"{name:16s} {times[name]:7.0f} ms", flush=True)
-        for name in ("GD", "Momentum (course)", "AdaGrad", "AdamW"):  # all nine racers
-            times[f"{name} on"] = timed(page, pill(page, name))
-            print(f"{name + ' on':16s} {times[name + ' on']:7.0f} ms", flush=True)
-        played, blocked = replay(page)
-        print(f"nine racers: replay to the end {played:.0f} ms, longest block {blocked:.0f} ms")
+        baseline = baseline_ms(browser, Path(tmp))
+        print(f"{'baseline':16s} {baseline:7.0f} ms (one-widget page)", flush=True)
+        with running_app(free_port()) as (url, _, _):
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(120_000)
+            page.goto(f"{url}/optimizers")
+            wait_for_run(page)
+            open_expander(page, "Hyperparameters")()
+            the_rest = ("GD", "Momentum (course)", "AdaGrad", "AdamW")  # then all nine race
+            nine = [(f"{name} on", pill(page, name)) for name in the_rest]
+            times = {}
+            for name, action in controls(page) + nine:
+                if args.only and name not in args.only:
+                    continue
+                times[name] = timed(page, action)
+                print(f"{name:16s} {times[name]:7.0f} ms", flush=True)
+            played, blocked = replay(page)
+            print(f"nine racers: replay to the end {played:.0f} ms, longest block {blocked:.0f} ms")
         browser.close()
     worst = max(times, key=times.get)
     print(f"optimizer_page: controls={len(times)} p50_ms={statistics.median(times.values()):.0f} "
-          f"worst_ms={times[worst]:.0f} worst={worst.replace(' ', '_')} replay_ms={played:.0f} "
-          f"replay_longest_block_ms={blocked:.0f}")
+          f"worst_ms={times[worst]:.0f} worst={worst.replace(' ', '_')} baseline_ms={baseline:.0f} "
+          f"replay_ms={played:.0f} replay_longest_block_ms={blocked:.0f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The optimizer race's hyperparameter inputs: one row per optimizer, short labels with the
-meaning in a tooltip, in columns wide enough for the widest row (Adam's rate and four settings)."""
+"""The optimizer race's hyperparameter inputs: one row per optimizer under its name, short labels
+with the meaning in a tooltip, in columns wide enough for the widest row (Adam's rate and four settings)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ SETTINGS = {
     "weight_decay": ("weight decay",
                      "Pulls θ towards 0: Adam adds λθ to the gradient, AdamW shrinks θ directly."),
 }
-# The name, then the rate and up to four settings (Adam's): the same columns in every row, so that
-# rows line up and a row of one input does not stretch it across the page.
-_COLUMNS = [1.4, 1, 1, 1, 1, 1]
+# The rate and up to four settings (Adam's): the same five columns in every row, so that rows line
+# up, a lone input does not stretch across the page, and each is wide enough for its value beside
+# the − and + buttons (with the name in a sixth column, 0.999 showed as "0.99" at 1280 px).
+_COLUMNS = 5
 
 
 def _tunable(racer: Racer) -> list[dataclasses.Field]:
@@ -35,8 +36,8 @@ def hyperparameter_rows(surface: Surface, racers: list[Racer]) -> list[Racer]:
     the surface (each surface has its own good rate); the other settings are kept across surfaces."""
     tuned = []
     for racer in racers:
-        name, *inputs = st.columns(_COLUMNS, vertical_alignment="bottom")
-        name.markdown(f"**{racer.name}**")
+        st.markdown(f"**{racer.name}**")
+        inputs = st.columns(_COLUMNS)
         lr = inputs[0].number_input("learning rate η", value=float(racer.lr), format="%.4g",
                                     step=racer.lr / 2 or 0.01, key=f"lr_{surface.name}_{racer.name}")
         values = {}

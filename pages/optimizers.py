@@ -49,9 +49,10 @@ with controls:
     steps = st.slider("Steps", 10, 1000, 200, 10, key="race_steps")
 
     catalogue = default_racers(surface)
-    # Pills show all nine choices at once (a multiselect in this column showed two of its chips).
+    # Pills show all nine choices at once (a multiselect in this column showed two of its chips);
+    # wrap=True, or in a column they stay on one row and scroll sideways.
     chosen = st.pills("Optimizers", list(catalogue), selection_mode="multi", default=DEFAULT_RACERS,
-                      key="race_optimizers")
+                      wrap=True, key="race_optimizers")
     chosen_names = [name for name in catalogue if name in chosen]
     schedule_name = st.selectbox("Learning-rate schedule", list(SCHEDULES), key="race_schedule")
     schedule_type = SCHEDULES[schedule_name]
