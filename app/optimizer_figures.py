@@ -51,7 +51,7 @@ def _contour_uri(surface: Surface) -> str:
 def race_figure(surface: Surface, trajectories: list[Trajectory], start: tuple[float, float],
                 clickable: bool = True, height: int = 620) -> go.Figure:
     """Contours, every path (faint) from the same start, minima, divergence marks,
-    and a replay (slider and play button) moving each racer with its glyphs."""
+    and a replay (slider and play button, REPLAY_FRAMES at most) moving each racer with its glyphs."""
     (x0, x1), (y0, y1) = surface.view
     figure = go.Figure()
     # The contours are a background picture, not a trace: Streamlit's plotly drops contour

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from app.race import default_racers
+from app.race_replay import REPLAY_FRAMES
 from app.surfaces import SURFACES
 from tests.conftest import app_at, open_tab
 
@@ -58,7 +59,7 @@ def test_every_control_of_the_page(app):
     _changed(app, app.number_input(key="hp_RMSProp_alpha"), 0.9)
     _changed(app, app.number_input(key="hp_AdaGrad_eps"), 1e-6)
     race = _spec(app)
-    assert len(race["frames"]) <= 48 and {t.get("name") for t in race["data"]} >= set(ALL)
+    assert len(race["frames"]) <= REPLAY_FRAMES and {t.get("name") for t in race["data"]} >= set(ALL)
 
     open_tab(app, "race_tab", "3D")
     assert not app.exception and _spec(app)["data"][0]["type"] == "surface"
@@ -77,7 +78,7 @@ def test_every_control_of_the_page(app):
     open_tab(app, "race_tab", "Race")
     for surface in SURFACES:
         _changed(app, app.selectbox(key="race_surface"), surface)
-        assert len(_spec(app)["frames"]) <= 48
+        assert len(_spec(app)["frames"]) <= REPLAY_FRAMES
     _changed(app, app.button_group(key="race_optimizers"), [])
     assert "at least one optimizer" in app.info[0].value
 
