@@ -103,7 +103,7 @@ def race_figure(surface: Surface, trajectories: list[Trajectory], start: tuple[f
         dragmode="zoom", clickmode="event+select", coloraxis=racer_coloraxis(PALETTE),
         **replay_controls(shown),
     )
-    return legend_below(figure, margin_bottom=200)
+    return legend_below(figure, margin_bottom=240)  # room for five legend rows in a narrow column
 
 
 def legend_below(figure: go.Figure, margin_bottom: int) -> go.Figure:

@@ -116,7 +116,7 @@ def replay_controls(shown: list[int]) -> dict:
     return {
         "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": -0.1,
                          "xanchor": "left", "yanchor": "top", "pad": {"t": 0, "r": 0}, "buttons": buttons}],
-        "sliders": [{"x": 0.3, "len": 0.7, "y": -0.1, "yanchor": "top", "pad": {"t": 0, "b": 0},
+        "sliders": [{"x": 0.36, "len": 0.64, "y": -0.1, "yanchor": "top", "pad": {"t": 0, "b": 0},
                      "ticklen": 4, "minorticklen": 2, "font": {"color": "rgba(0, 0, 0, 0)"},
                      "currentvalue": {"prefix": "step ", "font": {"color": "#444", "size": 14}},
                      "steps": steps}],
