@@ -42,3 +42,18 @@ def race(surface: Surface, racers: list[Racer], start: tuple[float, float], step
     """Every racer from the same start, with the same schedule and step count."""
     return [run(surface, r.optimizer, start, steps, r.lr, schedule, noise if r.noisy else None, name=r.name)
             for r in racers]
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    """Everything a race depends on; frozen and hashable, so results can be cached by it."""
+
+    surface: Surface
+    racers: tuple[Racer, ...]
+    start: tuple[float, float]
+    steps: int
+    schedule: object = Constant()
+    noise: GradientNoise = GradientNoise()
+
+    def run(self) -> list[Trajectory]:
+        return race(self.surface, list(self.racers), self.start, self.steps, self.schedule, self.noise)

@@ -1,14 +1,16 @@
-"""Optimizer race: every optimizer of the course from one start on a classic surface, replayed step by step."""
+"""Optimizer race: every optimizer of the course from one start on a classic surface, replayed."""
 
 import dataclasses
 
 import streamlit as st
 
-from app.optimizer_figures import loss_figure, race_figure, race_table, surface_3d_figure
-from app.race import default_racers, race
+from app.race import RaceSettings, default_racers
+from app.race_table import race_table, steps_column
 from app.schedules import SCHEDULES
 from app.surfaces import SURFACES
 from app.trajectories import GradientNoise
+from components.optimizer_race import loss_chart, race_chart, surface_chart, trajectories
+from components.race_hyperparameters import hyperparameter_rows
 
 DEFAULT_RACERS = ["SGD", "Momentum (PyTorch)", "Nesterov", "RMSProp", "Adam"]
 
@@ -47,7 +49,11 @@ with controls:
     steps = st.slider("Steps", 10, 1000, 200, 10, key="race_steps")
 
     catalogue = default_racers(surface)
-    chosen_names = st.multiselect("Optimizers", list(catalogue), DEFAULT_RACERS, key="race_optimizers")
+    # Pills show all nine choices at once (a multiselect in this column showed two of its chips);
+    # wrap=True, or in a column they stay on one row and scroll sideways.
+    chosen = st.pills("Optimizers", list(catalogue), selection_mode="multi", default=DEFAULT_RACERS,
+                      wrap=True, key="race_optimizers")
+    chosen_names = [name for name in catalogue if name in chosen]
     schedule_name = st.selectbox("Learning-rate schedule", list(SCHEDULES), key="race_schedule")
     schedule_type = SCHEDULES[schedule_name]
     schedule_values = {f.name: st.number_input(f"{schedule_name}: {f.name}", value=f.default,
@@ -59,43 +65,45 @@ with controls:
                                  key="race_batch")
     else:
         noise_scale, batch = 0.0, 1
+    notes = st.container()
 
-    racers = []
-    with st.expander("Hyperparameters"):
-        for name in chosen_names:
-            racer = catalogue[name]
-            st.markdown(f"**{name}**")
-            fields = [f for f in dataclasses.fields(racer.optimizer) if isinstance(f.default, float)]
-            columns = st.columns(len(fields) + 1)
-            lr = columns[0].number_input("learning rate", value=float(racer.lr), format="%.5f",
-                                         step=racer.lr / 2 or 0.01, key=f"lr_{surface.name}_{name}")
-            values = {f.name: columns[i + 1].number_input(f.name, value=float(getattr(racer.optimizer, f.name)),
-                                                          format="%.4g", key=f"hp_{name}_{f.name}")
-                      for i, f in enumerate(fields)}
-            racers.append(dataclasses.replace(racer, lr=lr,
-                                              optimizer=dataclasses.replace(racer.optimizer, **values)))
+# Full width under the race: the widest row (Adam's five settings) fits without wrapping.
+with st.expander("Hyperparameters: learning rate, momentum, β₁, β₂, ε, weight decay of each optimizer"):
+    racers = hyperparameter_rows(surface, [catalogue[name] for name in chosen_names])
+with notes:
+    if not racers:
+        st.info("Choose at least one optimizer.")
     if any(r.lr < 0 for r in racers):
         st.warning("A negative learning rate climbs uphill: that racer will run away.")
     if any(r.lr == 0 for r in racers):
         st.info("A learning rate of 0 never moves: that racer stays at the start.")
 
-trajectories = race(surface, racers, start, steps, schedule_type(**schedule_values),
-                    GradientNoise(noise_scale, batch, seed=0))
+settings = RaceSettings(surface, tuple(racers), start, steps, schedule_type(**schedule_values),
+                        GradientNoise(noise_scale, batch, seed=0))
 with chart:
-    tabs = st.tabs(["Race", "3D", "Loss", "Table"])
+    # Only the open tab runs: each view costs a figure to build, send and draw.
+    tabs = st.tabs(["Race", "3D", "Loss", "Table"], key="race_tab", on_change="rerun")
     with tabs[0]:
-        st.plotly_chart(race_figure(surface, trajectories, start), width="stretch", key=chart_key,
-                        on_select="rerun", selection_mode=("points", "box"))
-        st.caption("▶ Replay moves every racer together: the dark arrow is −gradient, the coloured arrow the "
-                   "velocity of momentum methods, the dotted box each coordinate's effective learning rate of "
-                   "adaptive methods (wide: that direction moves fast).")
+        if tabs[0].open:
+            st.plotly_chart(race_chart(settings), width="stretch", key=chart_key, on_select="rerun",
+                            selection_mode=("points", "box"))
+            st.caption("▶ Replay moves every racer together: the dark line is −gradient, the grey arrow "
+                       "with a head in the racer's colour the velocity of momentum methods, the dotted box "
+                       "each coordinate's effective learning rate of adaptive methods (wide: that direction "
+                       "moves fast).")
     with tabs[1]:
-        st.plotly_chart(surface_3d_figure(surface, trajectories), width="stretch", key="race_3d")
+        if tabs[1].open:
+            st.plotly_chart(surface_chart(settings), width="stretch", key="race_3d")
     with tabs[2]:
-        log_scale = st.toggle("Log scale", True, key="race_log")
-        st.plotly_chart(loss_figure(trajectories, surface, log_scale), width="stretch", key="race_loss")
+        if tabs[2].open:
+            log_scale = st.toggle("Log scale", True, key="race_log")
+            st.plotly_chart(loss_chart(settings, log_scale), width="stretch", key="race_loss")
     with tabs[3]:
-        tolerance = st.number_input("Tolerance", value=1e-3, format="%.0e", key="race_tolerance")
-        st.dataframe(race_table(trajectories, surface, tolerance), hide_index=True, width="stretch")
-        st.caption("Momentum (course), v ← λv − (1−λ)g, θ ← θ + ηv, and PyTorch's b ← μb + g, θ ← θ − η′b "
-                   "take identical steps when μ = λ and η′ = (1 − λ)η.")
+        if tabs[3].open:
+            tolerance = st.number_input("Tolerance", value=1e-3, format="%.0e", key="race_tolerance")
+            first_step = st.column_config.NumberColumn(
+                help="The first step within the tolerance of the minimum; empty: never.")
+            st.dataframe(race_table(trajectories(settings), surface, tolerance), hide_index=True,
+                         width="stretch", column_config={steps_column(tolerance): first_step})
+            st.caption("Momentum (course), v ← λv − (1−λ)g, θ ← θ + ηv, and PyTorch's b ← μb + g, "
+                       "θ ← θ − η′b take identical steps when μ = λ and η′ = (1 − λ)η.")

@@ -1,0 +1,40 @@
+"""The optimizer race's results, cached server-wide by their settings: a class on the default
+settings, a student going back to a value or to a tab, get the same race and figures at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+
+from app.bounded_cache import BoundedCache
+from app.optimizer_figures import loss_figure, race_figure, surface_3d_figure
+from app.race import RaceSettings
+from app.trajectories import Trajectory
+
+# Figures are a few hundred kB each; nothing mutates them after they are built (st.plotly_chart
+# copies them into its message), so one object can serve every session.
+_RACES = BoundedCache(max_entries=64, sizeof=lambda _: 0)
+_FIGURES = BoundedCache(max_entries=48, sizeof=lambda _: 0)
+
+
+def trajectories(settings: RaceSettings) -> list[Trajectory]:
+    return _RACES.get(settings, settings.run)
+
+
+def _figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    return _FIGURES.get(key, build)
+
+
+def race_chart(settings: RaceSettings) -> go.Figure:
+    return _figure(("race", settings),
+                   lambda: race_figure(settings.surface, trajectories(settings), settings.start))
+
+
+def surface_chart(settings: RaceSettings) -> go.Figure:
+    return _figure(("3d", settings), lambda: surface_3d_figure(settings.surface, trajectories(settings)))
+
+
+def loss_chart(settings: RaceSettings, log_scale: bool) -> go.Figure:
+    return _figure(("loss", settings, log_scale),
+                   lambda: loss_figure(trajectories(settings), settings.surface, log_scale))
