@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import re
 import statistics
 import sys
@@ -225,7 +224,7 @@ async def drive_page(page, title: str, report: Report) -> None:
         done.add(name)
         long_job = kind == "button" and bool(LONG_JOB.match(name.split(" · ", 2)[2]))
         try:
-            ms, measured = await timed(page, lambda: change(page, kind, element), long_job)
+            ms, measured = await timed(page, lambda k=kind, e=element: change(page, k, e), long_job)
         except Exception as error:  # reported, and the bench goes on with the next control
             report.not_driven.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
             await page.keyboard.press("Escape")
