@@ -145,8 +145,9 @@ def landscape_item(points: int) -> Item:
         evaluation = chosen.evaluation(1000)
         data = EvaluationSet(evaluation.images.to(device), evaluation.labels.to(device))
         origin = {k: v.to(device) for k, v in chosen.final.items()}
-        directions = tuple({k: v.to(device) for k, v in filter_normalized_direction(chosen.final, seed).items()}
-                           for seed in (0, 1))
+        # The directions are drawn on the CPU, so both devices move along the same ones.
+        drawn = (filter_normalized_direction(chosen.final, seed) for seed in (0, 1))
+        directions = tuple({k: v.to(device) for k, v in direction.items()} for direction in drawn)
         network, axis = chosen.network().to(device), np.linspace(-1, 1, points)
 
         def compute():
@@ -225,8 +226,9 @@ def main() -> None:
         passed += error <= tolerance
         errors.append(error)
         speedups.append(cpu_s / other_s)
-        print(f"{item.name:48s} {cpu_s:8.3f} {other_s:8.3f} {cpu_s / other_s:8.1f} {error:9.2e} {tolerance:7.0e}"
-              f"{'' if error <= tolerance else '  FAILED'}", flush=True)
+        verdict = "" if error <= tolerance else "  FAILED"
+        print(f"{item.name:48s} {cpu_s:8.3f} {other_s:8.3f} {cpu_s / other_s:8.1f} {error:9.2e} "
+              f"{tolerance:7.0e}{verdict}", flush=True)
     print(f"gpu_check: items={len(chosen)} passed={passed} max_rel_err={max(errors):.2e} "
           f"speedup_median={statistics.median(speedups):.2f}")
 

@@ -148,12 +148,13 @@ async def change(page, kind: str, element) -> None:
         radios = element.get_by_role("radio")
         count = await radios.count()
         checked = [i for i in range(count) if await radios.nth(i).is_checked()]
-        await element.locator("[role='radiogroup'] label").nth((checked[0] + 1) % count if checked else 0).click()
+        labels = element.locator("[role='radiogroup'] label")
+        await labels.nth((checked[0] + 1) % count if checked else 0).click()
     elif kind == "checkbox":
         await element.locator("label").first.click()
     elif kind == "number":
-        up = element.locator("[data-testid='stNumberInputStepUp']")
-        await (up if await up.is_enabled() else element.locator("[data-testid='stNumberInputStepDown']")).click()
+        up, down = (element.locator(f"[data-testid='stNumberInputStep{way}']") for way in ("Up", "Down"))
+        await (up if await up.is_enabled() else down).click()
     elif kind == "segmented":
         buttons = element.locator("button")
         count = await buttons.count()
@@ -214,7 +215,8 @@ async def drive_page(page, title: str, report: Report) -> None:
     for _ in range(MAX_ACTIONS_PER_PAGE):
         await open_expanders(page)
         for index in range(await selected_tabs.count()):  # an open tab is not a change
-            done.add(f"{title} · tab · {' '.join((await selected_tabs.nth(index).inner_text()).split())[:50]}")
+            label = " ".join((await selected_tabs.nth(index).inner_text()).split())[:50]
+            done.add(f"{title} · tab · {label}")
         pending = [c for c in await controls_on(page, title) if c[0] not in done]
         # Tabs last: opening one hides the controls of the tab that was open.
         pending.sort(key=lambda c: c[1] == "tab")
@@ -254,7 +256,8 @@ async def bench_app(url: str, photo: Path, titles: list[str] | None, report: Rep
         await upload(page, photo)
         links = page.locator("[data-testid='stSidebarNav'] a")
         # A link's text is its icon's ligature name, then its title.
-        every = [(await links.nth(i).inner_text()).strip().splitlines()[-1].strip() for i in range(await links.count())]
+        every = [(await links.nth(i).inner_text()).strip().splitlines()[-1].strip()
+                 for i in range(await links.count())]
         for title in every:  # warm: every model and first capture loaded once
             await open_page(page, title)
         for title in titles or every:
@@ -273,7 +276,8 @@ async def bench_baseline(url: str) -> list[float]:
         await page.wait_for_selector("[data-testid='stSlider']")
         await run_clock(page).idle()
         slider = page.locator(f"{MAIN} [data-testid='stSlider']")
-        times = [(await timed(page, lambda: change(page, "slider", slider)))[0] for _ in range(BASELINE_CHANGES)]
+        times = [(await timed(page, lambda: change(page, "slider", slider)))[0]
+                 for _ in range(BASELINE_CHANGES)]
         await browser.close()
     return times
 
