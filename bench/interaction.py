@@ -172,7 +172,7 @@ async def timed(page, action, long_job: bool = False) -> tuple[float, str]:
     """Milliseconds from the action to the painted end of the run it started (to the first
     progress shown, for a long job), and what was measured."""
     clock = run_clock(page)
-    await clock.idle()
+    await asyncio.wait_for(clock.idle(), ACTION_TIMEOUT_S)
     asked, start = len(clock.requested), time.monotonic()
     await action()
     while True:
@@ -217,7 +217,7 @@ async def drive_page(page, title: str, report: Report) -> None:
         for index in range(await selected_tabs.count()):  # an open tab is not a change
             label = " ".join((await selected_tabs.nth(index).inner_text()).split())[:50]
             done.add(f"{title} · tab · {label}")
-        pending = [c for c in await controls_on(page, title) if c[0] not in done]
+        pending = [c for c in await asyncio.wait_for(controls_on(page, title), 120) if c[0] not in done]
         # Tabs last: opening one hides the controls of the tab that was open.
         pending.sort(key=lambda c: c[1] == "tab")
         if not pending:
@@ -226,7 +226,8 @@ async def drive_page(page, title: str, report: Report) -> None:
         done.add(name)
         long_job = kind == "button" and bool(LONG_JOB.match(name.split(" · ", 2)[2]))
         try:
-            ms, measured = await timed(page, lambda k=kind, e=element: change(page, k, e), long_job)
+            ms, measured = await asyncio.wait_for(
+                timed(page, lambda k=kind, e=element: change(page, k, e), long_job), ACTION_TIMEOUT_S + 30)
         except Exception as error:  # reported, and the bench goes on with the next control
             report.not_driven.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
             await page.keyboard.press("Escape")
@@ -250,6 +251,7 @@ async def bench_app(url: str, photo: Path, titles: list[str] | None, report: Rep
         page = await new_page(await browser.new_context(viewport={"width": 1280, "height": 900}))
         await page.goto(url)
         await page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stRadio']")
+        page.set_default_timeout(15_000)  # a control that vanished mid-read must not hold the bench
         await run_clock(page).idle()
         sidebar = page.locator("[data-testid='stSidebar']")
         await timed(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
@@ -262,7 +264,11 @@ async def bench_app(url: str, photo: Path, titles: list[str] | None, report: Rep
             await open_page(page, title)
         for title in titles or every:
             print(f"{title}:", flush=True)
-            await drive_page(page, title, report)
+            try:
+                await drive_page(page, title, report)
+            except Exception as error:  # the page is reported, the next one is driven
+                report.not_driven.append(f"{title}, the rest of the page: {type(error).__name__}: "
+                                         f"{str(error).splitlines()[0][:120]}")
         await browser.close()
 
 
