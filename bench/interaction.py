@@ -134,7 +134,7 @@ async def change(page, kind: str, element) -> None:
         if await thumb.get_attribute("aria-valuenow") == before:  # at its end
             await thumb.press("ArrowLeft")
     elif kind == "selectbox":
-        await element.locator("[data-baseweb='select']").first.click()
+        await element.get_by_role("combobox").first.click()
         options = page.get_by_role("option")
         await options.first.wait_for(timeout=10_000)
         count = await options.count()
