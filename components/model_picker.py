@@ -20,7 +20,7 @@ def model_picker(families: tuple[str, ...], default: str, label: str = "Model") 
     name = st.selectbox(
         label, list(specs), key=widget_key,
         format_func=lambda n: f"{specs[n].title} · {pretrained.weights_status(specs[n]).value}",
-        on_change=on_change(value_key, widget_key, [widget_key]),
+        on_change=on_change(value_key, widget_key),
     )
     loaded = loaded_model(name)
     show_download_result()

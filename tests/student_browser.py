@@ -152,3 +152,8 @@ async def choose(page, label: str, option: str) -> Run:
         await page.get_by_role("option").filter(has_text=option).first.click()
 
     return await act(page, pick)
+
+
+def run_clock(page) -> RunClock:
+    """The clock `new_page` attached to a page: its rerun requests and script runs so far."""
+    return _CLOCKS[id(page)]

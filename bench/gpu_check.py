@@ -1,0 +1,237 @@
+"""The GPU path in one call: each page's computation on CUDA against the CPU's result.
+
+Runs on real tensors (scikit-image's astronaut, the 8×8 digits, the shipped LeNet):
+CNN capture and Grad-CAM on EfficientNet-Lite0 (real weights) and an untrained ResNet-50,
+ViT attention on the tiny ViT and an untrained ViT-B/16, Swin capture on the tiny Swin and
+an untrained Swin-T, one seeded training epoch, and a 5×5 loss-landscape grid. Float32
+with TF32 off and deterministic cuDNN, so the two devices differ only by the order of
+float additions: each output must agree within its kind's tolerance (TOLERANCE), measured
+as the largest difference over the largest magnitude of the CPU's output.
+
+    python -m bench.gpu_check               # every item
+    python -m bench.gpu_check --cpu-only --quick
+
+Without CUDA (or with --cpu-only) the CPU is compared with a second CPU run: a check that
+each item is deterministic, which the GPU comparison relies on, and no GPU figure.
+Last line: `gpu_check: items=N passed=N max_rel_err=... speedup_median=...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Deterministic cuBLAS needs its workspace fixed before CUDA starts.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+import numpy as np  # noqa: E402
+import skimage.data  # noqa: E402
+import torch  # noqa: E402
+
+import pretrained  # noqa: E402
+from app.attributions import grad_cam  # noqa: E402
+from app.classify import preprocess  # noqa: E402
+from app.feature_capture import FeatureExtractor, capture_activations  # noqa: E402
+from app.landscape import EvaluationSet, evaluate_grid, filter_normalized_direction  # noqa: E402
+from app.swin_attention import capture_swin  # noqa: E402
+from app.training import TrainingConfig, train  # noqa: E402
+from app.training_data import SOURCES, split  # noqa: E402
+from app.vit_attention import capture_attention  # noqa: E402
+
+# Largest |cuda - cpu| over the largest |cpu| allowed, per kind of output. Forward passes in
+# float32 differ by summation order (~1e-6 relative per layer, growing with depth); Grad-CAM
+# divides by its own maximum; a training epoch compounds 23 SGD steps; a landscape point is a
+# mean loss over 1,000 images.
+TOLERANCE = {"forward": 1e-3, "attention": 1e-3, "grad_cam": 5e-3, "training": 5e-3, "landscape": 1e-4}
+Outputs = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    kind: str  # a key of TOLERANCE
+    run: Callable[[torch.device], Outputs]  # builds on the device (untimed), returns a timed computation
+    quick: bool = False  # tiny enough for --quick
+
+
+def astronaut_batch(spec, device) -> torch.Tensor:
+    return preprocess(skimage.data.astronaut(), spec.preprocessing).to(device)
+
+
+def registry_model(name: str, trained: bool, device) -> tuple:
+    """A registry model on `device`: its shipped weights, or seeded random ones."""
+    spec = pretrained.get_spec(name)
+    if trained:
+        return spec, pretrained.load_model(name, device=str(device)).model
+    torch.manual_seed(0)
+    return spec, pretrained.build_model(spec).eval().requires_grad_(False).to(device)
+
+
+def cnn_items(name: str, trained: bool) -> list[Item]:
+    def capture(device):
+        spec, model = registry_model(name, trained, device)
+        extractor = FeatureExtractor(model, spec.layers, spec.framework, spec.preprocessing.input_size)
+        batch = astronaut_batch(spec, device)
+
+        def compute():
+            capture = capture_activations(extractor, batch)
+            return {**capture.activations, "logits": capture.logits}
+
+        return compute
+
+    def cam(device):
+        spec, model = registry_model(name, trained, device)
+        batch = astronaut_batch(spec, device)
+        # The target is fixed (class 0) so that both devices explain the same class.
+        return lambda: {"grad_cam": grad_cam(model, spec.cam_layer, batch, target=0)}
+
+    return [Item(f"CNN capture · {name}", "forward", capture), Item(f"Grad-CAM · {name}", "grad_cam", cam)]
+
+
+def vit_item(name: str, trained: bool) -> Item:
+    def run(device):
+        spec, model = registry_model(name, trained, device)
+        batch = astronaut_batch(spec, device)
+
+        def compute():
+            capture = capture_attention(model, batch)
+            return {"attentions": capture.attentions, "logits": capture.logits}
+
+        return compute
+
+    return Item(f"ViT attention · {name}", "attention", run, quick=trained)
+
+
+def swin_item(name: str, trained: bool) -> Item:
+    def run(device):
+        spec, model = registry_model(name, trained, device)
+        batch = astronaut_batch(spec, device)
+
+        def compute():
+            capture = capture_swin(model, batch)
+            outputs = {f"attention {b.stage}.{b.block}": b.attention for b in capture.blocks}
+            outputs.update({f"stage {i}": f for i, f in enumerate(capture.stage_features)})
+            return outputs | ({"logits": capture.logits} if capture.logits is not None else {})
+
+        return compute
+
+    return Item(f"Swin capture · {name}", "attention", run, quick=trained)
+
+
+def training_item() -> Item:
+    def run(device):
+        data = split(SOURCES["Digits (8×8, scikit-learn)"].load(), 300, seed=0, device=device)
+        # Plain SGD: Adam's division by √v turns rounding in near-zero gradients into whole steps.
+        config = TrainingConfig(model="LeNet-5", optimizer="SGD", learning_rate=0.05, epochs=1, seed=0)
+
+        def compute():
+            result = train(config, data)
+            return {name: tensor.float() for name, tensor in result.model.state_dict().items()}
+
+        return compute
+
+    return Item("Training epoch · LeNet-5 on the digits", "training", run, quick=True)
+
+
+def landscape_item(points: int) -> Item:
+    def run(device):
+        from bench.landscape import subject
+
+        chosen = subject()
+        evaluation = chosen.evaluation(1000)
+        data = EvaluationSet(evaluation.images.to(device), evaluation.labels.to(device))
+        origin = {k: v.to(device) for k, v in chosen.final.items()}
+        # The directions are drawn on the CPU, so both devices move along the same ones.
+        drawn = (filter_normalized_direction(chosen.final, seed) for seed in (0, 1))
+        directions = tuple({k: v.to(device) for k, v in direction.items()} for direction in drawn)
+        network, axis = chosen.network().to(device), np.linspace(-1, 1, points)
+
+        def compute():
+            surface = evaluate_grid(network, origin, directions, data, axis, axis)
+            return {"loss": torch.from_numpy(surface.loss)}
+
+        return compute
+
+    return Item(f"Landscape grid · LeNet-5 {points}×{points}", "landscape", run, quick=True)
+
+
+def items(quick: bool) -> list[Item]:
+    every = [*cnn_items("efficientnet_lite0", True), *cnn_items("resnet50", False),
+             vit_item("tiny_vit_fmnist", True), vit_item("vit_b16", False),
+             swin_item("tiny_swin_fmnist", True), swin_item("swin_t", False),
+             training_item(), landscape_item(3 if quick else 5)]
+    return [item for item in every if item.quick or not quick]
+
+
+def relative_error(reference: Outputs, other: Outputs) -> float:
+    """The largest difference over the largest magnitude of the reference, over all outputs."""
+    worst = 0.0
+    for name, expected in reference.items():
+        expected, got = torch.as_tensor(expected).double().cpu(), torch.as_tensor(other[name]).double().cpu()
+        if expected.shape != got.shape:
+            return float("inf")
+        scale = float(expected.abs().max()) or 1.0
+        worst = max(worst, float((expected - got).abs().max()) / scale)
+    return worst
+
+
+def timed(compute: Callable[[], Outputs], device: torch.device) -> tuple[Outputs, float]:
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    synchronize()
+    start = time.perf_counter()
+    outputs = compute()
+    synchronize()
+    return outputs, time.perf_counter() - start
+
+
+def deterministic() -> None:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    # Warn only: a few CUDA backward kernels (adaptive pooling) have no deterministic version.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu-only", action="store_true", help="compare the CPU with itself")
+    parser.add_argument("--quick", action="store_true", help="only the tiny models, a 3×3 grid")
+    arguments = parser.parse_args()
+    deterministic()
+    cpu = torch.device("cpu")
+    on_cuda = torch.cuda.is_available() and not arguments.cpu_only
+    other = torch.device("cuda") if on_cuda else cpu
+    if on_cuda:
+        print(f"CUDA: {torch.cuda.get_device_name(0)}; torch {torch.__version__}; TF32 off, deterministic")
+    else:
+        print("CUDA is not available" + (" (--cpu-only)" if arguments.cpu_only else "")
+              + ": each item runs twice on the CPU and the runs are compared (a determinism check); "
+              "no GPU figures.")
+    passed, errors, speedups = 0, [], []
+    chosen = items(arguments.quick)
+    second = "cuda_s" if on_cuda else "again_s"
+    print(f"{'item':48s} {'cpu_s':>8s} {second:>8s} {'speedup':>8s} {'rel_err':>9s} {'tol':>7s}")
+    for item in chosen:
+        reference, cpu_s = timed(item.run(cpu), cpu)
+        compute = item.run(other)
+        if on_cuda:
+            timed(compute, other)  # CUDA's first call pays for kernel selection and loading
+        result, other_s = timed(compute, other)
+        error, tolerance = relative_error(reference, result), TOLERANCE[item.kind]
+        passed += error <= tolerance
+        errors.append(error)
+        speedups.append(cpu_s / other_s)
+        verdict = "" if error <= tolerance else "  FAILED"
+        print(f"{item.name:48s} {cpu_s:8.3f} {other_s:8.3f} {cpu_s / other_s:8.1f} {error:9.2e} "
+              f"{tolerance:7.0e}{verdict}", flush=True)
+    print(f"gpu_check: items={len(chosen)} passed={passed} max_rel_err={max(errors):.2e} "
+          f"speedup_median={statistics.median(speedups):.2f}")
+
+
+if __name__ == "__main__":
+    main()
