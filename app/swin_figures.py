@@ -138,8 +138,6 @@ def shift_animation_figure(frames_png: list[str], geometry: StageGeometry, side_
     width, picture_height = side_px
     cell = width / geometry.padded[1]
     names = [f"rolled by {min(i, geometry.shift)}" for i in range(geometry.shift + 1)] + ["windows cut"]
-    # The step labels sit under the slider's ticks; the full name shows above it as the current value.
-    short = [str(i) for i in range(geometry.shift + 1)] + ["cut"]
     labels = [go.Scatter(x=[x * cell for x, _, _ in _region_centres(geometry)],
                          y=[y * cell for _, y, _ in _region_centres(geometry)],
                          text=[str(label) for _, _, label in _region_centres(geometry)], mode="text",
@@ -151,17 +149,18 @@ def shift_animation_figure(frames_png: list[str], geometry: StageGeometry, side_
                                           *(labels if i == len(frames_png) - 1 else hidden)])
                 for i, (name, png) in enumerate(zip(names, frames_png))],
     )
-    steps = [dict(method="animate", label=label, args=[[name], dict(mode="immediate", frame=dict(duration=0,
-                                                                                                redraw=True))])
-             for name, label in zip(names, short)]
+    steps = [dict(method="animate", label=name, args=[[name], dict(mode="immediate", frame=dict(duration=0,
+                                                                                               redraw=True))])
+             for name in names]
     figure.update_layout(
         updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.02, xanchor="left", yanchor="top",
                           font=dict(size=15),
                           buttons=[dict(label="▶ Play", method="animate",
                                         args=[None, dict(frame=dict(duration=700, redraw=True), fromcurrent=False,
                                                          transition=dict(duration=0))])])],
-        sliders=[dict(steps=steps, x=0.14, len=0.8, y=-0.02, font=dict(size=14),
-                      currentvalue=dict(prefix="Tokens rolled: ", font=dict(size=15)))],
+        # Ends short of the right edge: the last step's label is centred on its tick and was cut there.
+        sliders=[dict(steps=steps, x=0.14, len=0.78, y=-0.02, font=dict(size=13),
+                      currentvalue=dict(prefix="Step: ", font=dict(size=15)))],
         showlegend=False,
     )
     picture_layout(figure, width, picture_height, None, height)
