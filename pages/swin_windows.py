@@ -146,7 +146,7 @@ with tabs[5]:
             streamlit_image_coordinates(shifted_picture, key=click_key, width="stretch", cursor="crosshair")
             st.caption(f"{spec.title} at {native_size}² with its own {native_geometry.window}×"
                        f"{native_geometry.window} windows, stage {stage_number}: click a token (now row {token[0]}, "
-                       f"column {token[1]}, ringed red).")
+                       f"column {token[1]}); it is ringed red.")
             colormap = st.selectbox("Colormap", COLORMAPS, index=2, key="swin_colormap")
         with maps_col:
             blocks = [b for b in capture.blocks if b.stage == stage_number - 1][:2]
