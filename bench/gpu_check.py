@@ -92,34 +92,34 @@ def cnn_items(name: str, trained: bool) -> list[Item]:
     return [Item(f"CNN capture · {name}", "forward", capture), Item(f"Grad-CAM · {name}", "grad_cam", cam)]
 
 
-def vit_item(name: str, trained: bool) -> Item:
+def _transformer_item(title: str, kind: str, name: str, trained: bool, outputs) -> Item:
+    """One registry transformer on the astronaut; `outputs(model, batch)` gives the tensors to compare."""
     def run(device):
         spec, model = registry_model(name, trained, device)
         batch = astronaut_batch(spec, device)
+        return lambda: outputs(model, batch)
 
-        def compute():
-            capture = capture_attention(model, batch)
-            return {"attentions": capture.attentions, "logits": capture.logits}
+    return Item(f"{title} · {name}", kind, run, quick=trained)
 
-        return compute
 
-    return Item(f"ViT attention · {name}", "attention", run, quick=trained)
+def _attention_outputs(model, batch) -> dict:
+    capture = capture_attention(model, batch)
+    return {"attentions": capture.attentions, "logits": capture.logits}
+
+
+def _swin_outputs(model, batch) -> dict:
+    capture = capture_swin(model, batch)
+    outputs = {f"attention {b.stage}.{b.block}": b.attention for b in capture.blocks}
+    outputs.update({f"stage {i}": f for i, f in enumerate(capture.stage_features)})
+    return outputs | ({"logits": capture.logits} if capture.logits is not None else {})
+
+
+def vit_item(name: str, trained: bool) -> Item:
+    return _transformer_item("ViT attention", "attention", name, trained, _attention_outputs)
 
 
 def swin_item(name: str, trained: bool) -> Item:
-    def run(device):
-        spec, model = registry_model(name, trained, device)
-        batch = astronaut_batch(spec, device)
-
-        def compute():
-            capture = capture_swin(model, batch)
-            outputs = {f"attention {b.stage}.{b.block}": b.attention for b in capture.blocks}
-            outputs.update({f"stage {i}": f for i, f in enumerate(capture.stage_features)})
-            return outputs | ({"logits": capture.logits} if capture.logits is not None else {})
-
-        return compute
-
-    return Item(f"Swin capture · {name}", "attention", run, quick=trained)
+    return _transformer_item("Swin capture", "attention", name, trained, _swin_outputs)
 
 
 def training_item() -> Item:
