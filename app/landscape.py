@@ -169,11 +169,20 @@ def drawable(surface: Surface, coarse: int = 9) -> Surface | None:
 
 
 def evaluate_line(model: torch.nn.Module, start: Weights, direction: Weights, data: EvaluationSet,
-                  alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy along start + α·direction."""
+                  alphas: np.ndarray, on_point: Callable[[], None] | None = None,
+                  should_stop: Callable[[], bool] = lambda: False) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy along start + α·direction; `on_point()` after each point; stops
+    early (NaN left) when asked."""
     model.eval()
-    values = [loss_and_accuracy(model, point_weights(start, (direction,), (float(a),)), data) for a in alphas]
-    return np.array([v[0] for v in values]), np.array([v[1] for v in values])
+    loss, accuracy = np.full(len(alphas), np.nan), np.full(len(alphas), np.nan)
+    for index, alpha in enumerate(alphas):
+        if should_stop():
+            break
+        loss[index], accuracy[index] = loss_and_accuracy(model, point_weights(start, (direction,), (float(alpha),)),
+                                                         data)
+        if on_point is not None:
+            on_point()
+    return loss, accuracy
 
 
 def difference(a: Weights, b: Weights) -> Weights:

@@ -8,9 +8,10 @@ re-reading the page after each change so that controls a change reveals are cove
 A change is timed from the action to the end of the script run it started (the server's
 `script_finished` message as Chromium received it, CDP's WebSocket frame events) plus one
 requestAnimationFrame round trip in the page: the figure is painted. Long jobs (buttons
-that start a training run, a landscape grid or a slow attribution) are timed to the first
-sign of progress (a progress bar, a spinner, or the run that shows the job's state) and
-reported apart. The baseline is the same measurement on a one-slider Streamlit page served
+that start a training run, a landscape grid or a slow attribution, and controls whose run
+ends showing a progress bar: work moved to the background, such as loading a model or a
+loss line) are timed to the first sign of progress (a progress bar, a spinner, or the run
+that shows the job's state) and reported apart; the next control waits until they end. The baseline is the same measurement on a one-slider Streamlit page served
 in the same run by the same Streamlit: the ratio to it travels between machines.
 
     python -m bench.interaction              # every page
@@ -47,6 +48,7 @@ NO_RERUN_S = 3.0  # an action that sends no rerun request within this is a clien
 ACTION_TIMEOUT_S = 180.0
 MAX_ACTIONS_PER_PAGE = 60
 PROGRESS = f"{MAIN} [data-testid='stProgress'], {MAIN} [data-testid='stSpinner']"
+BAR = f"{MAIN} [data-testid='stProgress']"
 PAINTED = "() => new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)))"
 BASELINE_APP = 'import streamlit as st\n\nvalue = st.slider("Value", 0, 100, 50)\nst.write(value)\n'
 BASELINE_CHANGES = 10
@@ -183,7 +185,8 @@ async def timed(page, action, long_job: bool = False) -> tuple[float, str]:
         if clock.finished and clock.finished[-1] > start and clock.finished[-1] >= clock.started[-1] \
                 and len(clock.requested) > asked:
             await page.evaluate(PAINTED)
-            return (time.monotonic() - start) * 1e3, "long job" if long_job else "control"
+            ms = (time.monotonic() - start) * 1e3
+            return ms, "long job" if long_job or await page.locator(BAR).count() else "control"
         if len(clock.requested) == asked and now - start > NO_RERUN_S:
             await page.evaluate(PAINTED)
             return (time.monotonic() - start) * 1e3, "client only"
@@ -203,6 +206,14 @@ async def stop_jobs(page) -> None:
     await run_clock(page).idle()
 
 
+async def until_done(page) -> None:
+    """Until the work a control started in the background has ended (no progress bar left)."""
+    deadline = time.monotonic() + ACTION_TIMEOUT_S
+    while await page.locator(BAR).count() and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+    await run_clock(page).idle()
+
+
 async def open_expanders(page) -> None:
     closed = page.locator(f"{MAIN} [data-testid='stExpander'] details:not([open]) > summary")
     for _ in range(await closed.count()):
@@ -211,6 +222,7 @@ async def open_expanders(page) -> None:
 
 async def drive_page(page, title: str, report: Report) -> None:
     await open_page(page, title)
+    await until_done(page)
     done: set[str] = set()
     selected_tabs = page.locator(f"{MAIN} [data-testid='stTabs'] [role='tab'][aria-selected='true']")
     for _ in range(MAX_ACTIONS_PER_PAGE):
@@ -237,6 +249,8 @@ async def drive_page(page, title: str, report: Report) -> None:
         print(f"  {ms:8.0f} ms  {measured:11s}  {name}", flush=True)
         if long_job:
             await stop_jobs(page)
+        elif measured == "long job":
+            await until_done(page)
         for text in await page.locator(f"{MAIN} [data-testid='stException']").all_inner_texts():
             report.errors.append(f"after {name}: {text[:200]}")
     clicks = await page.locator(f"{MAIN} iframe[title*='image_coordinates']").count()
@@ -263,6 +277,7 @@ async def bench_app(url: str, photo: Path, titles: list[str] | None, report: Rep
                  for i in range(await links.count())]
         for title in every:  # warm: every model and first capture loaded once
             await open_page(page, title)
+            await until_done(page)
         for title in titles or every:
             print(f"{title}:", flush=True)
             try:

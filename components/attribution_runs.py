@@ -3,7 +3,8 @@ with their faithfulness curves and the randomised-weights sanity check.
 
 Grad-CAM and Saliency take one backward pass and are computed on sight.
 Integrated Gradients and Occlusion take tens of forward passes: they run on a
-button press, with a progress bar, and are kept in the session.
+button press, with a progress bar, and are kept in the session. The faithfulness
+curves take 42 forward passes per map: a background job the page polls.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import torch
 import pretrained
 from app import attributions
 from app.bounded_cache import BoundedCache
+from app.background_jobs import JobSnapshot
 from app.faithfulness import ConstantMap, Faithfulness, faithfulness, random_order_map
+from app.faithfulness_table import RANDOM_ORDER
 from app.sanity_check import randomised_model
 from components.cnn_capture import Inspection
+from components.deferred_work import deferred
 from components.out_of_memory import stop_on_out_of_memory
 
 _SLOW_RESULTS = "slow_attributions"
@@ -80,22 +84,30 @@ def run_slow_attribution(method: str, settings: tuple, loaded, image_sha: str, t
     return result
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def _faithfulness(map_digest: str, key: tuple, _model: torch.nn.Module, _batch: torch.Tensor,
-                  _attribution: np.ndarray) -> Faithfulness | None:
-    try:
-        return faithfulness(_model, _batch, _attribution, key[-1])
-    except ConstantMap:
-        return None
+def _faithfulness_work(model: torch.nn.Module, batch: torch.Tensor, maps: dict[str, np.ndarray], target: int):
+    def work(report, should_stop) -> dict[str, Faithfulness | None]:
+        results = {}
+        for done, (method, attribution) in enumerate(maps.items(), start=1):
+            if should_stop():
+                break
+            try:
+                results[method] = faithfulness(model, batch, attribution, target)
+            except ConstantMap:
+                results[method] = None
+            report(done / len(maps), None)
+        return results
+
+    return work
 
 
-def faithfulness_of(attribution: np.ndarray | None, loaded, image_sha: str, target: int,
-                    inspection: Inspection) -> Faithfulness | None:
-    """Deletion and insertion curves of one map (None: a seeded random order), cached by the
-    map's content; None when the map is constant and so orders nothing."""
-    if attribution is None:
-        attribution = random_order_map(inspection.batch.shape[-1])
-    digest = hashlib.sha256(np.ascontiguousarray(attribution).tobytes()).hexdigest()
-    with st.spinner("Deletion and insertion curves…"), stop_on_out_of_memory("the faithfulness curves"):
-        return _faithfulness(digest, _key(loaded, image_sha, target), loaded.model, inspection.batch,
-                             attribution)
+def faithfulness_of(maps: dict[str, np.ndarray], loaded, image_sha: str, target: int,
+                    inspection: Inspection) -> JobSnapshot:
+    """Deletion and insertion curves of each map and of a seeded random order (RANDOM_ORDER),
+    as a background job (42 images through the model per map); its result maps each name to
+    the curves, or to None for a constant map, which orders nothing."""
+    maps = {**maps, RANDOM_ORDER: random_order_map(inspection.batch.shape[-1])}
+    digests = tuple((method, hashlib.sha256(np.ascontiguousarray(attribution).tobytes()).hexdigest())
+                    for method, attribution in maps.items())
+    return deferred(("faithfulness", *_key(loaded, image_sha, target), digests),
+                    _faithfulness_work(loaded.model, inspection.batch, maps, target),
+                    f"Faithfulness curves, {loaded.spec.title}", shared=True)

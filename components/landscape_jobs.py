@@ -3,12 +3,13 @@ and its grid computations, which run as background jobs kept in the session."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from app.background_jobs import BackgroundJob
+from app.background_jobs import BackgroundJob, JobSnapshot
 from app.landscape import (
     PathPlane,
     Surface,
@@ -17,11 +18,13 @@ from app.landscape import (
     flatten,
     pca_directions,
 )
+from app.landscape_lines import LINE_POINTS, Lines, subject_lines
 from app.landscape_subject import Subject, subject_from_fields, subject_from_run
 from app.landscape_timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
 from app.sharpness import TopEigenvalue, hessian_vector_product, top_hessian_eigenvalue
 from app.training_data import SOURCES, DatasetState, split
 from components.compute_slots import SLOTS
+from components.deferred_work import deferred, watch
 from components.device_picker import current_device
 from components.session_owner import session_owner
 from components.training_session import session_runs
@@ -109,41 +112,61 @@ def _random_directions(chosen: Subject, seed: int):
     return filter_normalized_direction(chosen.final, seed), filter_normalized_direction(chosen.final, seed + 1)
 
 
-def _measure(chosen: Subject, size: int | None, curvature: bool) -> Calibration:
-    data, network = chosen.evaluation(size), chosen.network()
-    point = seconds_per_point(network, chosen.final, _random_directions(chosen, 0), data)
-    product = seconds_per_product(hessian_vector_product(network, chosen.final, data),
-                                  flatten(chosen.final).numel()) if curvature else None
-    return Calibration(point, product)
+def _shared(chosen: Subject) -> bool:
+    """Whether work on this subject is the same for every session (a shipped network)."""
+    return not chosen.key.startswith("run:")
 
 
-# Timed again after ten minutes: the server's load changes, and with it the pace.
-@st.cache_resource(max_entries=16, ttl=600, show_spinner="Timing a few points on this server…")
-def _shipped_calibration(key: str, device: str, size: int | None, curvature: bool) -> Calibration:
-    return _measure(_shipped_subject(key, device), size, curvature)
+def _measure(chosen: Subject, size: int | None, curvature: bool):
+    def work(report, should_stop) -> Calibration:
+        data, network = chosen.evaluation(size), chosen.network()
+        report(0.0, None)
+        point = seconds_per_point(network, chosen.final, _random_directions(chosen, 0), data)
+        report(0.5 if curvature else 1.0, None)
+        product = seconds_per_product(hessian_vector_product(network, chosen.final, data),
+                                      flatten(chosen.final).numel()) if curvature and not should_stop() else None
+        return Calibration(point, product)
+
+    return work
 
 
-def calibration(chosen: Subject, size: int | None, curvature: bool = False) -> Calibration:
-    """Timed once per network, device and sample size (per session for its own runs)."""
+def calibration(chosen: Subject, size: int | None, curvature: bool = False) -> JobSnapshot:
+    """The timing of a few points (and Hessian products) once per network, device and sample
+    size, as a background job: with Hessian products it takes tens of seconds."""
     device = str(current_device())
-    if not chosen.key.startswith("run:"):
-        return _shipped_calibration(chosen.key, device, size, curvature)
-    cache = st.session_state.setdefault("landscape_calibrations", {})
-    if (chosen.key, device, size, curvature) not in cache:
-        with st.spinner("Timing a few points on this server…"):
-            cache[(chosen.key, device, size, curvature)] = _measure(chosen, size, curvature)
-    return cache[(chosen.key, device, size, curvature)]
+    # Timed again every ten minutes: the server's load changes, and with it the pace.
+    period = int(time.time() // 600)
+    return deferred(("landscape calibration", chosen.key, device, size, curvature, period),
+                    _measure(chosen, size, curvature), f"Timing {chosen.title}", _shared(chosen))
 
 
-def estimate(spec: GridSpec, chosen: list[Subject]) -> JobEstimate:
+def estimate(spec: GridSpec, costs: list[Calibration]) -> JobEstimate:
     """The job's phases at their calibrated costs: each network's grid, then its power iteration."""
     phases = []
-    for current in chosen:
-        cost = calibration(current, spec.evaluation_size, spec.curvature)
+    for cost in costs:
         phases.append(Phase(spec.resolution ** 2, cost.point_s))
         if spec.curvature:
             phases.append(Phase(HESSIAN_PRODUCTS, cost.product_s))
     return JobEstimate(phases)
+
+
+def _lines(chosen: Subject, size: int | None, seed: int):
+    def work(report, should_stop) -> Lines:
+        done = []
+
+        def step():
+            done.append(1)
+            report(len(done) / (2 * LINE_POINTS), None)
+
+        return subject_lines(chosen, size, seed, step, should_stop)
+
+    return work
+
+
+def lines(chosen: Subject, size: int | None, seed: int) -> JobSnapshot:
+    """The two lines' 2 × 41 exact points, as a background job."""
+    return deferred(("landscape lines", chosen.key, str(current_device()), size, seed), _lines(chosen, size, seed),
+                    f"Loss lines of {chosen.title}", _shared(chosen))
 
 
 def _grid_axes(spec: GridSpec, plane: PathPlane | None) -> tuple[np.ndarray, np.ndarray]:
@@ -199,22 +222,26 @@ def compute(spec: GridSpec, chosen: list[Subject], timing: JobEstimate):
     return work
 
 
-def any_running() -> bool:
-    """Whether a job of this session is queued or running (the page polls while one is)."""
-    return any(j.snapshot().active for j in st.session_state.get(_JOBS, {}).values())
+def job(spec: GridSpec) -> JobSnapshot | None:
+    """The state of this session's job for `spec`, if it started one (watched: see
+    components.deferred_work.live_section)."""
+    current = st.session_state.setdefault(_JOBS, {}).get(spec)
+    return watch(current) if current is not None else None
 
 
-def job(spec: GridSpec) -> BackgroundJob | None:
-    return st.session_state.setdefault(_JOBS, {}).get(spec)
+def cancel(spec: GridSpec) -> None:
+    current = st.session_state.get(_JOBS, {}).get(spec)
+    if current is not None:
+        current.cancel()
 
 
-def start(spec: GridSpec, chosen: list[Subject]) -> BackgroundJob:
+def start(spec: GridSpec, chosen: list[Subject], costs: list[Calibration]) -> BackgroundJob:
     jobs = st.session_state.setdefault(_JOBS, {})
     for other in jobs.values():  # one grid at a time per session: two would only share the cores
         other.cancel()
     grid = f"{spec.resolution}×{spec.resolution} points"
     work = f"Loss landscape of {' and '.join(s.title for s in chosen)}, {grid}"
-    jobs[spec] = BackgroundJob(compute(spec, chosen, estimate(spec, chosen)), session_owner(), name=work,
+    jobs[spec] = BackgroundJob(compute(spec, chosen, estimate(spec, costs)), session_owner(), name=work,
                                slots=SLOTS)
     while len(jobs) > 6:
         jobs.pop(next(iter(jobs)))

@@ -9,7 +9,9 @@ from app import settings
 from app.bounded_cache import BoundedCache, model_bytes
 from app.classify import Prediction, classify, preprocess
 from app.images import DecodedImage
+from app.background_jobs import JobSnapshot
 from components.capture_cache import heavy_turn
+from components.deferred_work import deferred, live_section, result_or_progress
 from components.device_picker import current_device
 from components.out_of_memory import stop_on_out_of_memory
 
@@ -36,10 +38,34 @@ def model_key(loaded: pretrained.LoadedModel) -> tuple:
     return _key(loaded.spec.name, str(loaded.device))
 
 
+def _loading(name: str, device: str) -> JobSnapshot:
+    key = _key(name, device)
+
+    def work(report, should_stop) -> None:
+        # The model goes to MODELS, not into the job: a finished job would keep it alive.
+        MODELS.get(key, lambda: _load(name, device))
+
+    return deferred(("model", *key), work, f"Loading {pretrained.get_spec(name).title}", shared=True, slot=False,
+                    keep=False)
+
+
+def _wait_for_load(name: str, device: str) -> None:
+    """Loads a model that is not in memory in the background, and stops the page here until it
+    is: building a large network with random weights or reading its file takes seconds
+    (ViT-B/16, VGG-16), and a control that chose it should answer at once."""
+    if _loading(name, device).status == "finished":
+        return
+    title = pretrained.get_spec(name).title
+    live_section(f"loading {name}", lambda: result_or_progress(_loading(name, device), f"Loading {title}:"))
+    st.stop()
+
+
 def loaded_model(name: str) -> pretrained.LoadedModel:
     """The model on the session's device; reloaded when its weight file appears or changes."""
     spec = pretrained.get_spec(name)
     device = str(current_device())
+    if _key(name, device) not in MODELS:
+        _wait_for_load(name, device)
     with st.spinner(f"Loading {spec.title}…"), stop_on_out_of_memory(f"loading {spec.title}"):
         return MODELS.get(_key(name, device), lambda: _load(name, device))
 

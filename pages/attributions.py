@@ -6,7 +6,7 @@ import torch
 import pretrained
 from app import attributions
 from app.attribution_figures import attribution_figure, faithfulness_figure
-from app.faithfulness_table import RANDOM_ORDER, faithfulness_rows, faithfulness_verdict
+from app.faithfulness_table import faithfulness_rows, faithfulness_verdict
 from app.sanity_check import map_similarity
 from components.attribution_runs import (
     faithfulness_of,
@@ -16,6 +16,7 @@ from components.attribution_runs import (
     slow_attribution,
 )
 from components.cnn_capture import inspect_image
+from components.deferred_work import live_section, result_or_progress
 from components.image_picker import current_image
 from components.model_picker import model_picker
 
@@ -128,22 +129,27 @@ else:
             st.caption(f"ρ = {similarity.spearman:.2f}, SSIM = {similarity.ssim:.2f}" if similarity.comparable
                        else f"SSIM = {similarity.ssim:.2f}; a constant map has no ranks, so no ρ.")
 
+def faithfulness_section():
+    results = result_or_progress(faithfulness_of(maps, loaded, image.sha256, target, inspection),
+                                 "Deletion and insertion curves:")
+    if results is None:
+        return
+    rows = faithfulness_rows(results, similarities)
+    number = st.column_config.NumberColumn(format="%.3f")
+    shown = [column for column in rows[0] if column != "note" or any(row["note"] for row in rows)]
+    st.dataframe(rows, hide_index=True, width="stretch", key="faithfulness_table", column_order=shown,
+                 column_config={"method": st.column_config.TextColumn(width="medium")}
+                 | {column: number for column in shown if column not in ("method", "note")})
+    st.markdown(faithfulness_verdict(rows))
+    st.plotly_chart(faithfulness_figure({m: r for m, r in results.items() if r is not None}, names[target]),
+                    width="stretch", key="faithfulness_curves")
+    st.caption("8×8 px squares are replaced by a blurred copy of the image, in the map's order; each curve is "
+               "the model's probability for the class. Deletion and insertion are RISE's (Petsiuk et al. 2018); "
+               "SRG, the symmetric relevance gain of Blücher et al. (2024), is the area when the least relevant "
+               "squares go first minus the area when the most relevant go first (higher is better, about 0 for "
+               "a random order). When the object fills the picture, removing anything hurts and a random order "
+               "can do well: judge a method by all the metrics, against the random order.")
+
+
 st.subheader("Faithfulness on this image")
-results = {method: faithfulness_of(attribution, loaded, image.sha256, target, inspection)
-           for method, attribution in maps.items()}
-results[RANDOM_ORDER] = faithfulness_of(None, loaded, image.sha256, target, inspection)
-rows = faithfulness_rows(results, similarities)
-number = st.column_config.NumberColumn(format="%.3f")
-shown = [column for column in rows[0] if column != "note" or any(row["note"] for row in rows)]
-st.dataframe(rows, hide_index=True, width="stretch", key="faithfulness_table", column_order=shown,
-             column_config={"method": st.column_config.TextColumn(width="medium")}
-             | {column: number for column in shown if column not in ("method", "note")})
-st.markdown(faithfulness_verdict(rows))
-st.plotly_chart(faithfulness_figure({m: r for m, r in results.items() if r is not None}, names[target]),
-                width="stretch", key="faithfulness_curves")
-st.caption("8×8 px squares are replaced by a blurred copy of the image, in the map's order; each curve is "
-           "the model's probability for the class. Deletion and insertion are RISE's (Petsiuk et al. 2018); "
-           "SRG, the symmetric relevance gain of Blücher et al. (2024), is the area when the least relevant "
-           "squares go first minus the area when the most relevant go first (higher is better, about 0 for a "
-           "random order). When the object fills the picture, removing anything hurts and a random order can "
-           "do well: judge a method by all the metrics, against the random order.")
+live_section("faithfulness", faithfulness_section)

@@ -3,28 +3,22 @@
 import numpy as np
 import streamlit as st
 
-from app.landscape import (
-    difference,
-    drawable,
-    evaluate_line,
-    filter_normalized_direction,
-    pca_directions,
-    per_example_losses,
-    point_weights,
-)
+from app.landscape import drawable, filter_normalized_direction, pca_directions, per_example_losses, point_weights
 from app.landscape_figures import contour_figure, line_figure, shared_range, surface_3d_figure
 from app.sharpness import DOUBLING, basin_widths
 from components.compute_slots import queue_notice
+from components.deferred_work import live_section, result_or_progress
 from components.landscape_jobs import (
     COARSE,
     HESSIAN_PRODUCTS,
     MAX_SECONDS,
     GridResult,
     GridSpec,
-    any_running,
     calibration,
+    cancel,
     estimate,
     job,
+    lines,
     start,
     subject,
     subjects,
@@ -52,30 +46,20 @@ size = sizes[size_label]
 log_scale = right.toggle("Log scale", value=True, key="land_log",
                           help="Loss spans orders of magnitude away from the minimum: on a log scale the basin "
                                "stays visible.")
-st.caption(f"{chosen.title}: evaluated on {len(chosen.evaluation(size)):,} images, "
-           f"{calibration(chosen, size).point_s * 1e3:.0f} ms per point (one forward pass, timed on this server); "
-           f"the path has {len(chosen.path)} checkpoints.")
+st.caption(f"{chosen.title}: evaluated on {len(chosen.evaluation(size)):,} images; the path has "
+           f"{len(chosen.path)} checkpoints.")
 
-tabs = st.tabs(["1D lines", "2D plane", "BN or skips: side by side", "Sample vs full set"])
-with tabs[0]:
-    @st.cache_data(max_entries=16, show_spinner="Evaluating 2 × 41 points…")
-    def lines(subject_key: str, size: int | None, seed: int):
-        initial, network = chosen.path[0], chosen.network()
-        along = np.linspace(-0.5, 1.5, 41)
-        path_loss, path_accuracy = evaluate_line(network, initial, difference(chosen.final, initial),
-                                                 chosen.evaluation(size), along)
-        around = np.linspace(-1, 1, 41)
-        random_loss, random_accuracy = evaluate_line(network, chosen.final,
-                                                     filter_normalized_direction(chosen.final, seed),
-                                                     chosen.evaluation(size), around)
-        return along, path_loss, path_accuracy, around, random_loss, random_accuracy
 
+def lines_view():
     seed = st.number_input("Direction seed", 0, 10_000, 0, key="land_line_seed")
-    along, path_loss, path_accuracy, around, random_loss, random_accuracy = lines(key, size, int(seed))
+    computed = result_or_progress(lines(chosen, size, int(seed)), "Evaluating 2 × 41 points:")
+    if computed is None:
+        return
     columns = st.columns(2)
-    columns[0].plotly_chart(line_figure(along, path_loss, path_accuracy, "From the initial to the final weights",
-                                        {"initial": 0.0, "final": 1.0}, log_scale), width="stretch", key="land_line1")
-    columns[1].plotly_chart(line_figure(around, random_loss, random_accuracy,
+    columns[0].plotly_chart(line_figure(computed.along, computed.path_loss, computed.path_accuracy,
+                                        "From the initial to the final weights", {"initial": 0.0, "final": 1.0},
+                                        log_scale), width="stretch", key="land_line1")
+    columns[1].plotly_chart(line_figure(computed.around, computed.random_loss, computed.random_accuracy,
                                         "Along a random filter-normalised direction", {"final": 0.0}, log_scale),
                             width="stretch", key="land_line2")
     st.caption("θ(α) = θ₀ + α(θ* − θ₀) on the left (Goodfellow et al.'s line, continued past both ends); "
@@ -100,28 +84,32 @@ def _duration(seconds: float) -> str:
 def run_grid(spec: GridSpec, networks: list, label: str) -> list[GridResult] | None:
     """Cost estimate, start/cancel, progress; returns the results (partial while running)."""
     points = spec.resolution ** 2 * len(networks)
-    seconds = estimate(spec, networks).remaining_s()
-    current = job(spec)
-    snapshot = current.snapshot() if current else None
-    columns = st.columns([3, 1, 1])
-    hessian = f", then the Hessian's top eigenvalue (at most {HESSIAN_PRODUCTS} products each)" if spec.curvature else ""
-    columns[0].caption(f"{points:,} points{hessian}: about {_duration(seconds)} at the pace timed on this server; "
-                       f"a {COARSE}×{COARSE} preview comes first.")
-    if seconds > MAX_SECONDS:
-        st.error(f"About {seconds / 60:.0f} minutes: more than the {MAX_SECONDS // 60} allowed. Choose a coarser "
-                 "grid or a smaller evaluation set.")
-        return None
-    # Callbacks, not `if st.button(...)`: a click that lands while a polling fragment reruns
-    # would otherwise be lost; a callback runs before any rerun.
+    snapshot = job(spec)
     active = bool(snapshot and snapshot.active)
-    columns[1].button(label, type="primary", key=f"start_{label}", on_click=start, args=(spec, networks),
-                      disabled=active)
+    columns = st.columns([3, 1, 1])
+    timings = [calibration(network, spec.evaluation_size, spec.curvature) for network in networks]
+    timing = next((t for t in timings if t.status != "finished"), None)
+    if timing is not None:
+        with columns[0]:
+            result_or_progress(timing, "Timing a few points on this server for the estimate:")
+    else:
+        costs = [t.result for t in timings]
+        seconds = estimate(spec, costs).remaining_s()
+        hessian = (f", then the Hessian's top eigenvalue (at most {HESSIAN_PRODUCTS} products each)"
+                   if spec.curvature else "")
+        columns[0].caption(f"{points:,} points{hessian}: about {_duration(seconds)} at the pace timed on this "
+                           f"server ({costs[0].point_s * 1e3:.0f} ms per point); a {COARSE}×{COARSE} preview comes "
+                           "first.")
+        if seconds > MAX_SECONDS:
+            st.error(f"About {seconds / 60:.0f} minutes: more than the {MAX_SECONDS // 60} allowed. Choose a "
+                     "coarser grid or a smaller evaluation set.")
+            return None
+        # Callbacks, not `if st.button(...)`: a click that lands while a polling fragment reruns
+        # would otherwise be lost; a callback runs before any rerun.
+        columns[1].button(label, type="primary", key=f"start_{label}", on_click=start, args=(spec, networks, costs),
+                          disabled=active)
     if active:
-        columns[2].button("Cancel", key=f"cancel_{label}", on_click=current.cancel)
-    # The whole page reruns so that its fragments poll exactly while some job runs. The
-    # test is on any job, not this one: another view's job may be the one still running.
-    if (active and not polling) or (polling and not any_running()):
-        st.rerun()
+        columns[2].button("Cancel", key=f"cancel_{label}", on_click=cancel, args=(spec,))
     if snapshot is None:
         return None
     if snapshot.status == "failed":
@@ -138,12 +126,10 @@ def run_grid(spec: GridSpec, networks: list, label: str) -> list[GridResult] | N
     return [snapshot.partial.latest] if snapshot.partial.index == 0 else None
 
 
-polling = any_running()
 PREVIEW = (f"A {COARSE}×{COARSE} preview: every value drawn is computed; the full grid appears once all its "
            "points are.")
 
 
-@st.fragment(run_every=1.0 if polling else None)
 def plane_view():
     spec = grid_controls("plane", allow_pca=True)
     spec = GridSpec((key,), spec.directions, spec.seed, spec.resolution, spec.span, spec.evaluation_size)
@@ -171,7 +157,6 @@ def plane_view():
     right.plotly_chart(surface_3d_figure(surface, metric, log_scale), width="stretch", key="plane_3d")
 
 
-@st.fragment(run_every=1.0 if polling else None)
 def comparison_view():
     pairs = {"LeNet-5: batch norm or not": ("lenet", "lenet_bn"),
              "Small ResNet: skip connections or not": ("resnet", "resnet_noskip")}
@@ -242,11 +227,7 @@ def sharpness_words(names: list[str], results: list[GridResult], images: int) ->
             "directions are Li et al.'s own comparison.")
 
 
-with tabs[1]:
-    plane_view()
-with tabs[2]:
-    comparison_view()
-with tabs[3]:
+def full_set_check():
     st.markdown("Li et al. evaluate every point on the **whole training set**; here a point costs one forward pass "
                 "of the evaluation sample. At a few points the two should agree within the sample's uncertainty.")
     if st.button("Check three points against the full training set", key="land_full"):
@@ -266,3 +247,15 @@ with tabs[3]:
         st.caption("The tolerance is three standard errors of the sample's mean loss. A trained network's "
                    "validation loss sits a little above its training loss at (0, 0): that is the generalisation "
                    "gap, not noise.")
+
+
+# Only the open tab runs: each starts work of its own (lines, timings, grids).
+tabs = st.tabs(["1D lines", "2D plane", "BN or skips: side by side", "Sample vs full set"], key="land_tab",
+               on_change="rerun")
+for tab, name, view in zip(tabs, ("lines", "plane", "comparison"), (lines_view, plane_view, comparison_view)):
+    with tab:
+        if tab.open:
+            live_section(name, view)
+with tabs[3]:
+    if tabs[3].open:
+        full_set_check()

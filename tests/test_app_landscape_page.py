@@ -3,7 +3,7 @@
 import pytest
 
 from app.datasets import fashion_mnist_dir
-from tests.conftest import app_at, figure_text
+from tests.conftest import app_at, figure_text, open_tab
 
 pytestmark = pytest.mark.skipif(fashion_mnist_dir() is None, reason="the shipped networks need Fashion-MNIST")
 
@@ -21,6 +21,7 @@ def _wait_for_jobs(at):
 
 def test_lines_and_a_pca_plane_with_the_path(app):
     assert "From the initial to the final weights" in figure_text(app)
+    open_tab(app, "land_tab", "2D plane")
     app.radio(key="plane_kind").set_value("PCA of the training path")
     app.select_slider(key="plane_resolution").set_value(9).run()
     assert "of its variance" in " ".join(c.value for c in app.caption)
@@ -41,6 +42,7 @@ def test_batch_norm_side_by_side_states_what_its_grid_shows(app):
     from components.landscape_jobs import HESSIAN_PRODUCTS, HESSIAN_TOLERANCE, subject
 
     app.selectbox(key="land_size").set_value("500 validation images")
+    open_tab(app, "land_tab", "BN or skips: side by side")
     app.select_slider(key="compare_resolution").set_value(9).run()
     app.button(key="start_Compute both").click().run()
     _wait_for_jobs(app)
@@ -72,11 +74,12 @@ def test_an_unaffordable_grid_is_refused_with_its_estimate(app, monkeypatch):
     import components.landscape_jobs as jobs
 
     monkeypatch.setattr(jobs, "MAX_SECONDS", 1)
-    app.run()
+    open_tab(app, "land_tab", "2D plane")
     assert any("more than the 0 allowed" in e.value or "allowed" in e.value for e in app.error)
 
 
 def test_the_sample_agrees_with_the_full_training_set(app):
+    open_tab(app, "land_tab", "Sample vs full set")
     app.button(key="land_full").click().run()
     assert not app.exception
     table = app.dataframe[0].value

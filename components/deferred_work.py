@@ -1,0 +1,139 @@
+"""Work too slow for a script run (seconds, not milliseconds), run as a background job that
+the page polls: the control that asked for it answers at once with a progress bar, and the
+figure appears when the work is done.
+
+Measured with bench/interaction.py: a control whose script run computed a loss line (82
+forward passes), a calibration with Hessian products or faithfulness curves held the page
+for 3–48 s with a spinner only, and every other control of the page waited behind it.
+
+A job computes one key once. Work that no session owns (a shipped network, a registry
+model) is kept server-wide, so the class computes it once; work on a session's own data
+(its training runs) stays in its session. Computations take a server-wide compute slot, so
+they wait their turn like training runs and grids (app.compute_slots); loading a model does
+not (it takes its turn with the other forward passes: components.capture_cache.heavy_turn).
+
+A page shows such work inside `live_section`: a fragment that reruns every second while a
+job it showed is still running, and reruns the page once when one starts or when all have
+ended, so that the polling starts and stops with the work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import streamlit as st
+
+from app.background_jobs import BackgroundJob, JobSnapshot, Report
+from components.compute_slots import SLOTS, queue_notice
+from components.session_owner import session_owner
+
+POLL_S = 1.0
+_SHARED_KEEP = 64  # finished server-wide results kept (each a line, a table or a few maps)
+_SESSION_KEEP = 16
+_SESSION_JOBS = "deferred_jobs"
+_SECTIONS = "live_sections"  # section name -> the jobs it showed in its last run
+
+_shared_jobs: OrderedDict[Hashable, BackgroundJob] = OrderedDict()
+_shared_lock = threading.Lock()
+_shown = threading.local()  # the jobs shown by the live section running on this thread
+
+
+def _fresh(job: BackgroundJob | None) -> bool:
+    """Whether a job stands for its key: running, or ended with a result. A cancelled job
+    (its owner left) is started again by whoever asks next."""
+    return job is not None and job.snapshot().status != "cancelled"
+
+
+def deferred(key: Hashable, work: Callable[[Report, Callable[[], bool]], object], name: str,
+             shared: bool, slot: bool = True, keep: bool = True) -> JobSnapshot:
+    """The state of the job that computes `key` (started here if none has): `work(report,
+    should_stop)` as for app.background_jobs; `name` says what it computes, in the queue;
+    `slot`: it waits for a compute slot; `keep=False`: a job that has ended is forgotten once
+    its state was read (its work keeps the result elsewhere, which may drop it later)."""
+    def start() -> BackgroundJob:
+        return BackgroundJob(work, session_owner(), name=name, slots=SLOTS if slot else None)
+
+    if shared:
+        with _shared_lock:
+            job = _shared_jobs.get(key)
+            if not _fresh(job):
+                job = _shared_jobs[key] = start()
+            _shared_jobs.move_to_end(key)
+            if not keep and not job.snapshot().active:
+                del _shared_jobs[key]
+            while len(_shared_jobs) > _SHARED_KEEP and _drop_oldest_ended(_shared_jobs):
+                pass
+    else:
+        jobs = st.session_state.setdefault(_SESSION_JOBS, OrderedDict())
+        job = jobs.get(key)
+        if not _fresh(job):
+            job = jobs[key] = start()
+        jobs.move_to_end(key)
+        if not keep and not job.snapshot().active:
+            del jobs[key]
+        while len(jobs) > _SESSION_KEEP and _drop_oldest_ended(jobs):
+            pass
+    return watch(job)
+
+
+def _drop_oldest_ended(jobs: OrderedDict) -> bool:
+    for key, job in jobs.items():
+        if not job.snapshot().active:
+            del jobs[key]
+            return True
+    return False  # every job still runs: none is dropped
+
+
+def watch(job: BackgroundJob) -> JobSnapshot:
+    """The job's state now; inside a live section, the section polls while the job runs."""
+    shown = getattr(_shown, "jobs", None)
+    if shown is not None:
+        shown.append(job)
+    return job.snapshot()
+
+
+def progress(snapshot: JobSnapshot, text: str) -> None:
+    """A running job's bar, or why it waits for the server."""
+    queue_notice([snapshot.status])
+    if snapshot.status in ("running", "paused"):
+        st.progress(snapshot.fraction, text=f"{text} {snapshot.fraction:.0%}")
+    elif snapshot.status == "queued":
+        st.progress(0.0, text=f"{text} waiting for a free slot")
+
+
+def result_or_progress(snapshot: JobSnapshot, text: str):
+    """The job's result; or its progress bar, or its error, and None."""
+    if snapshot.status == "finished":
+        return snapshot.result
+    if snapshot.status == "failed":
+        st.error(f"{text} failed: {snapshot.error}")
+    else:
+        progress(snapshot, text)
+    return None
+
+
+def _any_active(jobs: list[BackgroundJob]) -> bool:
+    return any(job.snapshot().active for job in jobs)
+
+
+def live_section(name: str, body: Callable[[], None]) -> None:
+    """Runs `body` in its own container and fragment, polled while a job it shows runs."""
+    sections = st.session_state.setdefault(_SECTIONS, {})
+    polling = _any_active(sections.get(name, []))
+
+    # One fragment per section: the container gives each its own place, and so its own id.
+    @st.fragment(run_every=POLL_S if polling else None)
+    def section():
+        _shown.jobs = shown = []
+        try:
+            body()
+        finally:
+            _shown.jobs = None
+        sections[name] = shown
+        if _any_active(shown) != polling:  # start or stop the polling
+            st.rerun()
+
+    with st.container():
+        section()

@@ -1,0 +1,90 @@
+"""Background work a page polls (components.deferred_work): the control answers with a progress
+bar at once, the result appears once the work ends, and work no session owns is done once."""
+
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+GATE = threading.Event()  # the work waits for it, so the test sees the page while it runs
+CALLS = []
+
+
+def _page():
+    import streamlit as st
+
+    from components.deferred_work import deferred, live_section, result_or_progress
+    from tests import test_deferred_work as here
+
+    def work(report, should_stop):
+        here.CALLS.append(1)
+        report(0.5, None)
+        here.GATE.wait(timeout=60)
+        return 6 * 7
+
+    shared = st.session_state.get("shared", True)
+
+    def body():
+        answer = result_or_progress(deferred(("answer", shared), work, "The answer", shared=shared),
+                                    "Thinking:")
+        if answer is not None:
+            st.markdown(f"answer {answer}")
+
+    live_section("answer", body)
+
+
+@pytest.fixture(autouse=True)
+def fresh():
+    from components import deferred_work
+
+    GATE.clear()
+    CALLS.clear()
+    deferred_work._shared_jobs.clear()
+    yield
+    GATE.set()
+
+
+def _app(shared: bool) -> AppTest:
+    at = AppTest.from_function(_page, default_timeout=60)
+    at.session_state["shared"] = shared
+    return at
+
+
+def _texts(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.unsettled
+def test_the_page_answers_with_progress_and_shows_the_result_when_done():
+    at = _app(shared=True).run()
+    assert "answer" not in _texts(at)
+    assert [p.proto.text for p in at.get("progress")] and "Thinking:" in at.get("progress")[0].proto.text
+    GATE.set()
+    from components import deferred_work
+
+    for job in deferred_work._shared_jobs.values():
+        job.thread.join(timeout=30)
+    at.run()
+    assert "answer 42" in _texts(at) and not at.get("progress")
+    assert not at.exception
+
+
+@pytest.mark.unsettled
+@pytest.mark.parametrize("shared, runs", [(True, 1), (False, 2)])
+def test_shared_work_runs_once_for_two_sessions_and_own_work_once_each(shared, runs):
+    from components import deferred_work
+
+    first, second = _app(shared).run(), _app(shared).run()
+    GATE.set()
+    jobs = list(deferred_work._shared_jobs.values())
+    for at in (first, second):
+        jobs += list(at.session_state["deferred_jobs"].values()) if "deferred_jobs" in at.session_state else []
+    for job in jobs:
+        job.thread.join(timeout=30)
+    assert len({id(job) for job in jobs}) == runs == len(CALLS)
+    assert all("answer 42" in _texts(at.run()) for at in (first, second))
+
+
+def test_a_settled_run_shows_the_result():
+    GATE.set()
+    assert "answer 42" in _texts(_app(shared=False).run())
