@@ -127,55 +127,77 @@ async def _disabled(element, kind: str) -> bool:
     return await first.get_attribute("aria-disabled") == "true" or await first.is_disabled()
 
 
-async def change(page, kind: str, element) -> None:
-    """Changes one control's value (the next option, one step, the other state)."""
+async def prepare(page, kind: str, element):
+    """Finds how to change one control (the next option, one step, the other state) and returns
+    that change as an action: what is timed is the student's input alone, not the bench's
+    reading of the page (each attribute read is a round trip through the browser's driver)."""
     if kind == "slider":
         thumb = element.get_by_role("slider").first
-        before = await thumb.get_attribute("aria-valuenow")
+        now, top = [await thumb.get_attribute(name) for name in ("aria-valuenow", "aria-valuemax")]
         await thumb.focus()
-        await thumb.press("ArrowRight")
-        if await thumb.get_attribute("aria-valuenow") == before:  # at its end
-            await thumb.press("ArrowLeft")
-    elif kind == "selectbox":
-        await element.get_by_role("combobox").first.click()
+        return lambda: thumb.press("ArrowLeft" if now == top else "ArrowRight")
+    if kind == "selectbox":
+        combo = element.get_by_role("combobox").first
+        # A click that lands while the main area still scrolls the box into view does not open it.
+        for _ in range(3):
+            await combo.scroll_into_view_if_needed()
+            await asyncio.sleep(0.3)
+            await combo.click()
+            if await combo.get_attribute("aria-expanded") == "true":
+                break
+            await page.keyboard.press("Escape")
         options = page.get_by_role("option")
-        await options.first.wait_for(timeout=10_000)
+        # The open list is scrolled to the chosen option: the first one may be out of sight.
+        await page.get_by_role("listbox").first.wait_for(timeout=10_000)
         count = await options.count()
         chosen = [i for i in range(count) if await options.nth(i).get_attribute("aria-selected") == "true"]
-        await options.nth((chosen[0] + 1) % count if chosen else min(1, count - 1)).click()
-    elif kind == "multiselect":
+        return lambda: options.nth((chosen[0] + 1) % count if chosen else min(1, count - 1)).click()
+    if kind == "multiselect":
         await element.locator("input").first.click()
-        await page.get_by_role("option").first.click(timeout=10_000)
-        await page.keyboard.press("Escape")
-    elif kind == "radio":
+        option = page.get_by_role("option").first
+        await option.wait_for(timeout=10_000)
+
+        async def pick():
+            await option.click()
+            await page.keyboard.press("Escape")
+        return pick
+    if kind == "radio":
         radios = element.get_by_role("radio")
         count = await radios.count()
         checked = [i for i in range(count) if await radios.nth(i).is_checked()]
-        labels = element.locator("[role='radiogroup'] label")
-        await labels.nth((checked[0] + 1) % count if checked else 0).click()
-    elif kind == "checkbox":
-        await element.locator("label").first.click()
-    elif kind == "number":
+        return element.locator("[role='radiogroup'] label").nth((checked[0] + 1) % count if checked else 0).click
+    if kind == "checkbox":
+        return element.locator("label").first.click
+    if kind == "number":
         up, down = (element.locator(f"[data-testid='stNumberInputStep{way}']") for way in ("Up", "Down"))
-        await (up if await up.is_enabled() else down).click()
-    elif kind == "segmented":
+        if await up.count():
+            return (up if await up.is_enabled() else down).click
+        field = element.locator("input").first  # a narrow input has no step buttons
+        await field.focus()
+
+        async def step():
+            await field.press("ArrowUp")
+            await field.press("Enter")
+        return step
+    if kind == "segmented":
         buttons = element.locator("button")
         count = await buttons.count()
         pressed = [i for i in range(count)
                    if "true" in (await buttons.nth(i).get_attribute("aria-checked") or "",
                                  await buttons.nth(i).get_attribute("aria-pressed") or "")]
-        await buttons.nth((pressed[0] + 1) % count if pressed else 0).click()
-    elif kind == "button":
-        await element.locator("button").first.click()
-    elif kind == "tab":
-        await element.click()
+        return buttons.nth((pressed[0] + 1) % count if pressed else 0).click
+    if kind == "button":
+        return element.locator("button").first.click
+    return element.click  # a tab
 
 
-async def timed(page, action, long_job: bool = False) -> tuple[float, str]:
-    """Milliseconds from the action to the painted end of the run it started (to the first
-    progress shown, for a long job), and what was measured."""
+async def timed(page, prepared, long_job: bool = False) -> tuple[float, str]:
+    """Milliseconds from the action (made by `prepared()`, once the page is idle) to the
+    painted end of the run it started (to the first progress shown, for a long job), and what
+    was measured."""
     clock = run_clock(page)
     await asyncio.wait_for(clock.idle(), ACTION_TIMEOUT_S)
+    action = await prepared()
     asked, start = len(clock.requested), time.monotonic()
     await action()
     while True:
@@ -240,7 +262,7 @@ async def drive_page(page, title: str, report: Report) -> None:
         long_job = kind == "button" and bool(LONG_JOB.search(name.split(" · ", 2)[2]))
         try:
             ms, measured = await asyncio.wait_for(
-                timed(page, lambda k=kind, e=element: change(page, k, e), long_job), ACTION_TIMEOUT_S + 30)
+                timed(page, lambda k=kind, e=element: prepare(page, k, e), long_job), ACTION_TIMEOUT_S + 30)
         except Exception as error:  # reported, and the bench goes on with the next control
             report.not_driven.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
             await page.keyboard.press("Escape")
@@ -269,7 +291,7 @@ async def bench_app(url: str, photo: Path, titles: list[str] | None, report: Rep
         page.set_default_timeout(15_000)  # a control that vanished mid-read must not hold the bench
         await run_clock(page).idle()
         sidebar = page.locator("[data-testid='stSidebar']")
-        await timed(page, lambda: sidebar.get_by_text("Upload", exact=True).click())
+        await run_clock(page).act(sidebar.get_by_text("Upload", exact=True).click)
         await upload(page, photo)
         links = page.locator("[data-testid='stSidebarNav'] a")
         # A link's text is its icon's ligature name, then its title.
@@ -298,7 +320,7 @@ async def bench_baseline(url: str) -> list[float]:
         await page.wait_for_selector("[data-testid='stSlider']")
         await run_clock(page).idle()
         slider = page.locator(f"{MAIN} [data-testid='stSlider']")
-        times = [(await timed(page, lambda: change(page, "slider", slider)))[0]
+        times = [(await timed(page, lambda: prepare(page, "slider", slider)))[0]
                  for _ in range(BASELINE_CHANGES)]
         await browser.close()
     return times

@@ -13,7 +13,7 @@ import pytest
 from app.optimizer_figures import PALETTE, loss_figure, race_figure, surface_3d_figure
 from app.optimizers import Adam, AdamW
 from app.race import RaceSettings, default_racers, race
-from app.race_replay import REPLAY_FRAMES, replay_steps
+from app.race_replay import DECIMALS, REPLAY_FRAMES, replay_steps
 from app.race_table import race_table, significant, steps_column
 from app.surfaces import SURFACES
 from app.trajectories import GradientNoise
@@ -83,7 +83,7 @@ def test_replay_frames_are_bounded_and_place_each_racer_at_its_step():
         k = int(frame.name)
         heads = np.column_stack([frame.data[-1].x, frame.data[-1].y])
         expected = np.array([t.points[min(k, len(t.points) - 1)] for t in trajectories])
-        np.testing.assert_allclose(heads, expected, rtol=1e-6, atol=1e-6)  # float32 on the wire
+        np.testing.assert_allclose(heads, expected, rtol=0, atol=0.5 * 10 ** -DECIMALS)  # rounded on the wire
     assert replay_steps(0) == [0] and replay_steps(10) == list(range(11))
 
 
