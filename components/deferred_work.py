@@ -19,6 +19,7 @@ ended, so that the polling starts and stops with the work.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -123,7 +124,6 @@ def live_section(name: str, body: Callable[[], None]) -> None:
     sections = st.session_state.setdefault(_SECTIONS, {})
     polling = _any_active(sections.get(name, []))
 
-    # One fragment per section: the container gives each its own place, and so its own id.
     @st.fragment(run_every=POLL_S if polling else None)
     def section():
         _shown.jobs = shown = []
@@ -135,5 +135,6 @@ def live_section(name: str, body: Callable[[], None]) -> None:
         if _any_active(shown) != polling:  # start or stop the polling
             st.rerun()
 
-    with st.container():
+    # Keyed: its own place, and so its own fragment id; tests find work in progress by the key.
+    with st.container(key="live_" + re.sub(r"[^A-Za-z0-9_-]", "_", name)):
         section()

@@ -116,9 +116,10 @@ def run_grid(spec: GridSpec, networks: list, label: str) -> list[GridResult] | N
         st.error(snapshot.error)
         return None
     queue_notice([snapshot.status])
-    if snapshot.status in ("running", "paused") and snapshot.partial is not None:
-        left = snapshot.partial.seconds_left  # corrected by the pace of the work already done
-        st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} done, about {_duration(left)} left")
+    if snapshot.active:
+        left = snapshot.partial.seconds_left if snapshot.partial is not None else None  # from the pace so far
+        st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} done" + (
+            f", about {_duration(left)} left" if left is not None else ", starting…"))
     if snapshot.result is not None:
         return snapshot.result
     if snapshot.partial is None:

@@ -65,11 +65,20 @@ def wait_healthy(port: int, timeout_s: float, process: subprocess.Popen | None =
     raise TimeoutError(f"no health check answer on port {port} after {timeout_s} s")
 
 
+# A progress bar of background work that a page polls (components.deferred_work.live_section).
+BACKGROUND_WORK = "[data-testid='stMain'] [class*='st-key-live_'] [data-testid='stProgress']"
+
+
 def wait_for_run(page, timeout_ms: int = 120_000) -> None:
-    """Until the script run that the last action started has finished."""
+    """Until the script run that the last action started has finished, and the background work
+    it showed (a model loading, a loss line, a grid) has ended and been drawn."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     time.sleep(0.3)  # let the rerun request reach the server and flip the state
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+    if page.locator(BACKGROUND_WORK).count():
+        page.wait_for_selector(BACKGROUND_WORK, state="detached", timeout=timeout_ms)
+        time.sleep(0.3)  # the run that draws the result
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
 
 
 def screenshot(page, name: str) -> Path:

@@ -10,6 +10,7 @@ from app.landscape import (
     Surface,
     drawable,
     evaluate_grid,
+    evaluate_line,
     filter_normalized_direction,
     flatten,
     parameters_of,
@@ -116,6 +117,21 @@ def test_a_cancelled_grid_leaves_the_rest_blank(trained):
     assert drawable(unfinished, 9) is None  # a corner of the preview missing: nothing to draw yet
     complete = Surface(surface.alphas, surface.betas, np.zeros((21, 21)), np.zeros((21, 21)))
     assert drawable(complete, 9) is complete
+
+
+def test_a_line_is_the_grid_along_one_direction_and_stops_when_asked(trained):
+    model, final, _, data = trained
+    direction = filter_normalized_direction(final, 0)
+    axis = np.linspace(-1, 1, 5)
+    grid = evaluate_grid(model, final, (direction, direction), data, axis, np.zeros(1))  # β = 0: α alone
+    done = []
+    loss, accuracy = evaluate_line(model, final, direction, data, axis, on_point=lambda: done.append(1))
+    np.testing.assert_allclose(loss, grid.loss[0], rtol=1e-6)
+    np.testing.assert_allclose(accuracy, grid.accuracy[0])
+    assert len(done) == 5
+    stopped, _ = evaluate_line(model, final, direction, data, axis, on_point=lambda: done.append(1),
+                               should_stop=lambda: len(done) >= 7)
+    assert np.isfinite(stopped).tolist() == [True, True, False, False, False]
 
 
 @pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
