@@ -72,6 +72,7 @@ class Timing:
     name: str
     ms: float
     kind: str  # "control", "long job", "client only", "timeout"
+    server_ms: float = float("nan")  # of which: from the rerun request sent to the run's end received
 
 
 @dataclass
@@ -191,10 +192,11 @@ async def prepare(page, kind: str, element):
     return element.click  # a tab
 
 
-async def timed(page, prepared, long_job: bool = False) -> tuple[float, str]:
+async def timed(page, prepared, long_job: bool = False) -> tuple[float, str, float]:
     """Milliseconds from the action (made by `prepared()`, once the page is idle) to the
-    painted end of the run it started (to the first progress shown, for a long job), and what
-    was measured."""
+    painted end of the run it started (to the first progress shown, for a long job), what was
+    measured, and the milliseconds from the page's rerun request to the run's end (the server's
+    share, with the WebSocket's)."""
     clock = run_clock(page)
     await asyncio.wait_for(clock.idle(), ACTION_TIMEOUT_S)
     action = await prepared()
@@ -203,17 +205,18 @@ async def timed(page, prepared, long_job: bool = False) -> tuple[float, str]:
     while True:
         now = time.monotonic()
         if long_job and await page.locator(PROGRESS).count():
-            return (time.monotonic() - start) * 1e3, "long job"
+            return (time.monotonic() - start) * 1e3, "long job", float("nan")
         if clock.finished and clock.finished[-1] > start and clock.finished[-1] >= clock.started[-1] \
                 and len(clock.requested) > asked:
             await page.evaluate(PAINTED)
             ms = (time.monotonic() - start) * 1e3
-            return ms, "long job" if long_job or await page.locator(BAR).count() else "control"
+            server = (clock.finished[-1] - clock.requested[asked]) * 1e3
+            return ms, "long job" if long_job or await page.locator(BAR).count() else "control", server
         if len(clock.requested) == asked and now - start > NO_RERUN_S:
             await page.evaluate(PAINTED)
-            return (time.monotonic() - start) * 1e3, "client only"
+            return (time.monotonic() - start) * 1e3, "client only", float("nan")
         if now - start > ACTION_TIMEOUT_S:
-            return (now - start) * 1e3, "timeout"
+            return (now - start) * 1e3, "timeout", float("nan")
         await asyncio.sleep(0.01)
 
 
@@ -261,14 +264,14 @@ async def drive_page(page, title: str, report: Report) -> None:
         done.add(name)
         long_job = kind == "button" and bool(LONG_JOB.search(name.split(" · ", 2)[2]))
         try:
-            ms, measured = await asyncio.wait_for(
+            ms, measured, server_ms = await asyncio.wait_for(
                 timed(page, lambda k=kind, e=element: prepare(page, k, e), long_job), ACTION_TIMEOUT_S + 30)
         except Exception as error:  # reported, and the bench goes on with the next control
             report.not_driven.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
             await page.keyboard.press("Escape")
             continue
-        report.timings.append(Timing(name, ms, measured))
-        print(f"  {ms:8.0f} ms  {measured:11s}  {name}", flush=True)
+        report.timings.append(Timing(name, ms, measured, server_ms))
+        print(f"  {ms:8.0f} ms  (server {server_ms:5.0f})  {measured:11s}  {name}", flush=True)
         if long_job:
             await stop_jobs(page)
         elif measured == "long job":
@@ -345,9 +348,10 @@ def main() -> None:
             asyncio.run(bench_app(url, photo_jpeg(Path(folder)), arguments.pages, report))
 
     controls = report.of("control")
-    print("\nevery control, by time (ms, input to figure painted):")
+    print("\nevery control, by time (ms, input to figure painted; in brackets, from the rerun request to the "
+          "run's end):")
     for timing in controls:
-        print(f"{timing.ms:8.0f}  {timing.name}")
+        print(f"{timing.ms:8.0f}  ({timing.server_ms:5.0f})  {timing.name}")
     for kind, title in (("long job", "long jobs, to the first progress shown (goal <= 1000 ms)"),
                         ("client only", "controls that start no script run (drawn in the browser)"),
                         ("timeout", f"no run ended within {ACTION_TIMEOUT_S:.0f} s")):

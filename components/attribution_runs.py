@@ -44,26 +44,43 @@ def randomised_twin(loaded: pretrained.LoadedModel) -> torch.nn.Module:
     """`loaded`'s architecture with seeded random weights, on its device."""
     with st.spinner(f"Building {loaded.spec.title} with random weights…"), \
             stop_on_out_of_memory(f"building {loaded.spec.title} with random weights"):
-        return _RANDOMISED.get((loaded.spec.name, str(loaded.device), SANITY_SEED),
-                               lambda: randomised_model(loaded.spec, SANITY_SEED).to(loaded.device))
+        return _twin(loaded)
+
+
+def _twin(loaded: pretrained.LoadedModel) -> torch.nn.Module:
+    return _RANDOMISED.get((loaded.spec.name, str(loaded.device), SANITY_SEED),
+                           lambda: randomised_model(loaded.spec, SANITY_SEED).to(loaded.device))
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _fast(method: str, key: tuple, _model: torch.nn.Module, cam_layer: str,
           _batch: torch.Tensor) -> np.ndarray:
-    target = key[-2]
+    target = key[-1]
     if method == "Grad-CAM":
         return attributions.grad_cam(_model, cam_layer, _batch, target)
     return attributions.saliency(_model, _batch, target)
 
 
-def fast_attribution(method: str, loaded, image_sha: str, target: int, inspection: Inspection,
-                     randomised: bool = False) -> np.ndarray:
-    """Grad-CAM or Saliency of the loaded model, or of its randomised twin."""
-    model = randomised_twin(loaded) if randomised else loaded.model
+def fast_attribution(method: str, loaded, image_sha: str, target: int, inspection: Inspection) -> np.ndarray:
+    """Grad-CAM or Saliency of the loaded model."""
     with st.spinner(f"{method}…"), stop_on_out_of_memory(method):
-        return _fast(method, (*_key(loaded, image_sha, target), randomised), model, loaded.spec.cam_layer,
-                     inspection.batch)
+        return _fast(method, _key(loaded, image_sha, target), loaded.model, loaded.spec.cam_layer, inspection.batch)
+
+
+def randomised_maps(loaded: pretrained.LoadedModel, image_sha: str, target: int,
+                    inspection: Inspection) -> JobSnapshot:
+    """Grad-CAM and Saliency of the randomised twin, as a background job: building the twin of
+    a large network takes seconds (VGG-16: 138 M random weights)."""
+    def work(report, should_stop) -> dict[str, np.ndarray]:
+        twin = _twin(loaded)
+        report(0.5, None)
+        maps = {"Grad-CAM": attributions.grad_cam(twin, loaded.spec.cam_layer, inspection.batch, target)}
+        report(0.75, None)
+        maps["Saliency"] = attributions.saliency(twin, inspection.batch, target)
+        return maps
+
+    return deferred(("randomised maps", *_key(loaded, image_sha, target)), work,
+                    f"Random-weights maps, {loaded.spec.title}", shared=True)
 
 
 def slow_attribution(method: str, settings: tuple, loaded, image_sha: str, target: int) -> np.ndarray | None:

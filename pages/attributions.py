@@ -1,5 +1,7 @@
 """Attributions: which pixels made the CNN choose a class, four ways side by side; how faithful each is."""
 
+from collections.abc import Callable
+
 import streamlit as st
 import torch
 
@@ -11,6 +13,7 @@ from app.sanity_check import map_similarity
 from components.attribution_runs import (
     faithfulness_of,
     fast_attribution,
+    randomised_maps,
     randomised_twin,
     run_slow_attribution,
     slow_attribution,
@@ -55,15 +58,15 @@ with st.expander("Settings for the slow methods"):
                   else "The stride must not exceed the window.")
 
 
-def slow_compute(method: str, model: torch.nn.Module):
+def slow_compute(method: str, model: Callable[[], torch.nn.Module]):
     if method == "Integrated Gradients":
-        return lambda progress: attributions.integrated_gradients(model, inspection.batch, target, n_steps,
+        return lambda progress: attributions.integrated_gradients(model(), inspection.batch, target, n_steps,
                                                                   ig_batch, progress)
-    return lambda progress: attributions.occlusion(model, inspection.batch, target, window, stride,
+    return lambda progress: attributions.occlusion(model(), inspection.batch, target, window, stride,
                                                    progress=progress)
 
 
-def slow_map(label: str, method: str, model: torch.nn.Module):
+def slow_map(label: str, method: str, model: Callable[[], torch.nn.Module]):
     """The slow method's map if computed in this session; else a Run button (and None)."""
     settings = (n_steps, ig_batch) if method == "Integrated Gradients" else (window, stride)
     result = slow_attribution(label, settings, loaded, image.sha256, target)
@@ -92,7 +95,7 @@ for column, method in zip([cell for _ in range(2) for cell in st.columns(2)], ca
     with column:
         st.markdown(f"**{method}**")
         attribution = (fast_attribution(method, loaded, image.sha256, target, inspection) if method in FAST
-                       else slow_map(method, method, loaded.model))
+                       else slow_map(method, method, lambda: loaded.model))
         if attribution is None:
             continue
         maps[method] = attribution
@@ -101,24 +104,24 @@ for column, method in zip([cell for _ in range(2) for cell in st.columns(2)], ca
                         key=f"map_{method}")
         st.caption(captions[method])
 
-st.subheader("Sanity check: the same network with random weights")
-similarities = {}
-if not trained:
-    st.info("This model's weights are already random: the check compares a trained network with a "
-            "randomised one, so it needs trained weights (EfficientNet-Lite0 has them offline).")
-else:
+def sanity_check() -> dict:
+    """The random-weights twin's maps beside the trained ones; returns their similarities."""
+    similarities = {}
     st.caption("Adebayo et al. (2018) explain the same image with the same architecture whose weights are "
                "random. A map that explains what the network learned must change a lot; one that barely "
                "changes mostly shows the image's edges. Here every layer is randomised at once (the paper's "
                "full randomisation; its cascading version randomises from the top layer down). ρ: Spearman's "
                "rank correlation of the two maps; SSIM: their structural similarity. Near 0: the map depends "
                "on the weights.")
-    twin = randomised_twin(loaded)
+    fast = result_or_progress(randomised_maps(loaded, image.sha256, target, inspection),
+                              "Grad-CAM and Saliency of the random-weights twin:")
     for column, method in zip(st.columns(len(maps) or 1), maps):
         with column:
             st.markdown(f"**{method}**")  # the heading above says: random weights
-            randomised = (fast_attribution(method, loaded, image.sha256, target, inspection, True)
-                          if method in FAST else slow_map(f"{method} · random weights", method, twin))
+            if method in FAST:
+                randomised = fast[method] if fast is not None else None
+            else:
+                randomised = slow_map(f"{method} · random weights", method, lambda: randomised_twin(loaded))
             if randomised is None:
                 continue
             similarities[method] = similarity = map_similarity(maps[method], randomised)
@@ -128,8 +131,10 @@ else:
                             width="stretch", key=f"random_map_{method}")
             st.caption(f"ρ = {similarity.spearman:.2f}, SSIM = {similarity.ssim:.2f}" if similarity.comparable
                        else f"SSIM = {similarity.ssim:.2f}; a constant map has no ranks, so no ρ.")
+    return similarities
 
-def faithfulness_section():
+
+def faithfulness_section(similarities: dict):
     results = result_or_progress(faithfulness_of(maps, loaded, image.sha256, target, inspection),
                                  "Deletion and insertion curves:")
     if results is None:
@@ -151,5 +156,17 @@ def faithfulness_section():
                "can do well: judge a method by all the metrics, against the random order.")
 
 
-st.subheader("Faithfulness on this image")
-live_section("faithfulness", faithfulness_section)
+def checks():
+    """Both checks poll their background work together: the table needs the similarities."""
+    st.subheader("Sanity check: the same network with random weights")
+    if trained:
+        similarities = sanity_check()
+    else:
+        similarities = {}
+        st.info("This model's weights are already random: the check compares a trained network with a "
+                "randomised one, so it needs trained weights (EfficientNet-Lite0 has them offline).")
+    st.subheader("Faithfulness on this image")
+    faithfulness_section(similarities)
+
+
+live_section("checks", checks)

@@ -270,6 +270,7 @@ def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
     main = page.locator("[data-testid='stMain']")
     expect(main.get_by_text("From the initial to the final weights").first).to_be_attached()
     main.get_by_role("tab", name="2D plane").click()
+    wait_for_run(page)  # only the open tab runs
     main.get_by_role("radio", name="PCA of the training path").check(force=True)
     wait_for_run(page)
     main.get_by_role("button", name="Compute the surface").click()
@@ -277,6 +278,7 @@ def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
     expect(main.locator(".js-plotly-plot:visible").filter(has_text="training path").first).to_be_visible()
     screenshot(page, "landscape-pca-plane")
     main.get_by_role("tab", name="BN or skips: side by side").click()
+    wait_for_run(page)  # only the open tab runs
     main.get_by_role("button", name="Compute both").click()
     _wait_until_gone(page, main.get_by_role("button", name="Cancel"), 180)
     expect(main.locator(".js-plotly-plot:visible").filter(has_text="LeNet-5, batch norm (shipped)").first).to_be_visible()
@@ -285,9 +287,11 @@ def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
     # The run trained (and stopped) on the Live training page above is a network here too.
     _choose(page, "Network", "of Live training")
     main.get_by_role("tab", name="1D lines").click()
+    wait_for_run(page)  # only the open tab runs
     expect(main.locator(".js-plotly-plot:visible").filter(has_text="From the initial to the final weights")
            .first).to_be_visible(timeout=60_000)
     main.get_by_role("tab", name="2D plane").click()
+    wait_for_run(page)  # only the open tab runs
     # Stopped after some seconds, the run may have too short a path for a PCA plane: that is said.
     expect(main.get_by_text("at least 4 checkpoints").or_(main.get_by_text("of its variance"))).to_be_visible()
     main.get_by_role("radio", name="random filter-normalised").check(force=True)
