@@ -134,9 +134,14 @@ async def prepare(page, kind: str, element):
     reading of the page (each attribute read is a round trip through the browser's driver)."""
     if kind == "slider":
         thumb = element.get_by_role("slider").first
-        now, top = [await thumb.get_attribute(name) for name in ("aria-valuenow", "aria-valuemax")]
+        before = await thumb.get_attribute("aria-valuetext")  # Streamlit's thumbs have no aria-valuenow
         await thumb.focus()
-        return lambda: thumb.press("ArrowLeft" if now == top else "ArrowRight")
+
+        async def step():
+            await thumb.press("ArrowRight")
+            if await thumb.get_attribute("aria-valuetext") == before:  # at its end
+                await thumb.press("ArrowLeft")
+        return step
     if kind == "selectbox":
         combo = element.get_by_role("combobox").first
         # A click that lands while the main area still scrolls the box into view does not open it.

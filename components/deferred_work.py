@@ -13,8 +13,10 @@ they wait their turn like training runs and grids (app.compute_slots); loading a
 not (it takes its turn with the other forward passes: components.capture_cache.heavy_turn).
 
 A page shows such work inside `live_section`: a fragment that reruns every second while a
-job it showed is still running, and reruns the page once when one starts or when all have
-ended, so that the polling starts and stops with the work.
+job it shows is still running, and reruns the page once all have ended, so that the polling
+stops with the work. Work asked for before the section (outside any section) is polled from
+the section's first run; work first asked for inside it costs one more run of the page to
+start the polling.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _SHARED_KEEP = 64  # finished server-wide results kept (each a line, a table or 
 _SESSION_KEEP = 16
 _SESSION_JOBS = "deferred_jobs"
 _SECTIONS = "live_sections"  # section name -> the jobs it showed in its last run
+_PENDING = "deferred_pending"  # jobs asked for outside a section: the next section polls them
 
 _shared_jobs: OrderedDict[Hashable, BackgroundJob] = OrderedDict()
 _shared_lock = threading.Lock()
@@ -92,6 +95,8 @@ def watch(job: BackgroundJob) -> JobSnapshot:
     shown = getattr(_shown, "jobs", None)
     if shown is not None:
         shown.append(job)
+    else:
+        st.session_state.setdefault(_PENDING, []).append(job)
     return job.snapshot()
 
 
@@ -122,7 +127,8 @@ def _any_active(jobs: list[BackgroundJob]) -> bool:
 def live_section(name: str, body: Callable[[], None]) -> None:
     """Runs `body` in its own container and fragment, polled while a job it shows runs."""
     sections = st.session_state.setdefault(_SECTIONS, {})
-    polling = _any_active(sections.get(name, []))
+    pending = st.session_state.pop(_PENDING, [])
+    polling = _any_active([*sections.get(name, []), *pending])
 
     @st.fragment(run_every=POLL_S if polling else None)
     def section():
@@ -131,7 +137,7 @@ def live_section(name: str, body: Callable[[], None]) -> None:
             body()
         finally:
             _shown.jobs = None
-        sections[name] = shown
+        sections[name] = shown = [*shown, *pending]
         if _any_active(shown) != polling:  # start or stop the polling
             st.rerun()
 

@@ -169,4 +169,8 @@ def checks():
     faithfulness_section(similarities)
 
 
+# Asked for first here, outside the section: it polls them from its first run.
+if trained:
+    randomised_maps(loaded, image.sha256, target, inspection)
+faithfulness_of(maps, loaded, image.sha256, target, inspection)
 live_section("checks", checks)
