@@ -108,10 +108,12 @@ def _probabilities(model: torch.nn.Module, batch: torch.Tensor, masks: torch.Ten
     batch = batch.to(device)
     blurred = removed_look(batch)
     probabilities = []
-    with shared_use(model), torch.inference_mode():
-        for start in range(0, len(masks), chunk):
-            keep = masks[start: start + chunk].to(device)
-            images = batch * keep + blurred * (1 - keep)
+    for start in range(0, len(masks), chunk):
+        keep = masks[start: start + chunk].to(device)
+        images = batch * keep + blurred * (1 - keep)
+        # Shared chunk by chunk, not for the whole curve: the curves run in the background for
+        # seconds, and a page's Grad-CAM (which takes the model alone) must not wait behind them.
+        with shared_use(model), torch.inference_mode():
             probabilities.append(torch.softmax(model(images).float(), dim=1)[:, target].cpu())
     return torch.cat(probabilities).numpy()
 

@@ -149,6 +149,44 @@ def test_insertion_curve_equals_one_image_at_a_time(small, random_map):
     np.testing.assert_allclose(result.insertion.probabilities, expected, rtol=1e-5)
 
 
+def test_a_page_taking_the_model_alone_waits_for_one_chunk_of_the_curves_not_all(small, random_map):
+    """The curves run in the background; a page's Grad-CAM (hooks: the model alone) gets the
+    model once the chunk in flight ends, not after all of them (the lock prefers writers)."""
+    import threading
+
+    from app.model_lock import _lock_for, exclusive_use
+
+    model, x = small
+    forwards, in_first, go = [], threading.Event(), threading.Event()
+    original = model.forward
+
+    def counted(images):
+        forwards.append(len(images))
+        if len(forwards) == 1:
+            in_first.set()
+            go.wait(timeout=30)
+        return original(images)
+
+    model.forward = counted
+    worker = threading.Thread(target=faithfulness, args=(model, x, random_map, 0), kwargs={"steps": 20, "chunk": 8})
+    worker.start()
+    assert in_first.wait(timeout=30)
+    seen = []
+
+    def page():
+        with exclusive_use(model):
+            seen.append(len(forwards))
+
+    writer = threading.Thread(target=page)
+    writer.start()
+    while not _lock_for(model)._writers_waiting:  # the page waits for the model
+        threading.Event().wait(0.01)
+    go.set()
+    writer.join(timeout=30)
+    worker.join(timeout=30)
+    assert seen == [1] and len(forwards) == 6  # in after the first of six chunks (42 images)
+
+
 def test_symmetric_relevance_gain_is_least_first_minus_most_first_deletion_area(small, random_map):
     model, x = small
     result = faithfulness(model, x, random_map, 4, steps=4, block=8)
