@@ -20,6 +20,7 @@ from components.image_picker import current_image
 from components.layer_picker import layer_picker
 from components.model_picker import model_picker
 from components.models import top_predictions
+from components.lazy_tabs import lazy_tabs
 
 st.title("Feature maps")
 st.caption("One forward pass captures every listed layer; every control below only redraws.")
@@ -50,8 +51,8 @@ order_by = order_col.radio("Sort channels by", ["mean", "max", "index"], horizon
 
 # Only the open tab runs: hidden tabs' figures cost the server and every browser a redraw on
 # each rerun (measured with twenty students, bench/load.py).
-tabs = st.tabs(["All channels", "One channel", "Statistics", "First-layer filters", "Predictions"],
-               key="fm_tab", on_change="rerun")
+tabs = lazy_tabs(["All channels", "One channel", "Statistics", "First-layer filters", "Predictions"], "fm_tab",
+                 {"All channels": ("fm_top_",), "One channel": ("fm_channel_", "fm_opacity", "fm_smooth")})
 with tabs[0]:
     if tabs[0].open:
         if info.is_spatial:

@@ -23,6 +23,7 @@ from components.landscape_jobs import (
     subject,
     subjects,
 )
+from components.lazy_tabs import lazy_tabs
 
 st.title("Loss landscape")
 st.caption("Li et al. (NeurIPS 2018) in seconds: every point is the exact loss of the network with moved weights "
@@ -251,8 +252,8 @@ def full_set_check():
 
 
 # Only the open tab runs: each starts work of its own (lines, timings, grids).
-tabs = st.tabs(["1D lines", "2D plane", "BN or skips: side by side", "Sample vs full set"], key="land_tab",
-               on_change="rerun")
+tabs = lazy_tabs(["1D lines", "2D plane", "BN or skips: side by side", "Sample vs full set"], "land_tab",
+                 {"1D lines": ("land_line_seed",), "2D plane": ("plane_",), "BN or skips: side by side": ("compare_",)})
 for tab, name, view in zip(tabs, ("lines", "plane", "comparison"), (lines_view, plane_view, comparison_view)):
     with tab:
         if tab.open:

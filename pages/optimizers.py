@@ -11,6 +11,7 @@ from app.surfaces import SURFACES
 from app.trajectories import GradientNoise
 from components.optimizer_race import loss_chart, race_chart, surface_chart, trajectories
 from components.race_hyperparameters import hyperparameter_rows
+from components.lazy_tabs import lazy_tabs
 
 DEFAULT_RACERS = ["SGD", "Momentum (PyTorch)", "Nesterov", "RMSProp", "Adam"]
 
@@ -82,7 +83,7 @@ settings = RaceSettings(surface, tuple(racers), start, steps, schedule_type(**sc
                         GradientNoise(noise_scale, batch, seed=0))
 with chart:
     # Only the open tab runs: each view costs a figure to build, send and draw.
-    tabs = st.tabs(["Race", "3D", "Loss", "Table"], key="race_tab", on_change="rerun")
+    tabs = lazy_tabs(["Race", "3D", "Loss", "Table"], "race_tab", {"Loss": ("race_log",), "Table": ("race_tolerance",)})
     with tabs[0]:
         if tabs[0].open:
             st.plotly_chart(race_chart(settings), width="stretch", key=chart_key, on_select="rerun",

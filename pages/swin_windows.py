@@ -24,6 +24,7 @@ from components.image_picker import current_image
 from components.model_picker import model_picker
 from components.swin_cache import animation_frames, input_view, partition_pictures, swin_capture
 from components.transformer_input import choose_input
+from components.lazy_tabs import lazy_tabs
 
 st.title("Swin windows")
 intro = st.empty()  # filled once the window size is chosen below
@@ -57,8 +58,9 @@ native_geometry = swin_stages(native_size, patch, native_window, model.embed_dim
 
 # Only the open tab runs: hidden tabs' figures cost the server and every browser a redraw on
 # each rerun (measured with twenty students, bench/load.py).
-tabs = st.tabs(["Windows", "Cyclic shift", "Mask", "Patch merging", "Reach", "Real attention", "Stage features"],
-               key="swin_tab", on_change="rerun")
+tabs = lazy_tabs(["Windows", "Cyclic shift", "Mask", "Patch merging", "Reach", "Real attention", "Stage features"],
+                 "swin_tab", {"Mask": ("mask_window_",), "Reach": ("reach_",),
+                              "Real attention": ("swin_click_", "swin_colormap"), "Stage features": ("swin_top_",)})
 with tabs[0]:
     if tabs[0].open:
         regular, shifted = partition_pictures(source, geometry, view)

@@ -17,6 +17,7 @@ from components.model_picker import model_picker
 from components.models import loaded_model
 from components.transformer_input import choose_input
 from components.vit_capture import attention_of
+from components.lazy_tabs import lazy_tabs
 
 st.title("ViT & DINO attention")
 st.caption("One forward pass keeps every layer's attention (layers × heads × tokens × tokens); the shared model "
@@ -32,8 +33,9 @@ last = capture.layers
 
 # Only the open tab runs: hidden tabs' figures cost the server and every browser a redraw on
 # each rerun (measured with twenty students, bench/load.py).
-tabs = st.tabs(["Heads", "Rollout", "Click a patch", "Attention distance", "Predictions"],
-               key="vit_tab", on_change="rerun")
+tabs = lazy_tabs(["Heads", "Rollout", "Click a patch", "Attention distance", "Predictions"], "vit_tab",
+                 {"Heads": ("heads_",), "Rollout": ("rollout_", "vit_target_"), "Click a patch": ("click_",),
+                  "Attention distance": ("distance_other",)})
 with tabs[0]:
     if tabs[0].open:
         controls, picture = st.columns([1, 3])
