@@ -43,6 +43,7 @@ class BackgroundJob:
         self._cancel = threading.Event()
         self._slots = slots
         self._ticket = Ticket(owner.number, name)  # `name` says what the job computes, in the queue
+        self.session = owner.number  # whose job it is
         self._status, self._fraction, self._partial = "queued" if slots else "running", 0.0, None
         self._result, self._error = None, None
         self._started, self._ended = time.monotonic(), None

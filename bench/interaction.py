@@ -249,9 +249,17 @@ async def stop_jobs(page) -> None:
 
 async def until_done(page) -> None:
     """Until the work a control started in the background has ended (no progress bar left)."""
-    deadline = time.monotonic() + ACTION_TIMEOUT_S
-    while await page.locator(BAR).count() and time.monotonic() < deadline:
-        await asyncio.sleep(0.25)
+    deadline, clear_since = time.monotonic() + ACTION_TIMEOUT_S, None
+    # No bar for a whole second: a job that ends can start the next (a model loads, then the
+    # page's curves), with a run between them that shows none.
+    while time.monotonic() < deadline:
+        if await page.locator(BAR).count():
+            clear_since = None
+        elif clear_since is None:
+            clear_since = time.monotonic()
+        elif time.monotonic() - clear_since > 1.0:
+            break
+        await asyncio.sleep(0.1)
     await run_clock(page).idle()
 
 

@@ -124,6 +124,16 @@ def _any_active(jobs: list[BackgroundJob]) -> bool:
     return any(job.snapshot().active for job in jobs)
 
 
+def _cancel_superseded(before: list[BackgroundJob], now: list[BackgroundJob]) -> None:
+    """Stops this session's jobs that its section no longer shows (the student chose another
+    class or network): they would only take the cores from the work now on screen. A job
+    another session still wants is started again by that session."""
+    me, current = session_owner().number, {id(job) for job in now}
+    for job in before:
+        if id(job) not in current and job.session == me and job.snapshot().active:
+            job.cancel()
+
+
 def live_section(name: str, body: Callable[[], None]) -> None:
     """Runs `body` in its own container and fragment, polled while a job it shows runs."""
     sections = st.session_state.setdefault(_SECTIONS, {})
@@ -137,7 +147,9 @@ def live_section(name: str, body: Callable[[], None]) -> None:
             body()
         finally:
             _shown.jobs = None
-        sections[name] = shown = [*shown, *pending]
+        shown = [*shown, *pending]
+        _cancel_superseded(sections.get(name, []), shown)
+        sections[name] = shown
         if _any_active(shown) != polling:  # start or stop the polling
             st.rerun()
 

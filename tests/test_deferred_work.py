@@ -19,13 +19,16 @@ def _page():
     def work(report, should_stop):
         here.CALLS.append(1)
         report(0.5, None)
-        here.GATE.wait(timeout=60)
+        while not here.GATE.wait(timeout=0.05):
+            if should_stop():
+                return None
         return 6 * 7
 
     shared = st.session_state.get("shared", True)
 
     def body():
-        answer = result_or_progress(deferred(("answer", shared), work, "The answer", shared=shared),
+        question = st.session_state.get("question", 1)
+        answer = result_or_progress(deferred(("answer", shared, question), work, "The answer", shared=shared),
                                     "Thinking:")
         if answer is not None:
             st.markdown(f"answer {answer}")
@@ -88,3 +91,20 @@ def test_shared_work_runs_once_for_two_sessions_and_own_work_once_each(shared, r
 def test_a_settled_run_shows_the_result():
     GATE.set()
     assert "answer 42" in _texts(_app(shared=False).run())
+
+
+@pytest.mark.unsettled
+def test_a_job_the_section_no_longer_shows_is_stopped():
+    from components import deferred_work
+
+    at = _app(shared=True).run()
+    first = deferred_work._shared_jobs[("answer", True, 1)]
+    at.session_state["question"] = 2
+    at.run()
+    first.thread.join(timeout=30)
+    assert first.snapshot().status == "cancelled"
+    second = deferred_work._shared_jobs[("answer", True, 2)]
+    assert second.snapshot().active
+    GATE.set()
+    second.thread.join(timeout=30)
+    assert "answer 42" in _texts(at.run())
