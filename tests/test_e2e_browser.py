@@ -261,6 +261,15 @@ def _wait_until_gone(page, locator, timeout_s: float) -> None:
     expect(locator).to_have_count(0)
 
 
+def _pick_radio(page, option: str) -> None:
+    """Clicks the label of a radio option, as a student does, and waits until it is checked."""
+    main = page.locator("[data-testid='stMain']")
+    if not main.get_by_role("radio", name=option).is_checked():
+        main.locator("[data-testid='stRadio'] label").filter(has_text=option).first.click()
+        wait_for_run(page)
+    expect(main.get_by_role("radio", name=option)).to_be_checked()
+
+
 def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
     from app.datasets import fashion_mnist_dir
 
@@ -271,8 +280,7 @@ def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
     expect(main.get_by_text("From the initial to the final weights").first).to_be_attached()
     main.get_by_role("tab", name="2D plane").click()
     wait_for_run(page)  # only the open tab runs
-    main.get_by_role("radio", name="PCA of the training path").check(force=True)
-    wait_for_run(page)
+    _pick_radio(page, "PCA of the training path")
     main.get_by_role("button", name="Compute the surface").click()
     _wait_until_gone(page, main.get_by_role("button", name="Cancel"), 120)
     expect(main.locator(".js-plotly-plot:visible").filter(has_text="training path").first).to_be_visible()
@@ -294,8 +302,8 @@ def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
     wait_for_run(page)  # only the open tab runs
     # Stopped after some seconds, the run may have too short a path for a PCA plane: that is said.
     expect(main.get_by_text("at least 4 checkpoints").or_(main.get_by_text("of its variance"))).to_be_visible()
-    main.get_by_role("radio", name="random filter-normalised").check(force=True)
-    wait_for_run(page)
+    screenshot(page, "landscape-live-run-plane")
+    _pick_radio(page, "random filter-normalised")
     main.get_by_role("button", name="Compute the surface").click()
     _wait_until_gone(page, main.get_by_role("button", name="Cancel"), 120)
     expect(main.locator(".js-plotly-plot:visible").filter(has_text="final weights").first).to_be_visible()
