@@ -173,7 +173,7 @@ def test_a_second_student_gets_a_slot_from_the_first_students_pair(server):
             await start(first_page, "Start A/B")
             await start(second_page, "Start")  # both slots were the first student's: one is handed over
             first_main = first_page.locator("[data-testid='stMain']")
-            await first_main.get_by_text("Paused for fairness").wait_for()
+            await first_main.get_by_text("Paused for fairness:").wait_for()  # the notice, not the table's cell
             runs = await first_main.get_by_text(re.compile(r"run 1: .* · run 2: ")).inner_text()
             busy = await _slots_busy(watcher)
             for page in (first_page, second_page):
