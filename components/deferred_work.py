@@ -61,25 +61,25 @@ def deferred(key: Hashable, work: Callable[[Report, Callable[[], bool]], object]
 
     if shared:
         with _shared_lock:
-            job = _shared_jobs.get(key)
-            if not _fresh(job):
-                job = _shared_jobs[key] = start()
-            _shared_jobs.move_to_end(key)
-            if not keep and not job.snapshot().active:
-                del _shared_jobs[key]
-            while len(_shared_jobs) > _SHARED_KEEP and _drop_oldest_ended(_shared_jobs):
-                pass
+            job = _job_in(_shared_jobs, key, start, keep, _SHARED_KEEP)
     else:
-        jobs = st.session_state.setdefault(_SESSION_JOBS, OrderedDict())
-        job = jobs.get(key)
-        if not _fresh(job):
-            job = jobs[key] = start()
-        jobs.move_to_end(key)
-        if not keep and not job.snapshot().active:
-            del jobs[key]
-        while len(jobs) > _SESSION_KEEP and _drop_oldest_ended(jobs):
-            pass
+        job = _job_in(st.session_state.setdefault(_SESSION_JOBS, OrderedDict()), key, start, keep, _SESSION_KEEP)
     return watch(job)
+
+
+def _job_in(jobs: OrderedDict, key: Hashable, start: Callable[[], BackgroundJob], keep: bool,
+            most: int) -> BackgroundJob:
+    """The job for `key` in `jobs` (server-wide or the session's), started when none stands for
+    it; ended jobs beyond `most` are dropped, oldest first."""
+    job = jobs.get(key)
+    if not _fresh(job):
+        job = jobs[key] = start()
+    jobs.move_to_end(key)
+    if not keep and not job.snapshot().active:
+        del jobs[key]
+    while len(jobs) > most and _drop_oldest_ended(jobs):
+        pass
+    return job
 
 
 def _drop_oldest_ended(jobs: OrderedDict) -> bool:
