@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.plot_images import png_data_uri
-from app.race_replay import glyphs, racer_coloraxis, replay_controls, replay_steps
+from app.race_replay import glyphs, moving, racer_coloraxis, replay_controls, replay_steps
 from app.surfaces import Surface
 from app.trajectories import Trajectory
 
@@ -61,8 +61,10 @@ def race_figure(surface: Surface, trajectories: list[Trajectory], start: tuple[f
     if clickable:  # an invisible grid of points: a click on it selects a new start
         gx, gy = np.meshgrid(np.linspace(x0, x1, _CLICK_GRID, dtype=np.float32),
                              np.linspace(y0, y1, _CLICK_GRID, dtype=np.float32))
-        figure.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers",
-                                    marker=dict(size=9, opacity=0),
+        # Empty texts, not invisible markers: text points can be hovered and selected alike, and
+        # plotly draws no element for an empty text, while 1,681 transparent markers took the
+        # browser ~250 ms on every redraw of the race (measured, bench notes in RESULTS.md).
+        figure.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="text", text=[""] * gx.size,
                                     hovertemplate="click to start at (%{x:.2f}, %{y:.2f})<extra></extra>",
                                     name="start here", showlegend=False))
     for index, trajectory in enumerate(trajectories):
@@ -92,7 +94,7 @@ def race_figure(surface: Surface, trajectories: list[Trajectory], start: tuple[f
     first = glyphs(trajectories, 0, span)
     animated = list(range(len(figure.data), len(figure.data) + len(first)))
     figure.add_traces(first)
-    figure.frames = [{"name": str(k), "data": glyphs(trajectories, k, span), "traces": animated}
+    figure.frames = [{"name": str(k), "data": moving(trajectories, k, span), "traces": animated}
                      for k in shown]
     figure.update_layout(
         height=height, margin=dict(l=10, r=10, t=10),

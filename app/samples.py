@@ -6,10 +6,11 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from app.datasets import sklearn_datasets_file
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,7 @@ def _skimage_png(loader_name: str) -> Callable[[], bytes]:
 
 def _sklearn_jpeg(filename: str) -> Callable[[], bytes]:
     def read() -> bytes:
-        import sklearn.datasets
-
-        return (Path(sklearn.datasets.__file__).parent / "images" / filename).read_bytes()
+        return sklearn_datasets_file("images", filename).read_bytes()
 
     return read
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from app.datasets import DATA_DIR_ENV, fashion_mnist_dir, read_idx
+from app.datasets import DATA_DIR_ENV, fashion_mnist_dir, read_idx, sklearn_digits
 from pretrained.download import Progress, download_file
 from pretrained.labels import FASHION_MNIST_CLASSES
 from pretrained.locations import OFFLINE_ENV, is_offline
@@ -200,15 +200,13 @@ class Digits(Source):
         return DatasetStatus(DatasetState.READY, "inside scikit-learn")
 
     def load(self, progress=None) -> ImageData:
-        from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        small = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0  # (N, 1, 8, 8)
+        pictures, labels = sklearn_digits()
+        small = torch.tensor(pictures, dtype=torch.float32)[:, None] / 16.0  # (N, 1, 8, 8)
         large = F.interpolate(small, size=(28, 28), mode="bilinear", align_corners=False)
         images = (large.clamp(0, 1) * 255).round().to(torch.uint8).numpy()[:, 0]
         order = np.random.default_rng(0).permutation(len(images))
         test, train = order[:360], order[360:]  # a fixed 20 % test split
-        return _as_data(self, (images[train], digits.target[train]), (images[test], digits.target[test]))
+        return _as_data(self, (images[train], labels[train]), (images[test], labels[test]))
 
 
 def _as_data(source: Source, train, test) -> ImageData:

@@ -95,8 +95,9 @@ def test_each_racer_keeps_its_palette_colour_in_the_replay():
     stops = {round(position, 9): color for position, color in axis.colorscale}
     for index, color in enumerate(PALETTE):
         assert stops[round((index - axis.cmin) / (axis.cmax - axis.cmin), 9)] == color
-    heads = figure.frames[0].data[-1]
-    assert list(heads.marker.color) == list(range(9)) and heads.marker.coloraxis == "coloraxis"
+    drawn, moved = figure.data[-1], figure.frames[0].data[-1]  # a frame carries only what moves
+    assert list(moved.marker.color) == list(range(9)) and drawn.marker.coloraxis == "coloraxis"
+    assert list(drawn.marker.color) == list(range(9))
 
 
 def test_momentum_in_the_course_and_in_pytorch_race_identically():
