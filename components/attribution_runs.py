@@ -20,7 +20,7 @@ import pretrained
 from app import attributions
 from app.bounded_cache import BoundedCache
 from app.background_jobs import JobSnapshot
-from app.faithfulness import ConstantMap, Faithfulness, faithfulness, random_order_map
+from app.faithfulness import ConstantMap, Faithfulness, Stopped, faithfulness, random_order_map
 from app.faithfulness_table import RANDOM_ORDER
 from app.sanity_check import randomised_model
 from components.cnn_capture import Inspection
@@ -105,12 +105,12 @@ def _faithfulness_work(model: torch.nn.Module, batch: torch.Tensor, maps: dict[s
     def work(report, should_stop) -> dict[str, Faithfulness | None]:
         results = {}
         for done, (method, attribution) in enumerate(maps.items(), start=1):
-            if should_stop():
-                break
             try:
-                results[method] = faithfulness(model, batch, attribution, target)
+                results[method] = faithfulness(model, batch, attribution, target, should_stop=should_stop)
             except ConstantMap:
                 results[method] = None
+            except Stopped:
+                break
             report(done / len(maps), None)
         return results
 

@@ -19,7 +19,7 @@ from components.attribution_runs import (
     slow_attribution,
 )
 from components.cnn_capture import inspect_image
-from components.deferred_work import live_section, result_or_progress
+from components.deferred_work import leave_subject, live_section, result_or_progress
 from components.image_picker import current_image
 from components.model_picker import model_picker
 
@@ -42,6 +42,8 @@ else:  # random weights: their ranking and probabilities mean nothing, and predi
     target = st.selectbox("Explain the class", range(len(names)),
                           key=f"target_{image.sha256}_{loaded.spec.name}",
                           format_func=lambda i: f"{i}: {names[i]}", help="In class-index order.")
+# The checks' work on the previous image, model or class stops before this one's maps are computed.
+leave_subject("checks", (loaded.spec.name, image.sha256, target))
 opacity = st.slider("Opacity", 0.0, 1.0, 0.55, 0.05, key="attr_opacity")
 
 with st.expander("Settings for the slow methods"):

@@ -15,7 +15,7 @@ from torch import nn
 import pretrained
 from app import attributions
 from app.classify import model_view, normalize
-from app.faithfulness import ConstantMap, Curve, Faithfulness, faithfulness, removed_look
+from app.faithfulness import ConstantMap, Curve, Faithfulness, Stopped, faithfulness, removed_look
 from app.faithfulness_table import faithfulness_rows, faithfulness_verdict
 from app.images import decode_image
 from app.samples import sample_bytes
@@ -139,6 +139,19 @@ def test_deletion_curve_equals_one_image_at_a_time(small, random_map):
     expected = _brute_force_curve(model, x, random_map, 0)
     np.testing.assert_allclose(result.deletion.probabilities, expected, rtol=1e-5)
     assert result.deletion.fractions.tolist() == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_curves_stop_between_chunks_when_asked(small, random_map):
+    """A job asked to stop (another class chosen) gives the model back within one chunk."""
+    model, x = small
+    passes = []
+    hook = model.register_forward_hook(lambda *_: passes.append(1))
+    try:
+        with pytest.raises(Stopped):
+            faithfulness(model, x, random_map, 0, steps=4, block=8, chunk=3, should_stop=lambda: len(passes) >= 2)
+    finally:
+        hook.remove()
+    assert len(passes) == 2  # of the 4 passes that 2 × 5 images in chunks of 3 take
 
 
 def test_insertion_curve_equals_one_image_at_a_time(small, random_map):

@@ -108,3 +108,45 @@ def test_a_job_the_section_no_longer_shows_is_stopped():
     GATE.set()
     second.thread.join(timeout=30)
     assert "answer 42" in _texts(at.run())
+
+
+SEEN = {}  # question -> whether the previous question's job was already told to stop
+
+
+def _subject_page():
+    import streamlit as st
+
+    from components import deferred_work
+    from components.deferred_work import deferred, leave_subject, live_section
+    from tests import test_deferred_work as here
+
+    question = st.session_state.get("question", 1)
+    leave_subject("answer", question)
+    # What the page computes for the new subject finds the old subject's job already stopping.
+    old = deferred_work._shared_jobs.get(("subject", question - 1))
+    here.SEEN[question] = old is not None and old._cancel.is_set()
+
+    def work(report, should_stop):
+        while not here.GATE.wait(timeout=0.05):
+            if should_stop():
+                return None
+        return question
+
+    live_section("answer", lambda: deferred(("subject", question), work, "Subject", shared=True))
+
+
+@pytest.mark.unsettled
+def test_leaving_the_subject_stops_the_sections_work_before_the_page_computes():
+    """A page that names its subject (image, model, class) at its top stops the old subject's
+    jobs there, not only when its section runs at the end of the script."""
+    from components import deferred_work
+
+    SEEN.clear()
+    at = AppTest.from_function(_subject_page, default_timeout=60).run()
+    assert SEEN == {1: False}
+    at.session_state["question"] = 2
+    at.run()
+    assert SEEN[2] is True
+    first = deferred_work._shared_jobs[("subject", 1)]
+    first.thread.join(timeout=30)
+    assert first.snapshot().status == "cancelled"
