@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.allocator import keep_freed_memory
-from app.settings import setting_problems
+from app.serving.allocator import keep_freed_memory
+from app.serving.settings import setting_problems
 from components.sidebar import shared_sidebar
 
 keep_freed_memory()

@@ -55,9 +55,6 @@ class DecodedImage:
         """(width, height) of `rgb`."""
         return self.rgb.shape[1], self.rgb.shape[0]
 
-    def to_pil(self) -> Image.Image:
-        return Image.fromarray(self.rgb)
-
 
 def decode_image(data: bytes, name: str = "image") -> DecodedImage:
     """Decodes, orients and converts `data` to RGB, or raises ImageRejected.

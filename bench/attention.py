@@ -16,10 +16,10 @@ import copy
 import timm
 import torch
 
-from app.allocator import keep_freed_memory
-from app.attention_maps import attention_rollout
-from app.devices import best_device
-from app.vit_attention import capture_attention
+from app.serving.allocator import keep_freed_memory
+from app.serving.devices import best_device
+from app.vit.capture import capture_attention
+from app.vit.maps import attention_rollout
 from bench.feature_maps import median_seconds
 
 

@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.feature_maps [--repeats 15]
 
 ResNet-50 (its architecture; the weights do not change the cost) at 224² on
-whatever device app.devices picks, with the allocator settings the app uses
-(app.allocator). Last line:
+whatever device app.serving.devices picks, with the allocator settings the app uses
+(app.serving.allocator). Last line:
 feature_maps: capture_overhead=X gradcam_overhead=Y warm_ms=Z
 """
 
@@ -18,17 +18,17 @@ import plotly.io
 import torch
 
 import pretrained
-from app.allocator import keep_freed_memory
-from app.attributions import grad_cam
-from app.classify import model_view, normalize
-from app.devices import best_device
-from app.feature_capture import FeatureExtractor, capture_activations
-from app.feature_figures import histogram_figure, mosaic_figure, vector_figure
+from app.attribution.methods import grad_cam
+from app.cnn.capture import FeatureExtractor, capture_activations
+from app.cnn.figures import histogram_figure, mosaic_figure, vector_figure
+from app.cnn.layer_stats import channel_order, layer_stats, strongest_unit
+from app.figures.mosaic import channel_mosaic
+from app.figures.overlays import map_overlay_figure
 from app.images import decode_image
-from app.layer_stats import channel_order, layer_stats, strongest_unit
-from app.mosaic import channel_mosaic
-from app.overlays import map_overlay_figure
+from app.preprocess import model_view, normalize
 from app.samples import sample_bytes
+from app.serving.allocator import keep_freed_memory
+from app.serving.devices import best_device
 
 
 def median_seconds(action, repeats: int, synchronize) -> float:

@@ -33,14 +33,14 @@ import skimage.data  # noqa: E402
 import torch  # noqa: E402
 
 import pretrained  # noqa: E402
-from app.attributions import grad_cam  # noqa: E402
-from app.classify import preprocess  # noqa: E402
-from app.feature_capture import FeatureExtractor, capture_activations  # noqa: E402
-from app.landscape import EvaluationSet, evaluate_grid, filter_normalized_direction  # noqa: E402
-from app.swin_attention import capture_swin  # noqa: E402
-from app.training import TrainingConfig, train  # noqa: E402
-from app.training_data import SOURCES, split  # noqa: E402
-from app.vit_attention import capture_attention  # noqa: E402
+from app.attribution.methods import grad_cam  # noqa: E402
+from app.cnn.capture import FeatureExtractor, capture_activations  # noqa: E402
+from app.landscape.grid import EvaluationSet, evaluate_grid, filter_normalized_direction  # noqa: E402
+from app.preprocess import preprocess  # noqa: E402
+from app.swin.capture import capture_swin  # noqa: E402
+from app.training.datasets import SOURCES, split  # noqa: E402
+from app.training.loop import TrainingConfig, train  # noqa: E402
+from app.vit.capture import capture_attention  # noqa: E402
 
 # Largest |cuda - cpu| over the largest |cpu| allowed, per kind of output. Forward passes in
 # float32 differ by summation order (~1e-6 relative per layer, growing with depth); Grad-CAM

@@ -18,9 +18,7 @@ import time
 import numpy as np
 import torch
 
-from app.allocator import keep_freed_memory
-from app.datasets import fashion_mnist_dir
-from app.landscape import (
+from app.landscape.grid import (
     EvaluationSet,
     evaluate_grid,
     filter_normalized_direction,
@@ -28,11 +26,13 @@ from app.landscape import (
     per_example_losses,
     point_weights,
 )
-from app.landscape_subject import subject_from_fields
-from app.landscape_timing import seconds_per_point
-from app.sharpness import top_hessian_eigenvalue
-from app.training_data import SOURCES, Split, split
-from app.training_models import build
+from app.landscape.sharpness import top_hessian_eigenvalue
+from app.landscape.subject import subject_from_fields
+from app.landscape.timing import seconds_per_point
+from app.serving.allocator import keep_freed_memory
+from app.training.datasets import SOURCES, Split, split
+from app.training.fashion_mnist import fashion_mnist_dir
+from app.training.networks import build
 from bench.training import in_thread
 from pretrained.landscape_models import load
 

@@ -6,7 +6,7 @@ generated photo (a real photo, tinted, with the student's number drawn on it),
 opens the feature-map, attention and Swin pages, changes a layer on each, and
 checks that every picture of an input it is shown is its own: the plotly image
 traces are decoded and compared with what each student's photo becomes at each
-model's input (computed here by `app.classify.model_view`).
+model's input (computed here by `app.preprocess.model_view`).
 
 Student 0 goes first and alone (it warms the models); the others then go at
 once, each pausing 1-4 s (seeded) before each page and layer change, as students read.
@@ -45,8 +45,8 @@ import skimage.data
 from PIL import Image, ImageDraw, ImageFont
 
 import pretrained
-from app.classify import model_view
 from app.images import decode_image
+from app.preprocess import model_view
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, running_app
 from tests.student_browser import Run, act, choose, new_page, open_page, open_tab, upload
 

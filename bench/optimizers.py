@@ -14,9 +14,9 @@ import time
 
 import torch
 
-from app.optimizers import GD, AdaGrad, Adam, HeavyBall, Nesterov, RMSProp
-from app.surfaces import SURFACES
-from app.trajectories import run
+from app.optim.optimizers import GD, AdaGrad, Adam, HeavyBall, Nesterov, RMSProp
+from app.optim.surfaces import SURFACES
+from app.optim.trajectories import run
 
 STEPS = 500
 RATES = {"SGD": 1e-3, "Momentum": 1e-4, "Nesterov": 1e-4, "AdaGrad": 0.5, "RMSProp": 1e-2, "Adam": 5e-2}

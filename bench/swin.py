@@ -18,13 +18,13 @@ import plotly.io
 import timm
 import torch
 
-from app.allocator import keep_freed_memory
-from app.classify import model_view, normalize
-from app.feature_figures import mosaic_figure
+from app.cnn.figures import mosaic_figure
 from app.images import decode_image
+from app.preprocess import model_view, normalize
 from app.samples import sample_bytes
-from app.swin_attention import capture_swin
-from app.swin_figures import (
+from app.serving.allocator import keep_freed_memory
+from app.swin.capture import capture_swin
+from app.swin.figures import (
     frames_as_png,
     mask_figure,
     partition_picture,
@@ -37,7 +37,7 @@ from app.swin_figures import (
     window_labels_figure,
     windows_table,
 )
-from app.swin_windows import region_labels, shifted_window_mask, swin_reach, swin_stages, window_partition
+from app.swin.windows import region_labels, shifted_window_mask, swin_reach, swin_stages, window_partition
 from bench.feature_maps import median_seconds
 from pretrained import get_spec
 

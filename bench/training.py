@@ -5,7 +5,7 @@ a poller reading it as the page does) against a bare PyTorch loop, in one run.
 
 The same model (LeNet-5), data (Fashion-MNIST, or the scikit-learn digits
 without it), batch size (64) and number of steps, on whatever device
-app.devices picks. Every torch call runs off the main thread, as in the
+app.serving.devices picks. Every torch call runs off the main thread, as in the
 Streamlit server (script runs and training are threads): once the main thread
 has run torch, its idle OpenMP team makes other threads' training 1.7× slower
 on this 2-core machine. Last line: training: ui_throughput_ratio=X steps_per_s=Y
@@ -21,14 +21,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from app.allocator import keep_freed_memory
-from app.datasets import fashion_mnist_dir
-from app.devices import best_device
-from app.run_owner import RunOwner
-from app.training import TrainingConfig
-from app.training_data import SOURCES, split
-from app.training_models import build
-from app.training_runs import TrainingRun
+from app.serving.allocator import keep_freed_memory
+from app.serving.devices import best_device
+from app.serving.run_owner import RunOwner
+from app.training.datasets import SOURCES, split
+from app.training.fashion_mnist import fashion_mnist_dir
+from app.training.loop import TrainingConfig
+from app.training.networks import build
+from app.training.runs import TrainingRun
 
 
 def bare_loop(data, config: TrainingConfig, steps: int) -> float:

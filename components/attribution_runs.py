@@ -17,14 +17,15 @@ import streamlit as st
 import torch
 
 import pretrained
-from app import attributions
-from app.bounded_cache import BoundedCache
-from app.background_jobs import JobSnapshot
-from app.faithfulness import ConstantMap, Faithfulness, Stopped, faithfulness, random_order_map
-from app.faithfulness_table import RANDOM_ORDER
-from app.sanity_check import randomised_model
+from app.attribution import methods as attributions
+from app.attribution.faithfulness import ConstantMap, Faithfulness, Stopped, faithfulness, random_order_map
+from app.attribution.faithfulness_table import RANDOM_ORDER
+from app.attribution.sanity_check import randomised_model
+from app.serving.background_jobs import JobSnapshot
+from app.serving.bounded_cache import BoundedCache
 from components.cnn_capture import Inspection
 from components.deferred_work import deferred
+from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
 
 _SLOW_RESULTS = "slow_attributions"
@@ -35,9 +36,9 @@ SANITY_SEED = 0
 _RANDOMISED = BoundedCache(max_entries=2)
 
 
-def _key(loaded: pretrained.LoadedModel, image_sha: str, target: int) -> tuple:
-    return (image_sha, loaded.spec.name, str(loaded.device), pretrained.weights_fingerprint(loaded.spec),
-            target)
+def subject(loaded: pretrained.LoadedModel, image_sha: str, target: int) -> tuple:
+    """What an attribution explains: an image, a loaded model (as keyed in the model cache), a class."""
+    return (image_sha, *model_key(loaded), target)
 
 
 def randomised_twin(loaded: pretrained.LoadedModel) -> torch.nn.Module:
@@ -64,7 +65,7 @@ def _fast(method: str, key: tuple, _model: torch.nn.Module, cam_layer: str,
 def fast_attribution(method: str, loaded, image_sha: str, target: int, inspection: Inspection) -> np.ndarray:
     """Grad-CAM or Saliency of the loaded model."""
     with st.spinner(f"{method}…"), stop_on_out_of_memory(method):
-        return _fast(method, _key(loaded, image_sha, target), loaded.model, loaded.spec.cam_layer, inspection.batch)
+        return _fast(method, subject(loaded, image_sha, target), loaded.model, loaded.spec.cam_layer, inspection.batch)
 
 
 def randomised_maps(loaded: pretrained.LoadedModel, image_sha: str, target: int,
@@ -79,13 +80,13 @@ def randomised_maps(loaded: pretrained.LoadedModel, image_sha: str, target: int,
         maps["Saliency"] = attributions.saliency(twin, inspection.batch, target)
         return maps
 
-    return deferred(("randomised maps", *_key(loaded, image_sha, target)), work,
+    return deferred(("randomised maps", *subject(loaded, image_sha, target)), work,
                     f"Random-weights maps, {loaded.spec.title}", shared=True)
 
 
 def slow_attribution(method: str, settings: tuple, loaded, image_sha: str, target: int) -> np.ndarray | None:
     """A result computed earlier in this session for exactly these settings, or None."""
-    return st.session_state.get(_SLOW_RESULTS, {}).get((method, settings, *_key(loaded, image_sha, target)))
+    return st.session_state.get(_SLOW_RESULTS, {}).get((method, settings, *subject(loaded, image_sha, target)))
 
 
 def run_slow_attribution(method: str, settings: tuple, loaded, image_sha: str, target: int,
@@ -95,7 +96,7 @@ def run_slow_attribution(method: str, settings: tuple, loaded, image_sha: str, t
         result = compute(lambda done: bar.progress(done, text=f"{method}: {done:.0%}"))
     bar.empty()
     results = st.session_state.setdefault(_SLOW_RESULTS, {})
-    results[(method, settings, *_key(loaded, image_sha, target))] = result
+    results[(method, settings, *subject(loaded, image_sha, target))] = result
     while len(results) > _KEEP:
         results.pop(next(iter(results)))
     return result
@@ -125,6 +126,6 @@ def faithfulness_of(maps: dict[str, np.ndarray], loaded, image_sha: str, target:
     maps = {**maps, RANDOM_ORDER: random_order_map(inspection.batch.shape[-1])}
     digests = tuple((method, hashlib.sha256(np.ascontiguousarray(attribution).tobytes()).hexdigest())
                     for method, attribution in maps.items())
-    return deferred(("faithfulness", *_key(loaded, image_sha, target), digests),
+    return deferred(("faithfulness", *subject(loaded, image_sha, target), digests),
                     _faithfulness_work(loaded.model, inspection.batch, maps, target),
                     f"Faithfulness curves, {loaded.spec.title}", shared=True)

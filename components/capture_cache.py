@@ -10,8 +10,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
-from app import settings
-from app.bounded_cache import BoundedCache
+from app.serving import settings
+from app.serving.bounded_cache import BoundedCache
 
 CACHE_MB = settings.CACHE_MB.read()
 # Entries are keyed by (page, what was fed, model, device, weights, settings). The byte

@@ -13,10 +13,10 @@ import streamlit as st
 import torch
 
 import pretrained
-from app.bounded_cache import BoundedCache
-from app.classify import model_view, normalize
-from app.feature_capture import Capture, FeatureExtractor, LayerInfo, capture_activations
+from app.cnn.capture import Capture, FeatureExtractor, LayerInfo, capture_activations
 from app.images import DecodedImage
+from app.preprocess import model_view, normalize
+from app.serving.bounded_cache import BoundedCache
 from components.capture_cache import captured
 from components.models import MODELS, model_key
 from components.out_of_memory import stop_on_out_of_memory

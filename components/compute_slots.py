@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import settings
-from app.compute_slots import ComputeSlots, QueueEntry
+from app.serving import settings
+from app.serving.compute_slots import ComputeSlots, QueueEntry
 from components.session_owner import session_number
 
 SLOTS = ComputeSlots(settings.SLOTS.read())

@@ -9,7 +9,7 @@ for 3–48 s with a spinner only, and every other control of the page waited beh
 A job computes one key once. Work that no session owns (a shipped network, a registry
 model) is kept server-wide, so the class computes it once; work on a session's own data
 (its training runs) stays in its session. Computations take a server-wide compute slot, so
-they wait their turn like training runs and grids (app.compute_slots); loading a model does
+they wait their turn like training runs and grids (app.serving.compute_slots); loading a model does
 not (it takes its turn with the other forward passes: components.capture_cache.heavy_turn).
 
 A page shows such work inside `live_section`: a fragment that reruns every second while a
@@ -28,7 +28,7 @@ from collections.abc import Callable, Hashable
 
 import streamlit as st
 
-from app.background_jobs import BackgroundJob, JobSnapshot, Report
+from app.serving.background_jobs import BackgroundJob, JobSnapshot, Report
 from components.compute_slots import SLOTS, queue_notice
 from components.session_owner import session_owner
 
@@ -54,7 +54,7 @@ def _fresh(job: BackgroundJob | None) -> bool:
 def deferred(key: Hashable, work: Callable[[Report, Callable[[], bool]], object], name: str,
              shared: bool, slot: bool = True, keep: bool = True) -> JobSnapshot:
     """The state of the job that computes `key` (started here if none has): `work(report,
-    should_stop)` as for app.background_jobs; `name` says what it computes, in the queue;
+    should_stop)` as for app.serving.background_jobs; `name` says what it computes, in the queue;
     `slot`: it waits for a compute slot; `keep=False`: a job that has ended is forgotten once
     its state was read (its work keeps the result elsewhere, which may drop it later)."""
     def start() -> BackgroundJob:

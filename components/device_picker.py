@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from app.devices import best_device, describe_device
+from app.serving.devices import best_device, describe_device
 
 _FORCE_CPU = "force_cpu"
 

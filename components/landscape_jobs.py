@@ -9,9 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from app.background_jobs import BackgroundJob, JobSnapshot
-from app.bounded_cache import BoundedCache
-from app.landscape import (
+from app.landscape.grid import (
     PathPlane,
     Surface,
     evaluate_grid,
@@ -19,11 +17,13 @@ from app.landscape import (
     flatten,
     pca_directions,
 )
-from app.landscape_lines import LINE_POINTS, Lines, subject_lines
-from app.landscape_subject import Subject, subject_from_fields, subject_from_run
-from app.landscape_timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
-from app.sharpness import TopEigenvalue, hessian_vector_product, top_hessian_eigenvalue
-from app.training_data import SOURCES, DatasetState, split
+from app.landscape.lines import LINE_POINTS, Lines, subject_lines
+from app.landscape.sharpness import TopEigenvalue, hessian_vector_product, top_hessian_eigenvalue
+from app.landscape.subject import Subject, subject_from_fields, subject_from_run
+from app.landscape.timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
+from app.serving.background_jobs import BackgroundJob, JobSnapshot
+from app.serving.bounded_cache import BoundedCache
+from app.training.datasets import SOURCES, DatasetState, split
 from components.compute_slots import SLOTS
 from components.deferred_work import deferred, watch
 from components.device_picker import current_device
@@ -65,7 +65,7 @@ class GridProgress:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _shipped_split(device: str):
-    # The same split the shipped networks were trained with (pretrained/train_landscape_models.py).
+    # The same split the shipped networks were trained with (recipes/train_landscape_models.py).
     return split(SOURCES["Fashion-MNIST"].load(), 2000, seed=0, device=device)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.feature_capture import LayerInfo
+from app.cnn.capture import LayerInfo
 from components.remembered import bind, on_change
 
 

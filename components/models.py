@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 import pretrained
-from app import settings
-from app.bounded_cache import BoundedCache, model_bytes
-from app.classify import Prediction, classify, preprocess
 from app.images import DecodedImage
-from app.background_jobs import JobSnapshot
+from app.predictions import Prediction, classify
+from app.preprocess import preprocess
+from app.serving import settings
+from app.serving.background_jobs import JobSnapshot
+from app.serving.bounded_cache import BoundedCache, model_bytes
 from components.capture_cache import heavy_turn
 from components.deferred_work import deferred, live_section, result_or_progress
 from components.device_picker import current_device

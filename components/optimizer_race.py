@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import plotly.graph_objects as go
 
-from app.bounded_cache import BoundedCache
-from app.optimizer_figures import loss_figure, race_figure, surface_3d_figure
-from app.race import RaceSettings
-from app.trajectories import Trajectory
+from app.optim.figures import loss_figure, race_figure, surface_3d_figure
+from app.optim.race import RaceSettings
+from app.optim.trajectories import Trajectory
+from app.serving.bounded_cache import BoundedCache
 
 # Figures are a few hundred kB each; nothing mutates them after they are built (st.plotly_chart
 # copies them into its message), so one object can serve every session.

@@ -7,8 +7,8 @@ import dataclasses
 
 import streamlit as st
 
-from app.race import Racer
-from app.surfaces import Surface
+from app.optim.race import Racer
+from app.optim.surfaces import Surface
 
 # field name -> (label, tooltip)
 SETTINGS = {

@@ -13,8 +13,8 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app import settings
-from app.run_owner import RunOwner
+from app.serving import settings
+from app.serving.run_owner import RunOwner
 
 _KEY = "background_work_owner"
 GRACE_S = settings.DISCONNECT_GRACE_S.read()

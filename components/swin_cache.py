@@ -8,10 +8,10 @@ import numpy as np
 import streamlit as st
 
 import pretrained
-from app.classify import at_input_size, model_view, normalize
-from app.swin_attention import SwinCapture, capture_swin
-from app.swin_figures import frames_as_png, partition_picture, shift_frames
-from app.swin_windows import StageGeometry
+from app.preprocess import at_input_size, model_view, normalize
+from app.swin.capture import SwinCapture, capture_swin
+from app.swin.figures import frames_as_png, partition_picture, shift_frames
+from app.swin.windows import StageGeometry
 from components.capture_cache import captured, heavy_turn
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory

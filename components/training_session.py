@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.augment import Augmentation, label_breaking_warning
-from app.training import TrainingConfig
-from app.training_data import SOURCES, DatasetState, ImageData, split
-from app.training_runs import TrainingRun
+from app.training.augment import Augmentation, label_breaking_warning
+from app.training.datasets import SOURCES, DatasetState, ImageData, split
+from app.training.loop import TrainingConfig
+from app.training.runs import TrainingRun
 from components.compute_slots import SLOTS
 from components.device_picker import current_device
 from components.session_owner import session_owner

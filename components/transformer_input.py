@@ -7,8 +7,8 @@ import numpy as np
 import streamlit as st
 
 import pretrained
-from app.datasets import FASHION_MNIST_CLASSES, DatasetMissing, load_fashion_mnist
 from app.images import DecodedImage
+from app.training.fashion_mnist import FASHION_MNIST_CLASSES, DatasetMissing, load_fashion_mnist
 from components.vit_capture import within_budget
 
 DINO_SIZES = (224, 320, 480, 640)

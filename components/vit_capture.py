@@ -13,9 +13,9 @@ import streamlit as st
 import torch
 
 import pretrained
-from app.classify import at_input_size, model_view, normalize
-from app.datasets import load_fashion_mnist
-from app.vit_attention import AttentionCapture, attention_memory_bytes, capture_attention
+from app.preprocess import at_input_size, model_view, normalize
+from app.training.fashion_mnist import load_fashion_mnist
+from app.vit.capture import AttentionCapture, attention_memory_bytes, capture_attention
 from components.capture_cache import captured
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory

@@ -6,10 +6,10 @@ import streamlit as st
 import torch
 
 import pretrained
-from app import attributions
-from app.attribution_figures import attribution_figure, faithfulness_figure
-from app.faithfulness_table import faithfulness_rows, faithfulness_verdict
-from app.sanity_check import map_similarity
+from app.attribution import methods as attributions
+from app.attribution.faithfulness_table import faithfulness_rows, faithfulness_verdict
+from app.attribution.figures import attribution_figure, faithfulness_figure
+from app.attribution.sanity_check import map_similarity
 from components.attribution_runs import (
     faithfulness_of,
     fast_attribution,
@@ -17,6 +17,7 @@ from components.attribution_runs import (
     randomised_twin,
     run_slow_attribution,
     slow_attribution,
+    subject,
 )
 from components.cnn_capture import inspect_image
 from components.deferred_work import leave_subject, live_section, result_or_progress
@@ -43,7 +44,7 @@ else:  # random weights: their ranking and probabilities mean nothing, and predi
                           key=f"target_{image.sha256}_{loaded.spec.name}",
                           format_func=lambda i: f"{i}: {names[i]}", help="In class-index order.")
 # The checks' work on the previous image, model or class stops before this one's maps are computed.
-leave_subject("checks", (loaded.spec.name, image.sha256, target))
+leave_subject("checks", subject(loaded, image.sha256, target))
 opacity = st.slider("Opacity", 0.0, 1.0, 0.55, 0.05, key="attr_opacity")
 
 with st.expander("Settings for the slow methods"):

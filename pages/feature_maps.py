@@ -2,25 +2,25 @@
 
 import streamlit as st
 
-from app.colormaps import COLORMAPS
-from app.feature_capture import first_conv_filters
-from app.feature_figures import (
+from app.cnn.capture import first_conv_filters
+from app.cnn.figures import (
     depth_figure,
     filters_figure,
     histogram_figure,
     mosaic_figure,
     vector_figure,
 )
-from app.layer_stats import channel_order, layer_stats, strongest_unit
-from app.mosaic import channel_mosaic
-from app.overlays import map_overlay_figure
-from app.prediction_chart import top_k_bar_chart
+from app.cnn.layer_stats import channel_order, layer_stats, strongest_unit
+from app.figures.colormaps import COLORMAPS
+from app.figures.mosaic import channel_mosaic
+from app.figures.overlays import map_overlay_figure
+from app.figures.prediction_chart import top_k_bar_chart
 from components.cnn_capture import inspect_image
 from components.image_picker import current_image
 from components.layer_picker import layer_picker
+from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
 from components.models import top_predictions
-from components.lazy_tabs import lazy_tabs
 
 st.title("Feature maps")
 st.caption("One forward pass captures every listed layer; every control below only redraws.")

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
+from app.figures.prediction_chart import top_k_bar_chart
+from components.compute_slots import queue_table
 from components.image_picker import current_image, image_caption
 from components.model_zoo import zoo_table
 from components.models import loaded_model, top_predictions, untrained_banner
-from components.compute_slots import queue_table
 from components.server_status import server_status
-from app.prediction_chart import top_k_bar_chart
 
 FIRST_TASTE_MODEL = "efficientnet_lite0"
 

@@ -3,9 +3,15 @@
 import numpy as np
 import streamlit as st
 
-from app.landscape import drawable, filter_normalized_direction, pca_directions, per_example_losses, point_weights
-from app.landscape_figures import contour_figure, line_figure, shared_range, surface_3d_figure
-from app.sharpness import DOUBLING, basin_widths
+from app.landscape.figures import contour_figure, line_figure, shared_range, surface_3d_figure
+from app.landscape.grid import (
+    drawable,
+    filter_normalized_direction,
+    pca_directions,
+    per_example_losses,
+    point_weights,
+)
+from app.landscape.sharpness import DOUBLING, basin_widths
 from components.compute_slots import queue_notice
 from components.deferred_work import live_section, result_or_progress
 from components.landscape_jobs import (

@@ -4,14 +4,14 @@ import dataclasses
 
 import streamlit as st
 
-from app.race import RaceSettings, default_racers
-from app.race_table import race_table, steps_column
-from app.schedules import SCHEDULES
-from app.surfaces import SURFACES
-from app.trajectories import GradientNoise
+from app.optim.race import RaceSettings, default_racers
+from app.optim.race_table import race_table, steps_column
+from app.optim.schedules import SCHEDULES
+from app.optim.surfaces import SURFACES
+from app.optim.trajectories import GradientNoise
+from components.lazy_tabs import lazy_tabs
 from components.optimizer_race import loss_chart, race_chart, surface_chart, trajectories
 from components.race_hyperparameters import hyperparameter_rows
-from components.lazy_tabs import lazy_tabs
 
 DEFAULT_RACERS = ["SGD", "Momentum (PyTorch)", "Nesterov", "RMSProp", "Adam"]
 

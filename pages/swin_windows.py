@@ -3,12 +3,11 @@
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from app.attention_figures import patch_at
-from app.colormaps import COLORMAPS
-from app.feature_figures import histogram_figure, mosaic_figure
-from app.layer_stats import channel_order, layer_stats
-from app.mosaic import channel_mosaic
-from app.swin_figures import (
+from app.cnn.figures import histogram_figure, mosaic_figure
+from app.cnn.layer_stats import channel_order, layer_stats
+from app.figures.colormaps import COLORMAPS
+from app.figures.mosaic import channel_mosaic
+from app.swin.figures import (
     mark_token,
     mask_figure,
     patch_merging_figure,
@@ -19,12 +18,13 @@ from app.swin_figures import (
     window_labels_figure,
     windows_table,
 )
-from app.swin_windows import region_labels, shifted_window_mask, swin_reach, swin_stages, window_partition
+from app.swin.windows import region_labels, shifted_window_mask, swin_reach, swin_stages, window_partition
+from app.vit.figures import patch_at
 from components.image_picker import current_image
+from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
 from components.swin_cache import animation_frames, input_view, partition_pictures, swin_capture
 from components.transformer_input import choose_input
-from components.lazy_tabs import lazy_tabs
 
 st.title("Swin windows")
 intro = st.empty()  # filled once the window size is chosen below

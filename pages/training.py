@@ -2,25 +2,26 @@
 
 import streamlit as st
 
-from app.augment import Augmentation
-from app.devices import describe_device
-from app.training import OPTIMIZERS, SCHEDULES, TrainingConfig
-from app.training_data import SOURCES
-from app.training_figures import (
+from app.optim.schedules import SCHEDULES
+from app.serving.devices import describe_device
+from app.training.augment import Augmentation
+from app.training.datasets import SOURCES
+from app.training.figures import (
     augmentation_figure,
     confusion_figure,
     curves_figure,
     difference_labels,
     epochs_trained,
-    probe_figure,
     probe_drift,
+    probe_figure,
     probe_partner,
     probe_span_note,
     run_table,
     wrong_images_figure,
 )
-from app.training_models import MODELS, settings_of
-from app.training_pairs import AB_CHANGES, pair_changes
+from app.training.loop import OPTIMIZERS, TrainingConfig
+from app.training.networks import MODELS, settings_of
+from app.training.pairs import AB_CHANGES, pair_changes
 from components.compute_slots import queue_notice
 from components.device_picker import current_device
 from components.training_session import (
@@ -62,7 +63,7 @@ with optim_col:
     optimizer = st.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index("Adam"), key="train_optimizer")
     learning_rate = st.number_input("Learning rate", 1e-6, 1e6, 1e-3, format="%.5f", key="train_lr",
                                     help="Try something absurd, like 1000000, to watch a run diverge.")
-    schedule = st.selectbox("Schedule", SCHEDULES, key="train_schedule")
+    schedule = st.selectbox("Schedule", list(SCHEDULES), key="train_schedule")
     left, right = st.columns(2)
     batch_size = left.select_slider("Batch", [16, 32, 64, 128, 256], 64, key="train_batch")
     epochs = right.number_input("Epochs", 1, 200, 10, key="train_epochs")

@@ -5,19 +5,19 @@ import torch
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 import pretrained
-from app.attention_figures import attention_distance_figure, head_maps_mosaic, patch_at, patch_grid_picture
-from app.attention_maps import attention_rollout, mass_threshold_mask, mean_attention_distance
-from app.attributions import token_grad_cam
-from app.classify import top_k
-from app.feature_figures import mosaic_figure
-from app.overlays import map_overlay_figure
-from app.prediction_chart import top_k_bar_chart
+from app.attribution.methods import token_grad_cam
+from app.cnn.figures import mosaic_figure
+from app.figures.overlays import map_overlay_figure
+from app.figures.prediction_chart import top_k_bar_chart
+from app.predictions import top_k
+from app.vit.figures import attention_distance_figure, head_maps_mosaic, patch_at, patch_grid_picture
+from app.vit.maps import attention_rollout, mass_threshold_mask, mean_attention_distance
 from components.image_picker import current_image
+from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
 from components.models import loaded_model
 from components.transformer_input import choose_input
 from components.vit_capture import attention_of
-from components.lazy_tabs import lazy_tabs
 
 st.title("ViT & DINO attention")
 st.caption("One forward pass keeps every layer's attention (layers × heads × tokens × tokens); the shared model "

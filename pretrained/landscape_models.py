@@ -2,7 +2,7 @@
 path, so the loss-landscape page has real networks offline (and Li et al.'s
 comparisons: batch norm or not, skip connections or not).
 
-    python -m pretrained.train_landscape_models    # writes the files and their card
+    python -m recipes.train_landscape_models    # writes the files and their card
 
 Each file holds the final weights (float32, buffers included), the parameters at
 checkpoints along the path (float16) and the training settings; it is checked
@@ -74,7 +74,7 @@ def load(key: str) -> TrainedPath:
     shipped = SHIPPED[key]
     file = PROJECT_CHECKPOINTS / shipped.filename
     if not file.is_file():
-        raise FileNotFoundError(f"{file} is missing: run `python -m pretrained.train_landscape_models`")
+        raise FileNotFoundError(f"{file} is missing: run `python -m recipes.train_landscape_models`")
     verify_file(file, shipped.sha256)
     with safe_open(str(file), framework="pt") as reader:
         metadata = reader.metadata()

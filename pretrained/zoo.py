@@ -132,6 +132,9 @@ def _blocks(prefix: str, count: int) -> tuple[str, ...]:
     return tuple(f"{prefix}.{i}" for i in range(count))
 
 
+# The tiny models' input: 28×28 grey, normalised by Fashion-MNIST's training-set mean and std
+# (their recipes, recipes/tiny_training.py, train with the same).
+FASHION_MNIST_PREPROCESSING = Preprocessing(input_size=28, resize_size=28, mean=(0.2860,), std=(0.3530,))
 _RESNET_LAYERS = ("relu", "maxpool", *_blocks("layer1", 3), *_blocks("layer2", 4), *_blocks("layer3", 6),
                   *_blocks("layer4", 3), "avgpool")
 
@@ -253,7 +256,7 @@ _timm_model(
     "tiny_vit_fmnist", "Tiny ViT (Fashion-MNIST)", "vit", "vit_tiny_patch16_224",
     num_params=205_962,
     layers=_blocks("blocks", 6),
-    summary="Trained by this project (python -m pretrained.train_tiny_vit): 28×28 grey, 4×4 patches.",
+    summary="Trained by this project (python -m recipes.train_tiny_vit): 28×28 grey, 4×4 patches.",
     weights=WeightsFile(
         filename="tiny_vit_fmnist.safetensors",
         sha256="4304677f701a945086810a27febb2ff58335ebeeae65dcefed2e87636ce49dff",
@@ -261,7 +264,7 @@ _timm_model(
         source_note="trained by this project (pretrained/checkpoints/tiny_vit_fmnist.md)",
     ),
     labels="fashion-mnist",
-    preprocessing=Preprocessing(input_size=28, resize_size=28, mean=(0.2860,), std=(0.3530,)),
+    preprocessing=FASHION_MNIST_PREPROCESSING,
     build_kwargs={"img_size": 28, "patch_size": 4, "in_chans": 1, "num_classes": 10, "embed_dim": 64,
                   "depth": 6, "num_heads": 4, "mlp_ratio": 2.0},
 )
@@ -269,7 +272,7 @@ _timm_model(
     "tiny_swin_fmnist", "Tiny Swin (Fashion-MNIST)", "swin", "swin_tiny_patch4_window7_224",
     num_params=95_510,
     layers=_blocks("layers", 2),
-    summary="Trained by this project (python -m pretrained.train_tiny_swin): 14×14 patches, 7×7 windows.",
+    summary="Trained by this project (python -m recipes.train_tiny_swin): 14×14 patches, 7×7 windows.",
     weights=WeightsFile(
         filename="tiny_swin_fmnist.safetensors",
         sha256="82914e4cfaa478755615e1aad3dd3e2d9c3f9b9d63feadde44cfa054d648b9d6",
@@ -277,7 +280,7 @@ _timm_model(
         source_note="trained by this project (pretrained/checkpoints/tiny_swin_fmnist.md)",
     ),
     labels="fashion-mnist",
-    preprocessing=Preprocessing(input_size=28, resize_size=28, mean=(0.2860,), std=(0.3530,)),
+    preprocessing=FASHION_MNIST_PREPROCESSING,
     # 28 px in 2 px patches: a 14×14 grid, four 7×7 windows, so stage 1 has a regular and a
     # shifted block; stage 2 (7×7) is one window, where the shift is forced to 0.
     build_kwargs={"img_size": 28, "patch_size": 2, "in_chans": 1, "num_classes": 10, "window_size": 7,

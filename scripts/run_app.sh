@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup_venv.sh requirements.txt
 # Refuse to start on a bad setting (named, with its range) rather than serve pages that fail.
-.venv/bin/python -m app.settings
+.venv/bin/python -m app.serving.settings
 # Every session's script thread would get its own malloc arena, each keeping freed memory:
 # with twenty students the server grew 1.56x after the first one; with two arenas 1.29x
 # and no slower (bench/load.py).

@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from app.allocator import keep_freed_memory
 from app.images import decode_image
+from app.serving.allocator import keep_freed_memory
 
 
 def rss_mb() -> float:
@@ -40,9 +40,9 @@ def decode_peak(path: str) -> dict:
 
 def attribution_rounds() -> dict:
     import pretrained
-    from app import attributions
-    from app.classify import model_view, normalize
-    from app.feature_capture import FeatureExtractor, capture_activations
+    from app.attribution import methods as attributions
+    from app.cnn.capture import FeatureExtractor, capture_activations
+    from app.preprocess import model_view, normalize
     from app.samples import sample_bytes
 
     loaded = pretrained.load_model("efficientnet_lite0")
@@ -71,10 +71,10 @@ def training_rounds() -> dict:
     import threading
     import time
 
-    from app.run_owner import RunOwner
-    from app.training import TrainingConfig
-    from app.training_data import SOURCES, split
-    from app.training_runs import TrainingRun
+    from app.serving.run_owner import RunOwner
+    from app.training.datasets import SOURCES, split
+    from app.training.loop import TrainingConfig
+    from app.training.runs import TrainingRun
 
     data = split(SOURCES["Digits (8×8, scikit-learn)"].load(), 200, seed=0)
 

@@ -102,7 +102,7 @@ def test_the_chosen_model_follows_the_student_to_the_next_page(app):
 
 
 def test_out_of_memory_gives_a_message_and_the_session_keeps_working(app, monkeypatch):
-    import app.feature_capture as capture_module
+    import app.cnn.capture as capture_module
     import components.cnn_capture as cnn_capture
 
     def exhausted(*args, **kwargs):

@@ -9,7 +9,6 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import pretrained
-
 from tests.conftest import ROOT, app_at, figure_text
 
 PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/vit_attention.py", "pages/swin_windows.py",

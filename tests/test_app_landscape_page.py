@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.datasets import fashion_mnist_dir
+from app.training.fashion_mnist import fashion_mnist_dir
 from tests.conftest import app_at, figure_text, open_tab
 
 pytestmark = pytest.mark.skipif(fashion_mnist_dir() is None, reason="the shipped networks need Fashion-MNIST")
@@ -37,8 +37,8 @@ def test_batch_norm_side_by_side_states_what_its_grid_shows(app):
     sample, recomputed here along the grid's own lines (α, β ∈ 9 points of ±1)."""
     import numpy as np
 
-    from app.landscape import evaluate_line, filter_normalized_direction
-    from app.sharpness import basin_width, top_hessian_eigenvalue
+    from app.landscape.grid import evaluate_line, filter_normalized_direction
+    from app.landscape.sharpness import basin_width, top_hessian_eigenvalue
     from components.landscape_jobs import HESSIAN_PRODUCTS, HESSIAN_TOLERANCE, subject
 
     app.selectbox(key="land_size").set_value("500 validation images")

@@ -6,9 +6,9 @@ import json
 import pytest
 import torch
 
-from app.race import default_racers
-from app.race_replay import REPLAY_FRAMES
-from app.surfaces import SURFACES
+from app.optim.race import default_racers
+from app.optim.replay import REPLAY_FRAMES
+from app.optim.surfaces import SURFACES
 from tests.conftest import app_at, open_tab
 
 ALL = list(default_racers(SURFACES["Quadratic bowl"]))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.datasets import fashion_mnist_dir
+from app.training.fashion_mnist import fashion_mnist_dir
 from tests.conftest import app_at, figure_text, open_tab
 
 needs_fashion_mnist = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")

@@ -13,13 +13,13 @@ from scipy.stats import spearmanr
 from torch import nn
 
 import pretrained
-from app import attributions
-from app.classify import model_view, normalize
-from app.faithfulness import ConstantMap, Curve, Faithfulness, Stopped, faithfulness, removed_look
-from app.faithfulness_table import faithfulness_rows, faithfulness_verdict
+from app.attribution import methods as attributions
+from app.attribution.faithfulness import ConstantMap, Curve, Faithfulness, Stopped, faithfulness, removed_look
+from app.attribution.faithfulness_table import faithfulness_rows, faithfulness_verdict
+from app.attribution.sanity_check import map_similarity, randomised_model, rank_correlation
 from app.images import decode_image
+from app.preprocess import model_view, normalize
 from app.samples import sample_bytes
-from app.sanity_check import map_similarity, randomised_model, rank_correlation
 from tests.conftest import ROOT
 
 
@@ -167,7 +167,7 @@ def test_a_page_taking_the_model_alone_waits_for_one_chunk_of_the_curves_not_all
     model once the chunk in flight ends, not after all of them (the lock prefers writers)."""
     import threading
 
-    from app.model_lock import _lock_for, exclusive_use
+    from app.serving.model_lock import _lock_for, exclusive_use
 
     model, x = small
     forwards, in_first, go = [], threading.Event(), threading.Event()

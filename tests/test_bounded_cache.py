@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.bounded_cache import BoundedCache, array_bytes, model_bytes
+from app.serving.bounded_cache import BoundedCache, array_bytes, model_bytes
 
 
 @dataclass(frozen=True)

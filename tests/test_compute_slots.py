@@ -11,12 +11,12 @@ import weakref
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.background_jobs import BackgroundJob
-from app.compute_slots import ComputeSlots, Ticket, time_left
-from app.run_owner import RunOwner, owner_gone
-from app.training import StepMetric, TrainingConfig, ValidationMetric, train
-from app.training_data import SOURCES, split
-from app.training_runs import TrainingRun
+from app.serving.background_jobs import BackgroundJob
+from app.serving.compute_slots import ComputeSlots, Ticket, time_left
+from app.serving.run_owner import RunOwner, owner_gone
+from app.training.datasets import SOURCES, split
+from app.training.loop import StepMetric, TrainingConfig, ValidationMetric, train
+from app.training.runs import TrainingRun
 from components.compute_slots import SLOTS, queue_rows
 from tests.conftest import app_at
 

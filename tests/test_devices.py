@@ -2,7 +2,7 @@
 
 import torch
 
-from app.devices import best_device, describe_device
+from app.serving.devices import best_device, describe_device
 
 
 def test_preference_order(monkeypatch):

@@ -271,7 +271,7 @@ def _pick_radio(page, option: str) -> None:
 
 
 def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
-    from app.datasets import fashion_mnist_dir
+    from app.training.fashion_mnist import fashion_mnist_dir
 
     if fashion_mnist_dir() is None:
         pytest.skip("the shipped networks need Fashion-MNIST")

@@ -3,8 +3,9 @@
 import pytest
 
 import pretrained
-from app.classify import classify, preprocess
 from app.images import decode_image
+from app.predictions import classify
+from app.preprocess import preprocess
 from app.samples import sample_bytes
 
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}

@@ -10,10 +10,10 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
 import pretrained
-from app.colormaps import apply_colormap
-from app.feature_capture import FeatureExtractor, capture_activations
-from app.layer_stats import channel_order, layer_stats
-from app.mosaic import channel_mosaic
+from app.cnn.capture import FeatureExtractor, capture_activations
+from app.cnn.layer_stats import channel_order, layer_stats
+from app.figures.colormaps import apply_colormap
+from app.figures.mosaic import channel_mosaic
 
 CNNS = pretrained.list_specs("cnn")
 
@@ -127,7 +127,7 @@ def test_global_layers_see_the_whole_image():
 
 
 def test_eight_threads_on_one_shared_model_agree_with_one_at_a_time(resnet50):
-    from app.attributions import grad_cam
+    from app.attribution.methods import grad_cam
 
     spec, model, extractor = resnet50
     images = [torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(i)) for i in range(8)]

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.datasets import fashion_mnist_dir
-from app.landscape import (
+from app.landscape.grid import (
     EvaluationSet,
     Surface,
     drawable,
@@ -16,12 +15,12 @@ from app.landscape import (
     parameters_of,
     pca_directions,
     point_weights,
-    project,
     unflatten,
 )
-from app.training import TrainingConfig, train
-from app.training_data import SOURCES, split
-from app.training_models import build
+from app.training.datasets import SOURCES, split
+from app.training.fashion_mnist import fashion_mnist_dir
+from app.training.loop import TrainingConfig, train
+from app.training.networks import build
 from pretrained.landscape_models import SHIPPED, load
 
 
@@ -66,12 +65,11 @@ def test_filter_normalised_directions_match_filter_norms(trained):
     assert not torch.equal(flatten(direction), flatten(filter_normalized_direction(final, seed=4)))
 
 
-def test_projecting_a_path_in_a_known_plane_recovers_its_coordinates(trained):
+def test_the_pca_plane_of_a_path_in_a_known_plane_keeps_its_distances(trained):
     _, final, _, _ = trained
     d1, d2 = filter_normalized_direction(final, 0), filter_normalized_direction(final, 1)
     coordinates = np.array([[2.0, -1.0], [1.5, -0.4], [0.7, 0.3], [0.2, 0.1], [0.0, 0.0]])
     path = [point_weights(final, (d1, d2), tuple(c)) for c in coordinates]
-    np.testing.assert_allclose(project(path, final, (d1, d2)), coordinates, atol=1e-4)
     plane = pca_directions(path)
     assert sum(plane.explained) == pytest.approx(1.0, abs=1e-6)
     # PCA finds the same plane, in its own orthonormal axes: distances along the path are kept.
@@ -137,7 +135,7 @@ def test_a_line_is_the_grid_along_one_direction_and_stops_when_asked(trained):
 @pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
 @pytest.mark.parametrize("key", list(SHIPPED))
 def test_shipped_networks_load_verified_and_score_their_card(key):
-    from app.landscape_subject import subject_from_fields
+    from app.landscape.subject import subject_from_fields
 
     trained = load(key)
     data = split(SOURCES["Fashion-MNIST"].load(), 2000, seed=0)
@@ -154,8 +152,8 @@ def test_a_grid_job_and_a_page_on_one_subject_do_not_read_each_others_weights(tr
     one shared module, functional_call's parameter swaps leaked between them."""
     import threading
 
-    from app.landscape import loss_and_accuracy
-    from app.landscape_subject import Subject
+    from app.landscape.grid import loss_and_accuracy
+    from app.landscape.subject import Subject
 
     model, final, result, data = trained
     subject = Subject("t", "t", True, model, final, [final], [0], data, data)
@@ -182,7 +180,7 @@ def test_log_ticks_are_few_readable_and_spaced(low, high):
     """The oracle for "no overlap": on a 200 px tall plot area a label needs about 16 px,
     so neighbouring ticks must sit at least 8 % of the axis apart; every label reads back
     as its value; two to eight ticks, all on the axis."""
-    from app.landscape_figures import log_ticks
+    from app.landscape.figures import log_ticks
 
     values, labels = log_ticks(low, high)
     assert 2 <= len(values) <= 8
@@ -194,7 +192,7 @@ def test_log_ticks_are_few_readable_and_spaced(low, high):
 
 
 def test_line_and_contour_figures_use_round_ticks():
-    from app.landscape_figures import contour_figure, line_figure, log_ticks, surface_3d_figure
+    from app.landscape.figures import contour_figure, line_figure, log_ticks, surface_3d_figure
 
     alphas = np.linspace(-1, 1, 11)
     loss, accuracy = 0.3 + 5 * alphas ** 2, 0.9 - 0.6 * alphas ** 2

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from app.landscape import EvaluationSet
-from app.landscape_timing import CALIBRATION_POINTS, JobEstimate, Phase, seconds_per_point
+from app.landscape.grid import EvaluationSet
+from app.landscape.timing import CALIBRATION_POINTS, JobEstimate, Phase, seconds_per_point
 
 
 class FakeClock:

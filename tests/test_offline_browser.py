@@ -7,7 +7,15 @@ from urllib.parse import urlparse
 import pytest
 import sklearn.datasets
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, exception_boxes, free_port, running_app, screenshot, wait_for_run
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    exception_boxes,
+    free_port,
+    running_app,
+    screenshot,
+    wait_for_run,
+)
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402

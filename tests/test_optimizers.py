@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from app.optimizers import GD, AdaGrad, Adam, AdamW, CourseMomentum, HeavyBall, Nesterov, RMSProp
-from app.schedules import Constant, Cosine, InverseTime, StepDecay
-from app.surfaces import SURFACES
-from app.trajectories import GradientNoise, run
+from app.optim.optimizers import GD, AdaGrad, Adam, AdamW, CourseMomentum, HeavyBall, Nesterov, RMSProp
+from app.optim.schedules import SCHEDULES, Constant, Cosine, InverseTime, StepDecay, over_run
+from app.optim.surfaces import SURFACES
+from app.optim.trajectories import GradientNoise, run
 
 # A learning rate per surface that keeps plain gradient steps finite for 200 steps.
 SAFE_LR = {"Quadratic bowl": 0.05, "Rosenbrock": 4e-4, "Beale": 1e-3, "Himmelblau": 5e-3,
@@ -120,6 +120,31 @@ def test_other_schedules():
     assert cosine(0.2, 1) == pytest.approx(0.2) and cosine(0.2, 101) == pytest.approx(0.0)
     assert cosine(0.2, 51) == pytest.approx(0.1)
     assert Constant()(0.3, 1000) == 0.3
+
+
+def test_live_training_spreads_the_same_schedules_over_its_run():
+    """The rate live training sets at each step, against torch's own schedulers (StepLR,
+    CosineAnnealingLR; 1/t as LambdaLR of its formula) stepped once per training step."""
+    import torch
+
+    total = 30
+    oracles = {
+        "step decay": lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=total // 3, gamma=0.5),
+        "cosine": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=total),
+        "1/t": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1 / (1 + step / (total / 10))),
+        "constant": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0),
+    }
+    assert set(oracles) == set(SCHEDULES)
+    for name, make in oracles.items():
+        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        scheduler, expected = make(optimizer), []
+        for _ in range(total):
+            expected.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        schedule = over_run(name, total)
+        np.testing.assert_allclose([schedule(0.1, step + 1) for step in range(total)], expected, rtol=1e-12,
+                                   err_msg=name)
 
 
 def test_divergence_is_marked_not_raised():

@@ -10,13 +10,14 @@ import plotly.io
 import pyarrow as pa
 import pytest
 
-from app.optimizer_figures import PALETTE, loss_figure, race_figure, surface_3d_figure
-from app.optimizers import Adam, AdamW
-from app.race import RaceSettings, default_racers, race
-from app.race_replay import DECIMALS, REPLAY_FRAMES, replay_steps
-from app.race_table import race_table, significant, steps_column
-from app.surfaces import SURFACES
-from app.trajectories import GradientNoise
+from app.figures.palette import PALETTE
+from app.optim.figures import loss_figure, race_figure, surface_3d_figure
+from app.optim.optimizers import Adam, AdamW
+from app.optim.race import RaceSettings, default_racers, race
+from app.optim.race_table import race_table, significant, steps_column
+from app.optim.replay import DECIMALS, REPLAY_FRAMES, replay_steps
+from app.optim.surfaces import SURFACES
+from app.optim.trajectories import GradientNoise
 from components.optimizer_race import trajectories
 
 BOWL = SURFACES["Quadratic bowl"]

@@ -1,5 +1,6 @@
 """The registry's entries against the frameworks' own metadata and builds."""
 
+import pytest
 import timm
 import torch
 import torchvision
@@ -7,12 +8,10 @@ from timm.data import create_transform, resolve_data_config
 from torchvision.models import get_model_weights
 
 import pretrained
-from app.classify import preprocess
 from app.images import decode_image
+from app.preprocess import preprocess
 from app.samples import sample_bytes
 from pretrained.registry import register_model
-
-import pytest
 
 EXPECTED = {
     "alexnet", "vgg16", "resnet50", "wide_resnet50_2", "googlenet", "resnext50_32x4d",

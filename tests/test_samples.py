@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from app.datasets import sklearn_digits
 from app.images import decode_image
 from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
+from app.training.datasets import sklearn_digits
 
 
 @pytest.mark.parametrize("key", SAMPLES)

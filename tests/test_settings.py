@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from app import settings
+from app.serving import settings
 from tests.conftest import ROOT
 
 ALL = {s.name for s in settings.SETTINGS}
@@ -80,6 +80,6 @@ def test_the_readme_command_refuses_to_start_on_a_bad_setting(name, text):
 
 
 def test_the_settings_check_passes_on_the_defaults():
-    done = subprocess.run([sys.executable, "-m", "app.settings"], cwd=ROOT, env=_environment(),
+    done = subprocess.run([sys.executable, "-m", "app.serving.settings"], cwd=ROOT, env=_environment(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == ""

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from app.landscape import EvaluationSet, Surface, flatten, unflatten
-from app.sharpness import basin_width, basin_widths, top_hessian_eigenvalue
+from app.landscape.grid import EvaluationSet, Surface, flatten, unflatten
+from app.landscape.sharpness import basin_width, basin_widths, top_hessian_eigenvalue
 
 
 def _tiny_problem(trained: bool):

@@ -6,8 +6,8 @@ import timm
 import torch
 from timm.models import swin_transformer as timm_swin
 
-from app.swin_attention import capture_swin
-from app.swin_windows import (
+from app.swin.capture import capture_swin
+from app.swin.windows import (
     cyclic_shift,
     reverse_shift,
     shifted_window_mask,
@@ -140,7 +140,7 @@ def test_reach_equals_what_a_perturbed_token_changes_through_real_blocks():
 
 @pytest.mark.parametrize("input_size, window, token", [(224, 7, (0, 0)), (224, 7, (54, 1)), (224, 7, (20, 13)), (256, 8, (31, 63))])
 def test_the_clicked_token_is_ringed_around_its_own_cell(input_size, window, token):
-    from app.swin_figures import _cell_size, mark_token
+    from app.swin.figures import _cell_size, mark_token
 
     geometry = swin_stages(input_size, 4, window, 96)[0]
     cell = _cell_size(geometry, 448)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pretrained
-from app.datasets import fashion_mnist_dir, load_fashion_mnist
+from app.training.fashion_mnist import fashion_mnist_dir, load_fashion_mnist
 from pretrained.locations import PROJECT_CHECKPOINTS
 
 TINY_MODELS = [s for s in pretrained.list_specs() if s.labels == "fashion-mnist"]

@@ -17,16 +17,23 @@ import torch
 from scipy import ndimage
 from sklearn.neighbors import KNeighborsClassifier
 
-import app.training_data as training_data
-from app.augment import Augmentation, augment, label_breaking_warning, look_alikes, range_edges, rotate
-from app.compute_slots import ComputeSlots
-from app.datasets import fashion_mnist_dir
-from app.run_owner import RunOwner
-from app.training import StepMetric, TrainingConfig, ValidationMetric, train
-from app.training_data import SOURCES, DatasetState, SplitSummary, split
-from app.training_figures import debiased_ema, difference_labels
-from app.training_models import MODELS, build
-from app.training_runs import TrainingRun
+import app.training.datasets as training_data
+from app.serving.compute_slots import ComputeSlots
+from app.serving.run_owner import RunOwner
+from app.training.augment import (
+    Augmentation,
+    augment,
+    label_breaking_warning,
+    look_alikes,
+    range_edges,
+    rotate,
+)
+from app.training.datasets import SOURCES, DatasetState, SplitSummary, split
+from app.training.fashion_mnist import fashion_mnist_dir
+from app.training.figures import debiased_ema, difference_labels
+from app.training.loop import StepMetric, TrainingConfig, ValidationMetric, train
+from app.training.networks import MODELS, build
+from app.training.runs import TrainingRun
 from tests.conftest import ROOT
 
 DIGITS = "Digits (8×8, scikit-learn)"
@@ -69,7 +76,7 @@ def test_runs_starting_together_start_from_their_own_seeds_weights(digits, monke
     """An A/B pair starts two runs at once: each must begin from the weights its seed gives alone.
     The build is slowed so that, without the lock, the second run reseeds torch's global generator
     while the first is still drawing its initial weights."""
-    import app.training as training
+    import app.training.loop as training
 
     data = split(digits, 100, seed=0)
     configs = [TrainingConfig(model="LeNet-5", epochs=0, seed=seed) for seed in (1, 2)]

@@ -9,11 +9,10 @@ import pytest
 import torch
 from PIL import Image, ImageFont
 
-from app.captioned_grid import CAPTION_FONT_PX
-from app.run_owner import RunOwner
-from app.training import TrainingConfig
-from app.training_data import SOURCES, split
-from app.training_figures import (
+from app.figures.captioned_grid import CAPTION_FONT_PX
+from app.serving.run_owner import RunOwner
+from app.training.datasets import SOURCES, split
+from app.training.figures import (
     augmentation_figure,
     curves_figure,
     difference_labels,
@@ -23,7 +22,8 @@ from app.training_figures import (
     run_table,
     wrong_images_figure,
 )
-from app.training_runs import TrainingRun
+from app.training.loop import TrainingConfig
+from app.training.runs import TrainingRun
 from pretrained.labels import FASHION_MNIST_CLASSES
 
 DIGITS = "Digits (8×8, scikit-learn)"

@@ -5,11 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from app.training import StepMetric, TrainingConfig, train
-from app.training_data import SOURCES, SplitSummary, split
-from app.training_figures import difference_labels
-from app.training_models import MODELS, build
-from app.training_pairs import AB_CHANGES, pair_changes
+from app.training.datasets import SOURCES, SplitSummary, split
+from app.training.figures import difference_labels
+from app.training.loop import StepMetric, TrainingConfig, train
+from app.training.networks import MODELS, build
+from app.training.pairs import AB_CHANGES, pair_changes
 
 DIGITS = "Digits (8×8, scikit-learn)"
 NETWORK_FIELDS = ("batch_norm", "dropout", "width", "skip_connections")

@@ -8,12 +8,12 @@ import timm
 import torch
 import torch.nn.functional as F
 
-from app.attention_figures import head_maps_mosaic, patch_grid_picture
-from app.attention_maps import attention_rollout, mass_threshold_mask, mean_attention_distance
-from app.attributions import token_grad_cam
-from app.colormaps import fading_colorscale, lookup_table
-from app.overlays import map_overlay_figure
-from app.vit_attention import attention_memory_bytes, capture_attention
+from app.attribution.methods import token_grad_cam
+from app.figures.colormaps import fading_colorscale, lookup_table
+from app.figures.overlays import map_overlay_figure
+from app.vit.capture import attention_memory_bytes, capture_attention
+from app.vit.figures import head_maps_mosaic, patch_grid_picture
+from app.vit.maps import attention_rollout, mass_threshold_mask, mean_attention_distance
 
 TINY = dict(img_size=32, patch_size=8, embed_dim=48, depth=3, num_heads=3, num_classes=7, qkv_bias=True)
 

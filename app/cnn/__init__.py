@@ -1,0 +1,1 @@
+"""Convolutional networks: feature capture, receptive fields, layer statistics and their figures."""

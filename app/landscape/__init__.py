@@ -1,0 +1,2 @@
+"""Loss landscapes: directions and grids, the subject (network and data), lines, timing,
+sharpness and figures."""

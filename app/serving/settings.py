@@ -1,0 +1,121 @@
+"""Server settings a teacher sets in the environment, declared once and checked before the
+server serves: a typo must stop the start with the variable's name and its accepted range,
+not surface later on some page as a bare ValueError or OverflowError.
+
+`python -m app.serving.settings` checks them all (the README's command runs it first) and exits 2
+with one line per bad setting.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pretrained.locations import OFFLINE_ENV, WEIGHTS_DIR_ENV
+
+
+class SettingError(ValueError):
+    """A setting's value is outside what the server accepts; the message names it."""
+
+
+@dataclass(frozen=True)
+class NumberSetting:
+    name: str
+    default: float
+    minimum: float
+    maximum: float
+    whole: bool
+    meaning: str
+
+    def accepted(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        return f"{kind} from {self.minimum:g} to {self.maximum:g}"
+
+    def read(self, environ: Mapping[str, str] = os.environ) -> float:
+        """The value from `environ`, or the default when unset or empty."""
+        text = environ.get(self.name, "").strip()
+        if not text:
+            return self.default
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        # The comparison is False for nan, which also catches words; inf is past any maximum.
+        in_range = self.minimum <= value <= self.maximum and (not self.whole or value.is_integer())
+        if not in_range:
+            raise SettingError(f"{self.name}={text!r}: the {self.meaning} must be {self.accepted()} "
+                               f"(unset it for the default, {self.default:g})")
+        return int(value) if self.whole else value
+
+
+@dataclass(frozen=True)
+class ChoiceSetting:
+    name: str
+    choices: dict[str, bool]
+    meaning: str
+
+    def read(self, environ: Mapping[str, str] = os.environ) -> bool:
+        text = environ.get(self.name, "")
+        if text.strip().lower() not in self.choices:
+            raise SettingError(f"{self.name}={text!r}: {self.meaning} must be one of "
+                               f"{', '.join(repr(c) for c in self.choices if c)} (or unset)")
+        return self.choices[text.strip().lower()]
+
+
+@dataclass(frozen=True)
+class FolderSetting:
+    name: str
+    meaning: str
+
+    def read(self, environ: Mapping[str, str] = os.environ) -> Path | None:
+        text = environ.get(self.name, "").strip()
+        if not text:
+            return None
+        folder = Path(text).expanduser()
+        if not folder.is_dir():
+            raise SettingError(f"{self.name}={text!r}: {self.meaning} must be an existing folder (or unset)")
+        return folder
+
+
+CACHE_MB = NumberSetting("VISION_EXPLORER_CACHE_MB", 1024, 1, 1 << 20, True,
+                         "megabytes of the shared capture cache")
+MODELS_MB = NumberSetting("VISION_EXPLORER_MODELS_MB", 1536, 1, 1 << 20, True,
+                          "megabytes of model weights kept in memory")
+# Long enough for a browser to reconnect after a network blip or a laptop lid closed briefly.
+DISCONNECT_GRACE_S = NumberSetting("VISION_EXPLORER_DISCONNECT_GRACE_S", 30, 0, 86_400, False,
+                                   "seconds a closed browser's runs go on")
+# Each job already uses several cores through torch; more at once would only share them.
+SLOTS = NumberSetting("VISION_EXPLORER_SLOTS", max(2, (os.cpu_count() or 2) // 2), 1, 256, True,
+                      "number of training runs and landscape grids running at once")
+OFFLINE = ChoiceSetting(OFFLINE_ENV, {"": False, "0": False, "false": False, "no": False, "off": False,
+                                      "1": True, "true": True, "yes": True, "on": True},
+                        "the offline switch")
+WEIGHTS_DIR = FolderSetting(WEIGHTS_DIR_ENV, "the folder of weight files")
+
+SETTINGS = (CACHE_MB, MODELS_MB, DISCONNECT_GRACE_S, SLOTS, OFFLINE, WEIGHTS_DIR)
+
+
+def setting_problems(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """One message per setting that `environ` gets wrong; empty when all are fine."""
+    problems = []
+    for setting in SETTINGS:
+        try:
+            setting.read(environ)
+        except SettingError as problem:
+            problems.append(str(problem))
+    return problems
+
+
+def main() -> int:
+    problems = setting_problems()
+    for problem in problems:
+        print(f"Vision Explorer will not start: {problem}", file=sys.stderr)
+    return 2 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Swin Transformers: window geometry, window-attention capture and their figures."""

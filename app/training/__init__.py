@@ -1,0 +1,1 @@
+"""Live training: the loop, the small networks, datasets, augmentation, runs and their figures."""

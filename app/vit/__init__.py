@@ -1,0 +1,1 @@
+"""Vision Transformers: attention capture, rollout, masks and distances, and their figures."""
