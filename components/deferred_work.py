@@ -46,9 +46,9 @@ _shown = threading.local()  # the jobs shown by the live section running on this
 
 
 def _fresh(job: BackgroundJob | None) -> bool:
-    """Whether a job stands for its key: running, or ended with a result. A cancelled job
+    """Whether a job stands for its key: running, or ended with a result. A stopped job
     (its owner left) is started again by whoever asks next."""
-    return job is not None and job.snapshot().status != "cancelled"
+    return job is not None and job.snapshot().status != "stopped"
 
 
 def deferred(key: Hashable, work: Callable[[Report, Callable[[], bool]], object], name: str,
@@ -125,14 +125,14 @@ def _any_active(jobs: list[BackgroundJob]) -> bool:
     return any(job.snapshot().active for job in jobs)
 
 
-def _cancel_superseded(before: list[BackgroundJob], now: list[BackgroundJob]) -> None:
+def _stop_superseded(before: list[BackgroundJob], now: list[BackgroundJob]) -> None:
     """Stops this session's jobs that its section no longer shows (the student chose another
     class or network): they would only take the cores from the work now on screen. A job
     another session still wants is started again by that session."""
     me, current = session_owner().number, {id(job) for job in now}
     for job in before:
         if id(job) not in current and job.session == me and job.snapshot().active:
-            job.cancel()
+            job.stop()
 
 
 def leave_subject(name: str, subject: Hashable) -> None:
@@ -142,7 +142,7 @@ def leave_subject(name: str, subject: Hashable) -> None:
     the model, and the new class's Grad-CAM waited behind it (measured: 1.4 s instead of 0.3 s)."""
     subjects = st.session_state.setdefault(_SUBJECTS, {})
     if name in subjects and subjects[name] != subject:
-        _cancel_superseded(st.session_state.get(_SECTIONS, {}).get(name, []), [])
+        _stop_superseded(st.session_state.get(_SECTIONS, {}).get(name, []), [])
     subjects[name] = subject
 
 
@@ -160,7 +160,7 @@ def live_section(name: str, body: Callable[[], None]) -> None:
         finally:
             _shown.jobs = None
         shown = [*shown, *pending]
-        _cancel_superseded(sections.get(name, []), shown)
+        _stop_superseded(sections.get(name, []), shown)
         sections[name] = shown
         if _any_active(shown) != polling:  # start or stop the polling
             st.rerun()

@@ -243,13 +243,13 @@ def job(spec: GridSpec) -> JobSnapshot | None:
 def cancel(spec: GridSpec) -> None:
     current = st.session_state.get(_JOBS, {}).get(spec)
     if current is not None:
-        current.cancel()
+        current.stop()
 
 
 def start(spec: GridSpec, chosen: list[Subject], costs: list[Calibration]) -> BackgroundJob:
     jobs = st.session_state.setdefault(_JOBS, {})
     for other in jobs.values():  # one grid at a time per session: two would only share the cores
-        other.cancel()
+        other.stop()
     grid = f"{spec.resolution}×{spec.resolution} points"
     work = f"Loss landscape of {' and '.join(s.title for s in chosen)}, {grid}"
     jobs[spec] = BackgroundJob(compute(spec, chosen, estimate(spec, costs)), session_owner(), name=work,

@@ -306,7 +306,7 @@ def test_a_job_waits_in_line_then_runs_and_a_disconnected_owner_stops_it():
     assert job.snapshot().status == "running" and slots.busy() == (1, 0)
     connected[0] = False
     job.thread.join(timeout=10)
-    assert not job.thread.is_alive() and job.snapshot().status == "cancelled" and slots.busy() == (0, 0)
+    assert not job.thread.is_alive() and job.snapshot().status == "stopped" and slots.busy() == (0, 0)
 
 
 def test_jobs_stopped_while_queued_or_paused_leave_the_line():
@@ -319,15 +319,15 @@ def test_jobs_stopped_while_queued_or_paused_leave_the_line():
     b_hold = Ticket(b.number, "B's")
     slots.join(b_hold)
     _wait_until(lambda: a2.snapshot().status == "paused")
-    a2.cancel()
+    a2.stop()
     a2.thread.join(timeout=30)
-    assert a2.snapshot().status == "cancelled" and slots.busy() == (2, 0)
+    assert a2.snapshot().status == "stopped" and slots.busy() == (2, 0)
     c = RunOwner()
     queued = BackgroundJob(_looping_work(finish), c, "C's", slots)
     _wait_until(lambda: slots.busy() == (2, 1))
-    queued.cancel()
+    queued.stop()
     queued.thread.join(timeout=30)
-    assert queued.snapshot().status == "cancelled" and slots.busy() == (2, 0)
+    assert queued.snapshot().status == "stopped" and slots.busy() == (2, 0)
     assert [e.work for e in slots.listing()] == ["A's first", "B's"]
     finish.set()
     a1.thread.join(timeout=30)

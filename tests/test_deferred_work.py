@@ -102,7 +102,7 @@ def test_a_job_the_section_no_longer_shows_is_stopped():
     at.session_state["question"] = 2
     at.run()
     first.thread.join(timeout=30)
-    assert first.snapshot().status == "cancelled"
+    assert first.snapshot().status == "stopped"
     second = deferred_work._shared_jobs[("answer", True, 2)]
     assert second.snapshot().active
     GATE.set()
@@ -124,7 +124,7 @@ def _subject_page():
     leave_subject("answer", question)
     # What the page computes for the new subject finds the old subject's job already stopping.
     old = deferred_work._shared_jobs.get(("subject", question - 1))
-    here.SEEN[question] = old is not None and old._cancel.is_set()
+    here.SEEN[question] = old is not None and old._stop.is_set()
 
     def work(report, should_stop):
         while not here.GATE.wait(timeout=0.05):
@@ -149,4 +149,4 @@ def test_leaving_the_subject_stops_the_sections_work_before_the_page_computes():
     assert SEEN[2] is True
     first = deferred_work._shared_jobs[("subject", 1)]
     first.thread.join(timeout=30)
-    assert first.snapshot().status == "cancelled"
+    assert first.snapshot().status == "stopped"

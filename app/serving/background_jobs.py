@@ -23,7 +23,7 @@ Report = Callable[[float, object], None]
 
 @dataclass(frozen=True, eq=False)
 class JobSnapshot:
-    status: str  # "queued", "running", "paused" (for fairness), "finished", "cancelled", "failed"
+    status: str  # "queued", "running", "paused" (for fairness), "finished", "stopped", "failed"
     fraction: float
     partial: object  # the latest partial result reported
     result: object | None
@@ -40,7 +40,7 @@ class BackgroundJob:
     def __init__(self, work: Callable[[Report, Callable[[], bool]], object], owner: RunOwner, name: str = "job",
                  slots: ComputeSlots | None = None):
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self._stop = threading.Event()
         self._slots = slots
         self._ticket = Ticket(owner.number, name)  # `name` says what the job computes, in the queue
         self.session = owner.number  # whose job it is
@@ -53,7 +53,7 @@ class BackgroundJob:
 
     def _run(self, work, owner_ref) -> None:
         def should_stop() -> bool:
-            return self._cancel.is_set() or owner_gone(owner_ref)
+            return self._stop.is_set() or owner_gone(owner_ref)
 
         def at_safe_point() -> bool:
             slots = self._slots
@@ -68,7 +68,7 @@ class BackgroundJob:
         if self._slots is not None:
             if not self._slots.wait_for_slot(self._ticket, should_stop):
                 with self._lock:
-                    self._status, self._ended = "cancelled", time.monotonic()
+                    self._status, self._ended = "stopped", time.monotonic()
                 return
             with self._lock:
                 self._status, self._started = "running", time.monotonic()
@@ -76,7 +76,7 @@ class BackgroundJob:
             result = work(report, at_safe_point)
             with self._lock:
                 self._result = result
-                self._status = "cancelled" if should_stop() else "finished"
+                self._status = "stopped" if should_stop() else "finished"
         except Exception as exc:  # shown on the page; the app goes on
             with self._lock:
                 self._status, self._error = "failed", f"{type(exc).__name__}: {exc}"
@@ -85,8 +85,8 @@ class BackgroundJob:
             if self._slots is not None:
                 self._slots.leave(self._ticket)
 
-    def cancel(self) -> None:
-        self._cancel.set()
+    def stop(self) -> None:
+        self._stop.set()
 
     def snapshot(self) -> JobSnapshot:
         state, place = self._slots.position(self._ticket) if self._slots is not None else ("running", None)
