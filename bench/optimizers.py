@@ -16,7 +16,7 @@ import torch
 
 from app.optim.optimizers import GD, AdaGrad, Adam, HeavyBall, Nesterov, RMSProp
 from app.optim.surfaces import SURFACES
-from app.optim.trajectories import run
+from app.optim.trajectories import run_optimizer
 
 STEPS = 500
 RATES = {"SGD": 1e-3, "Momentum": 1e-4, "Nesterov": 1e-4, "AdaGrad": 0.5, "RMSProp": 1e-2, "Adam": 5e-2}
@@ -31,7 +31,7 @@ TORCH = {"SGD": lambda p, lr: torch.optim.SGD([p], lr=lr),
 
 
 def project_race(surface) -> dict:
-    return {name: run(surface, optimizer, surface.start, STEPS, RATES[name]) for name, optimizer in OURS.items()}
+    return {name: run_optimizer(surface, optimizer, surface.start, STEPS, RATES[name]) for name, optimizer in OURS.items()}
 
 
 def torch_race(surface) -> dict:

@@ -18,7 +18,7 @@ from app.images import DecodedImage
 from app.preprocess import model_view, normalize
 from app.serving.bounded_cache import BoundedCache
 from components.capture_cache import captured
-from components.models import MODELS, model_key
+from components.models import MODEL_CACHE, model_key
 from components.out_of_memory import stop_on_out_of_memory
 
 
@@ -37,7 +37,7 @@ _EXTRACTORS = BoundedCache(max_entries=len(pretrained.list_specs()))
 
 
 def _extractor(key: tuple, loaded: pretrained.LoadedModel) -> FeatureExtractor:
-    _EXTRACTORS.retain(lambda held: held in MODELS)
+    _EXTRACTORS.retain(lambda held: held in MODEL_CACHE)
     spec = loaded.spec
     return _EXTRACTORS.get(key, lambda: FeatureExtractor(
         loaded.model, spec.layers, spec.framework, spec.preprocessing.input_size, with_logits=spec.has_classifier))

@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 
 from app.landscape.grid import (
+    LossGrid,
     PathPlane,
-    Surface,
     evaluate_grid,
     filter_normalized_direction,
     flatten,
@@ -51,7 +51,7 @@ class GridSpec:
 
 @dataclass(frozen=True, eq=False)
 class GridResult:
-    surface: Surface  # NaN where not computed (yet)
+    surface: LossGrid  # NaN where not computed (yet)
     plane: PathPlane | None  # the path's plane, for PCA directions
     top_eigenvalue: TopEigenvalue | None = None  # with GridSpec.curvature, once measured
 
@@ -204,7 +204,7 @@ def compute(spec: GridSpec, chosen: list[Subject], timing: JobEstimate):
             plane = pca_directions(current.path) if spec.directions == "pca" else None
             directions = plane.directions if plane else _random_directions(current, spec.seed)
             alphas, betas = _grid_axes(spec, plane)
-            partial = GridResult(Surface(alphas, betas, np.full((len(betas), len(alphas)), np.nan),
+            partial = GridResult(LossGrid(alphas, betas, np.full((len(betas), len(alphas)), np.nan),
                                          np.full((len(betas), len(alphas)), np.nan)), plane)
             data, phase = current.evaluation(spec.evaluation_size), index * phases_each
 

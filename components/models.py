@@ -21,7 +21,7 @@ MODELS_MB = settings.MODELS_MB.read()
 # choices are five or more models in one lesson, and with four entries they evicted each other,
 # so every page visit rebuilt one (measured with bench/load.py). 1536 MB holds all but the
 # largest few at once (every model of the registry is 2.4 GB in float32).
-MODELS = BoundedCache(max_entries=len(pretrained.list_specs()), max_bytes=MODELS_MB * 2**20, sizeof=model_bytes)
+MODEL_CACHE = BoundedCache(max_entries=len(pretrained.list_specs()), max_bytes=MODELS_MB * 2**20, sizeof=model_bytes)
 
 
 def _load(name: str, device: str) -> pretrained.LoadedModel:
@@ -35,7 +35,7 @@ def _key(name: str, device: str) -> tuple:
 
 
 def model_key(loaded: pretrained.LoadedModel) -> tuple:
-    """The key of a loaded model in MODELS, for caches of what is built from it."""
+    """The key of a loaded model in MODEL_CACHE, for caches of what is built from it."""
     return _key(loaded.spec.name, str(loaded.device))
 
 
@@ -43,8 +43,8 @@ def _loading(name: str, device: str) -> JobSnapshot:
     key = _key(name, device)
 
     def work(report, should_stop) -> None:
-        # The model goes to MODELS, not into the job: a finished job would keep it alive.
-        MODELS.get(key, lambda: _load(name, device))
+        # The model goes to MODEL_CACHE, not into the job: a finished job would keep it alive.
+        MODEL_CACHE.get(key, lambda: _load(name, device))
 
     return deferred(("model", *key), work, f"Loading {pretrained.get_spec(name).title}", shared=True, slot=False,
                     keep=False)
@@ -65,10 +65,10 @@ def loaded_model(name: str) -> pretrained.LoadedModel:
     """The model on the session's device; reloaded when its weight file appears or changes."""
     spec = pretrained.get_spec(name)
     device = str(current_device())
-    if _key(name, device) not in MODELS:
+    if _key(name, device) not in MODEL_CACHE:
         _wait_for_load(name, device)
     with st.spinner(f"Loading {spec.title}…"), stop_on_out_of_memory(f"loading {spec.title}"):
-        return MODELS.get(_key(name, device), lambda: _load(name, device))
+        return MODEL_CACHE.get(_key(name, device), lambda: _load(name, device))
 
 
 def untrained_banner(loaded: pretrained.LoadedModel) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from components.capture_cache import CACHE_MB, CAPTURES
 from components.compute_slots import SLOTS
-from components.models import MODELS, MODELS_MB
+from components.models import MODEL_CACHE, MODELS_MB
 
 
 def server_status() -> str:
-    cache, models = CAPTURES.stats(), MODELS.stats()
+    cache, models = CAPTURES.stats(), MODEL_CACHE.stats()
     running, waiting = SLOTS.busy()
     return (f"Models in memory: {models['entries']}, {models['bytes'] / 2**20:.0f} MB of {MODELS_MB} MB. "
             f"Shared capture cache: {cache['entries']} captures, {cache['bytes'] / 2**20:.0f} MB of {CACHE_MB} MB. "

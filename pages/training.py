@@ -20,7 +20,7 @@ from app.training.figures import (
     wrong_images_figure,
 )
 from app.training.loop import OPTIMIZERS, TrainingConfig
-from app.training.networks import MODELS, settings_of
+from app.training.networks import NETWORKS, settings_of
 from app.training.pairs import AB_CHANGES, pair_changes
 from components.compute_slots import queue_notice
 from components.device_picker import current_device
@@ -50,7 +50,7 @@ with data_col:
     validation = st.select_slider("Validation images", [200, 500, 1000, 2000], 500, key="train_validation")
 with model_col:
     st.markdown("**Model**")
-    model = st.selectbox("Network", MODELS, key="train_model")
+    model = st.selectbox("Network", NETWORKS, key="train_model")
     batch_norm = st.toggle("Batch norm", key="train_bn")
     skip_connections = st.toggle("Skip connections", True, key="train_skips",
                                  disabled="skip_connections" not in settings_of(model),

@@ -61,7 +61,7 @@ def test_every_page_opens(app, page):
 
 
 def test_the_models_of_a_lesson_stay_loaded_for_the_next_visit(app):
-    from components.models import MODELS
+    from components.models import MODEL_CACHE
 
     # Five models, as the load bench's students open them: each page's default, then a choice.
     visits = [("pages/feature_maps.py", None), ("pages/vit_attention.py", None),
@@ -76,9 +76,9 @@ def test_the_models_of_a_lesson_stay_loaded_for_the_next_visit(app):
             assert not app.exception
 
     visit_all()
-    loaded = MODELS.stats()["misses"]
+    loaded = MODEL_CACHE.stats()["misses"]
     visit_all()  # a class moving between pages must not rebuild models
-    assert MODELS.stats()["misses"] == loaded
+    assert MODEL_CACHE.stats()["misses"] == loaded
 
 
 def test_the_zoo_download_button_fetches_with_progress(weight_dirs, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import torch
 
 from app.landscape.grid import (
     EvaluationSet,
-    Surface,
+    LossGrid,
     drawable,
     evaluate_grid,
     evaluate_line,
@@ -110,10 +110,10 @@ def test_a_cancelled_grid_leaves_the_rest_blank(trained):
     cols = [int(np.argmin(abs(surface.alphas - a))) for a in preview.alphas]
     np.testing.assert_array_equal(preview.loss, surface.loss[np.ix_(rows, cols)])
     assert rows[0] == 0 and rows[-1] == 20 and cols == rows  # the preview spans the whole plane
-    unfinished = Surface(surface.alphas, surface.betas, surface.loss.copy(), surface.accuracy)
+    unfinished = LossGrid(surface.alphas, surface.betas, surface.loss.copy(), surface.accuracy)
     unfinished.loss[0, 0] = np.nan
     assert drawable(unfinished, 9) is None  # a corner of the preview missing: nothing to draw yet
-    complete = Surface(surface.alphas, surface.betas, np.zeros((21, 21)), np.zeros((21, 21)))
+    complete = LossGrid(surface.alphas, surface.betas, np.zeros((21, 21)), np.zeros((21, 21)))
     assert drawable(complete, 9) is complete
 
 
@@ -200,7 +200,7 @@ def test_line_and_contour_figures_use_round_ticks():
     assert layout.yaxis.type == "log" and list(layout.yaxis.tickvals) == log_ticks(loss.min(), loss.max())[0]
     assert (layout.yaxis2.tickformat, layout.yaxis2.tick0, layout.yaxis2.dtick) == (".0%", 0, 0.2)
     grid = loss[None, :] + loss[:, None]
-    surface = Surface(alphas, alphas, grid, np.clip(1 - grid / 10, 0, 1))
+    surface = LossGrid(alphas, alphas, grid, np.clip(1 - grid / 10, 0, 1))
     colorbar = contour_figure(surface, "loss", log_scale=True).data[0].colorbar
     np.testing.assert_allclose(10 ** np.array(colorbar.tickvals), log_ticks(grid.min(), grid.max())[0])
     assert list(colorbar.ticktext) == log_ticks(grid.min(), grid.max())[1]

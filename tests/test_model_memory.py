@@ -11,7 +11,7 @@ from app.images import decode_image
 from app.samples import sample_bytes
 from components import cnn_capture
 from components.capture_cache import CAPTURES
-from components.models import MODELS, model_key
+from components.models import MODEL_CACHE, model_key
 
 
 @pytest.mark.filterwarnings("ignore:.*UNTRAINED")
@@ -19,15 +19,15 @@ def test_a_model_the_models_cache_lets_go_is_freed_with_its_extractor_and_captur
     image = decode_image(sample_bytes("cat"), "cat")
     loaded = pretrained.load_model("mobilenet_v2", "cpu")
     key = model_key(loaded)
-    MODELS.get(key, lambda ready=loaded: ready)
+    MODEL_CACHE.get(key, lambda ready=loaded: ready)
     inspection = cnn_capture.inspect_image(loaded, image)
     assert key in cnn_capture._EXTRACTORS and inspection.layers[0].name == loaded.spec.layers[0]
     model = weakref.ref(loaded.model)
     del loaded, inspection
 
-    MODELS.retain(lambda held: held != key)  # evicted, as by a larger model
+    MODEL_CACHE.retain(lambda held: held != key)  # evicted, as by a larger model
     other = pretrained.load_model("mobilenet_v3_large", "cpu")
-    MODELS.get(model_key(other), lambda: other)
+    MODEL_CACHE.get(model_key(other), lambda: other)
     cnn_capture.inspect_image(other, image)  # the next capture of any session prunes
     gc.collect()
     assert key not in cnn_capture._EXTRACTORS and model_key(other) in cnn_capture._EXTRACTORS

@@ -11,7 +11,7 @@ import torch
 from app.optim.optimizers import GD, AdaGrad, Adam, AdamW, CourseMomentum, HeavyBall, Nesterov, RMSProp
 from app.optim.schedules import SCHEDULES, Constant, Cosine, InverseTime, StepDecay, over_run
 from app.optim.surfaces import SURFACES
-from app.optim.trajectories import GradientNoise, run
+from app.optim.trajectories import GradientNoise, run_optimizer
 
 # A learning rate per surface that keeps plain gradient steps finite for 200 steps.
 SAFE_LR = {"Quadratic bowl": 0.05, "Rosenbrock": 4e-4, "Beale": 1e-3, "Himmelblau": 5e-3,
@@ -53,7 +53,7 @@ def test_trajectory_equals_torch_optim_step_by_step(surface_name, optimizer, var
     hp = hp[variant]
     base = ADAPTIVE_LR.get(optimizer, SAFE_LR[surface_name] * (0.1 if optimizer != "SGD" else 1.0))
     lr = base * (1.0 if variant == 0 else 0.5)
-    trajectory = run(surface, ours(optimizer, hp), start, 200, lr)
+    trajectory = run_optimizer(surface, ours(optimizer, hp), start, 200, lr)
     parameter = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     oracle = torch_oracle(optimizer, lr, hp)(parameter)
     expected = [parameter.detach().numpy().copy()]
@@ -92,7 +92,7 @@ def test_course_momentum_equals_its_closed_form_on_a_quadratic():
     M = [[λ, −(1−λ)a], [ηλ, 1 − η(1−λ)a]]; so θₜ = [0 1] Mᵗ (0, θ₀)."""
     bowl = dataclasses.replace(SURFACES["Quadratic bowl"], condition=4.0, rotation_degrees=0.0)
     lam, eta, steps = 0.8, 0.3, 60
-    trajectory = run(bowl, CourseMomentum(lam=lam), (1.5, -0.7), steps, eta)
+    trajectory = run_optimizer(bowl, CourseMomentum(lam=lam), (1.5, -0.7), steps, eta)
     for coordinate, curvature in ((0, 1.0), (1, 4.0)):
         m = np.array([[lam, -(1 - lam) * curvature], [eta * lam, 1 - eta * (1 - lam) * curvature]])
         start = np.array([0.0, trajectory.points[0, coordinate]])
@@ -149,7 +149,7 @@ def test_live_training_spreads_the_same_schedules_over_its_run():
 
 def test_divergence_is_marked_not_raised():
     surface = SURFACES["Rosenbrock"]
-    trajectory = run(surface, GD(), surface.start, 200, lr=0.1)
+    trajectory = run_optimizer(surface, GD(), surface.start, 200, lr=0.1)
     assert trajectory.diverged_at is not None and trajectory.diverged_at < 20
     assert len(trajectory.points) == trajectory.diverged_at
     assert np.all(np.isfinite(trajectory.points))
@@ -157,9 +157,9 @@ def test_divergence_is_marked_not_raised():
 
 def test_gradient_noise_is_seeded_and_scales_with_batch():
     surface = SURFACES["Quadratic bowl"]
-    a = run(surface, GD(), surface.start, 50, 0.05, noise=GradientNoise(scale=2.0, batch=4, seed=3))
-    b = run(surface, GD(), surface.start, 50, 0.05, noise=GradientNoise(scale=2.0, batch=4, seed=3))
-    exact = run(surface, GD(), surface.start, 50, 0.05)
+    a = run_optimizer(surface, GD(), surface.start, 50, 0.05, noise=GradientNoise(scale=2.0, batch=4, seed=3))
+    b = run_optimizer(surface, GD(), surface.start, 50, 0.05, noise=GradientNoise(scale=2.0, batch=4, seed=3))
+    exact = run_optimizer(surface, GD(), surface.start, 50, 0.05)
     np.testing.assert_array_equal(a.points, b.points)
     exact_gradients = np.array([surface.gradient(*p) for p in a.points])
     noise = a.gradients - exact_gradients

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from app.landscape.grid import EvaluationSet, Surface, flatten, unflatten
+from app.landscape.grid import EvaluationSet, LossGrid, flatten, unflatten
 from app.landscape.sharpness import basin_width, basin_widths, top_hessian_eigenvalue
 
 
@@ -97,7 +97,7 @@ def test_basin_widths_of_a_2d_bowl_and_a_basin_wider_than_the_span():
     # f = 2 + α² + 4β²: doubles at |α| = √2 (beyond the span of 1) and at |β| = √2/2.
     axis = np.linspace(-1, 1, 21)
     loss = 2 + axis[None, :] ** 2 + 4 * axis[:, None] ** 2  # (β, α)
-    along_alpha, along_beta = basin_widths(Surface(axis, axis, loss, np.zeros_like(loss)))
+    along_alpha, along_beta = basin_widths(LossGrid(axis, axis, loss, np.zeros_like(loss)))
     assert along_alpha.left is None and along_alpha.right is None and along_alpha.width is None
     scan = _scan_doubling(lambda b: 2 + 4 * b ** 2, 0.0, 1e-6, +1)
     assert scan == pytest.approx(np.sqrt(2) / 2, abs=1e-5)

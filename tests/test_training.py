@@ -32,7 +32,7 @@ from app.training.datasets import SOURCES, DatasetState, SplitSummary, split
 from app.training.fashion_mnist import fashion_mnist_dir
 from app.training.figures import debiased_ema, difference_labels
 from app.training.loop import StepMetric, TrainingConfig, ValidationMetric, train
-from app.training.networks import MODELS, build
+from app.training.networks import NETWORKS, build
 from app.training.runs import TrainingRun
 from tests.conftest import ROOT
 
@@ -134,7 +134,7 @@ def test_out_of_memory_stops_with_a_message(digits, monkeypatch):
     assert result.stopped_early and result.problem.startswith("out of memory")
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", NETWORKS)
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
 def test_every_model_builds_trains_and_toggles_batch_norm(name, shape):
     for batch_norm in (False, True):

@@ -8,7 +8,7 @@ import torch
 from app.training.datasets import SOURCES, SplitSummary, split
 from app.training.figures import difference_labels
 from app.training.loop import StepMetric, TrainingConfig, train
-from app.training.networks import MODELS, build
+from app.training.networks import NETWORKS, build
 from app.training.pairs import AB_CHANGES, pair_changes
 
 DIGITS = "Digits (8×8, scikit-learn)"
@@ -36,7 +36,7 @@ def built_differently(name: str, a: TrainingConfig, b: TrainingConfig) -> bool:
     return not torch.equal(*outputs)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", NETWORKS)
 def test_network_changes_are_offered_exactly_when_they_change_the_built_network(name):
     for base in BASES:
         base = dataclasses.replace(base, model=name)
@@ -69,7 +69,7 @@ def test_training_changes_are_offered_exactly_when_the_pair_trains_differently(t
 
 def test_labels_name_only_settings_that_differ_and_that_the_network_has():
     data = [SplitSummary(DIGITS, 1000, 500)] * 2
-    for name in MODELS:
+    for name in NETWORKS:
         base = TrainingConfig(model=name)
         for change in pair_changes(base):
             labels = difference_labels([base, AB_CHANGES[change](base)], data)

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.figures.palette import BLUE, ORANGE, RED
-from app.landscape.grid import Surface
+from app.landscape.grid import LossGrid
 
 _METRIC_TITLE = {"loss": "loss", "accuracy": "accuracy"}
 # Accuracy ticks every 20 %, from 0: round numbers a class reads at a glance.
@@ -69,7 +69,7 @@ def line_figure(alphas: np.ndarray, loss: np.ndarray, accuracy: np.ndarray, titl
     return figure
 
 
-def _values(surface: Surface, metric: str, log_scale: bool) -> np.ndarray:
+def _values(surface: LossGrid, metric: str, log_scale: bool) -> np.ndarray:
     values = surface.loss if metric == "loss" else surface.accuracy
     return np.log10(np.maximum(values, 1e-8)) if log_scale and metric == "loss" else values
 
@@ -85,7 +85,7 @@ def _value_ticks(metric: str, log_scale: bool, low: float, high: float) -> dict:
     return {"tickvals": np.log10(ticks).tolist(), "ticktext": labels}
 
 
-def contour_figure(surface: Surface, metric: str = "loss", log_scale: bool = False,
+def contour_figure(surface: LossGrid, metric: str = "loss", log_scale: bool = False,
                    value_range: tuple[float, float] | None = None, path: np.ndarray | None = None,
                    title: str | None = None, axis_titles: tuple[str, str] = ("α", "β")) -> go.Figure:
     """Filled contours of the surface (points not computed yet are blank), the final
@@ -112,7 +112,7 @@ def contour_figure(surface: Surface, metric: str = "loss", log_scale: bool = Fal
     return figure
 
 
-def surface_3d_figure(surface: Surface, metric: str = "loss", log_scale: bool = False,
+def surface_3d_figure(surface: LossGrid, metric: str = "loss", log_scale: bool = False,
                       value_range: tuple[float, float] | None = None, title: str | None = None) -> go.Figure:
     values = _values(surface, metric, log_scale)
     low, high = value_range if value_range else (np.nanmin(values), np.nanmax(values))
@@ -128,7 +128,7 @@ def surface_3d_figure(surface: Surface, metric: str = "loss", log_scale: bool = 
     return figure
 
 
-def shared_range(surfaces: list[Surface], metric: str, log_scale: bool) -> tuple[float, float]:
+def shared_range(surfaces: list[LossGrid], metric: str, log_scale: bool) -> tuple[float, float]:
     """One colour scale for side-by-side surfaces, so equal colours mean equal values."""
     values = np.concatenate([_values(s, metric, log_scale).ravel() for s in surfaces])
     return float(np.nanmin(values)), float(np.nanmax(values))

@@ -105,7 +105,7 @@ def loss_and_accuracy(model: torch.nn.Module, weights: Weights, data: Evaluation
 
 
 @dataclass(frozen=True, eq=False)
-class Surface:
+class LossGrid:
     alphas: np.ndarray
     betas: np.ndarray
     loss: np.ndarray  # (len(betas), len(alphas)), NaN where not computed (yet)
@@ -132,7 +132,7 @@ def grid_points(alphas: np.ndarray, betas: np.ndarray, coarse_first: int | None 
 def evaluate_grid(model: torch.nn.Module, origin: Weights, directions: tuple[Weights, Weights], data: EvaluationSet,
                   alphas: np.ndarray, betas: np.ndarray,
                   on_point: Callable[[int, int, float, float, int], None] | None = None,
-                  should_stop: Callable[[], bool] = lambda: False, coarse_first: int | None = 9) -> Surface:
+                  should_stop: Callable[[], bool] = lambda: False, coarse_first: int | None = 9) -> LossGrid:
     """The loss and accuracy at every (α, β), coarse sub-grid first; `on_point(i, j,
     loss, accuracy, done)` after each point; stops early (NaN left) when asked."""
     model.eval()
@@ -145,17 +145,17 @@ def evaluate_grid(model: torch.nn.Module, origin: Weights, directions: tuple[Wei
         loss[i, j], accuracy[i, j] = loss_and_accuracy(model, weights, data)
         if on_point is not None:
             on_point(i, j, loss[i, j], accuracy[i, j], done)
-    return Surface(alphas, betas, loss, accuracy)
+    return LossGrid(alphas, betas, loss, accuracy)
 
 
-def drawable(surface: Surface, coarse: int = 9) -> Surface | None:
+def drawable(surface: LossGrid, coarse: int = 9) -> LossGrid | None:
     """What can be drawn of a grid that is still filling in, with no value made up: all
     of it once complete, else its coarse sub-grid once that is, else nothing. (Contours
     cannot be drawn through the scattered coarse points of the fine grid.)"""
     if np.isfinite(surface.loss).all():
         return surface
     rows, cols = coarse_indices(len(surface.betas), coarse), coarse_indices(len(surface.alphas), coarse)
-    sub = Surface(surface.alphas[cols], surface.betas[rows], surface.loss[np.ix_(rows, cols)],
+    sub = LossGrid(surface.alphas[cols], surface.betas[rows], surface.loss[np.ix_(rows, cols)],
                   surface.accuracy[np.ix_(rows, cols)])
     return sub if np.isfinite(sub.loss).all() else None
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from app.landscape.grid import EvaluationSet, Surface, Weights, flatten, unflatten
+from app.landscape.grid import EvaluationSet, LossGrid, Weights, flatten, unflatten
 
 DOUBLING = 2.0  # the basin ends where the loss reaches this multiple of its value at the centre
 
@@ -57,7 +57,7 @@ def basin_width(axis: np.ndarray, values: np.ndarray, factor: float = DOUBLING) 
     return BasinWidth(left, right)
 
 
-def basin_widths(surface: Surface, factor: float = DOUBLING) -> tuple[BasinWidth, BasinWidth]:
+def basin_widths(surface: LossGrid, factor: float = DOUBLING) -> tuple[BasinWidth, BasinWidth]:
     """The basin's width along α (the row β = 0) and along β (the column α = 0)."""
     row, column = int(np.argmin(np.abs(surface.betas))), int(np.argmin(np.abs(surface.alphas)))
     return (basin_width(surface.alphas, surface.loss[row, :], factor),

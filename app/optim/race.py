@@ -17,7 +17,7 @@ from app.optim.optimizers import (
 )
 from app.optim.schedules import Constant
 from app.optim.surfaces import Surface
-from app.optim.trajectories import GradientNoise, Trajectory, run
+from app.optim.trajectories import GradientNoise, Trajectory, run_optimizer
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def default_racers(surface: Surface) -> dict[str, Racer]:
 def race(surface: Surface, racers: list[Racer], start: tuple[float, float], steps: int,
          schedule=Constant(), noise: GradientNoise | None = None) -> list[Trajectory]:
     """Every racer from the same start, with the same schedule and step count."""
-    return [run(surface, r.optimizer, start, steps, r.lr, schedule, noise if r.noisy else None, name=r.name)
+    return [run_optimizer(surface, r.optimizer, start, steps, r.lr, schedule, noise if r.noisy else None, name=r.name)
             for r in racers]
 
 

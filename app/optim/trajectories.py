@@ -51,8 +51,8 @@ def _bounded(x: float, y: float, loss: float) -> bool:
     return math.isfinite(loss) and abs(x) <= DIVERGED_BEYOND and abs(y) <= DIVERGED_BEYOND
 
 
-def run(surface: Surface, optimizer: Optimizer, start: tuple[float, float], steps: int, lr: float,
-        schedule=Constant(), noise: GradientNoise | None = None, name: str = "") -> Trajectory:
+def run_optimizer(surface: Surface, optimizer: Optimizer, start: tuple[float, float], steps: int, lr: float,
+                  schedule=Constant(), noise: GradientNoise | None = None, name: str = "") -> Trajectory:
     """`steps` updates from `start`, on plain floats; stops early, marked diverged,
     when θ or f stops being finite or |θ| exceeds DIVERGED_BEYOND."""
     noisy = noise is not None and noise.std > 0

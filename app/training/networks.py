@@ -148,7 +148,7 @@ class TinyViT(nn.Module):
 
 
 _KINDS = {"LeNet-5": LeNet5, "Small VGG": SmallVGG, "Small ResNet": SmallResNet, "MLP": MLP, "Tiny ViT": TinyViT}
-MODELS = tuple(_KINDS)
+NETWORKS = tuple(_KINDS)
 NETWORK_SETTINGS = ("batch_norm", "dropout", "width", "skip_connections")  # what build() passes on
 
 
