@@ -11,7 +11,7 @@ import torch
 
 from app.cnn.capture import LayerInfo
 from app.cnn.layer_stats import LayerStats
-from app.figures.mosaic import Mosaic
+from app.figures.mosaic import Mosaic, tiled
 from app.figures.palette import BLUE, GREEN, ORANGE, RED
 from app.figures.plot_images import image_trace, picture_layout
 
@@ -89,15 +89,8 @@ def depth_figure(layers: Sequence[LayerInfo], current: str) -> go.Figure:
 
 def filters_figure(filters: np.ndarray, title: str | None = None) -> go.Figure:
     """(N, k, k, 3) filters in [0, 1] as RGB tiles, enlarged with nearest neighbours."""
-    count, k = filters.shape[0], filters.shape[1]
-    scale = max(4, 48 // k)  # a 3x3 filter becomes 48 px, an 11x11 one 44 px
-    cols = int(np.ceil(np.sqrt(count)))
-    rows = int(np.ceil(count / cols))
-    pitch = k * scale + 2
-    canvas = np.full((rows * pitch, cols * pitch, 3), 255, np.uint8)
+    scale = max(4, 48 // filters.shape[1])  # a 3x3 filter becomes 48 px, an 11x11 one 44 px
     tiles = np.rint(filters * 255).astype(np.uint8).repeat(scale, axis=1).repeat(scale, axis=2)
-    for index, tile in enumerate(tiles):
-        row, col = divmod(index, cols)
-        canvas[row * pitch: row * pitch + k * scale, col * pitch: col * pitch + k * scale] = tile
+    canvas = tiled(tiles, gap=2).rgb
     figure = go.Figure(image_trace(canvas))
     return picture_layout(figure, canvas.shape[1], canvas.shape[0], title, min(520, canvas.shape[0] + 40))

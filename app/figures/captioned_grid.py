@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from app.figures.mosaic import tiled
 from app.figures.plot_images import image_trace, picture_layout
 
 TILE_PX = 84  # a picture's side on screen: a 28×28 image at 3×, an 8×8 one at 10×
@@ -33,17 +33,14 @@ def captioned_grid(images: torch.Tensor, captions: list[str]) -> go.Figure:
     pitch_w = max(tile_w, math.ceil(CHAR_PX * max(len(line) for parts in lines for line in parts))) + GAP_PX
     pitch_h = tile_h + band
     cols = min(count, max(1, GRID_WIDTH_PX // pitch_w))
-    rows = math.ceil(count / cols)
-    canvas = np.full((rows * pitch_h, cols * pitch_w, 3), 255, np.uint8)
     pictures = (images.float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).expand(-1, 3, -1, -1)
+    enlarged = pictures.permute(0, 2, 3, 1).numpy().repeat(scale, 1).repeat(scale, 2)
+    canvas = tiled(enlarged, cols=cols, cell=(pitch_h, pitch_w)).rgb
     annotations = []
-    for position, (picture, caption) in enumerate(zip(pictures, captions)):
+    for position, caption in enumerate(captions):
         row, col = divmod(position, cols)
-        top, left = row * pitch_h, col * pitch_w + (pitch_w - tile_w) // 2
-        canvas[top: top + tile_h, left: left + tile_w] = picture.permute(1, 2, 0).numpy().repeat(scale, 0).repeat(
-            scale, 1)
-        annotations.append(dict(x=col * pitch_w + pitch_w / 2, y=top + tile_h + 2, yanchor="top", showarrow=False,
-                                text=caption, font=dict(size=CAPTION_FONT_PX)))
+        annotations.append(dict(x=col * pitch_w + pitch_w / 2, y=row * pitch_h + tile_h + 2, yanchor="top",
+                                showarrow=False, text=caption, font=dict(size=CAPTION_FONT_PX)))
     figure = go.Figure(image_trace(canvas))
     picture_layout(figure, canvas.shape[1], canvas.shape[0], None, canvas.shape[0])
     figure.update_layout(annotations=annotations)

@@ -1,4 +1,5 @@
-"""Every channel of a layer as one tiled image: one trace for the browser, not hundreds."""
+"""Pictures tiled into one image (one trace for the browser, not hundreds): the one tiling every
+grid of pictures uses (channels, heads, windows, filters, captioned images)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 
 from app.figures.colormaps import apply_colormap, normalise
 
-_GAP = 1  # pixels of background between tiles
+GAP = 1  # pixels of background between tiles
 _BACKGROUND = 255
 
 
@@ -25,7 +26,27 @@ class Mosaic:
     @property
     def pitch(self) -> tuple[int, int]:
         """Pixels from one tile's corner to the next, down and across."""
-        return self.tile_shape[0] + _GAP, self.tile_shape[1] + _GAP
+        return self.tile_shape[0] + GAP, self.tile_shape[1] + GAP
+
+
+def tiled(tiles: np.ndarray, labels: Sequence[int] | None = None, cols: int | None = None, gap: int = GAP,
+          cell: tuple[int, int] | None = None) -> Mosaic:
+    """(N, h, w, 3) uint8 pictures in rows of `cols` (an about square grid when not given), on
+    white. Each sits in a cell of its size plus `gap`, or of `cell` (height, width) pixels, at
+    the top and centred across; `labels` (default 0…N−1) name the tiles in `Mosaic.channels`."""
+    count, height, width = tiles.shape[:3]
+    cols = cols or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / cols)
+    pitch_h, pitch_w = cell or (height + gap, width + gap)
+    across = (pitch_w - width) // 2 if cell else 0
+    canvas = np.full((rows * pitch_h, cols * pitch_w, 3), _BACKGROUND, np.uint8)
+    grid = np.full((rows, cols), -1, dtype=np.int64)
+    for position, (label, picture) in enumerate(zip(range(count) if labels is None else labels, tiles)):
+        row, col = divmod(position, cols)
+        top, left = row * pitch_h, col * pitch_w + across
+        canvas[top: top + height, left: left + width] = picture
+        grid[row, col] = label
+    return Mosaic(rgb=canvas, channels=grid, tile_shape=(height, width))
 
 
 def channel_mosaic(
@@ -44,8 +65,7 @@ def channel_mosaic(
     maps = activation[list(channels)]  # (N, H, W)
     count, height, width = maps.shape
     cols = math.ceil(math.sqrt(count * height / width))
-    rows = math.ceil(count / cols)
-    tile = max(1, min(height, (max_side - cols * _GAP) // cols))
+    tile = max(1, min(height, (max_side - cols * GAP) // cols))
     if tile < height:
         maps = F.adaptive_avg_pool2d(maps[None], (tile, round(tile * width / height)))[0]
     values = maps.numpy()
@@ -55,13 +75,4 @@ def channel_mosaic(
         low = values.min(axis=(1, 2), keepdims=True)
         span = values.max(axis=(1, 2), keepdims=True) - low
         unit = np.where(span > 0, (values - low) / np.where(span > 0, span, 1), 0).astype(np.float32)
-    colored = apply_colormap(unit, colormap)  # (N, h, w, 3)
-    tile_h, tile_w = colored.shape[1:3]
-    canvas = np.full((rows * (tile_h + _GAP), cols * (tile_w + _GAP), 3), _BACKGROUND, np.uint8)
-    grid = np.full((rows, cols), -1, dtype=np.int64)
-    for position, (channel, image) in enumerate(zip(channels, colored)):
-        row, col = divmod(position, cols)
-        top, left = row * (tile_h + _GAP), col * (tile_w + _GAP)
-        canvas[top: top + tile_h, left: left + tile_w] = image
-        grid[row, col] = channel
-    return Mosaic(rgb=canvas, channels=grid, tile_shape=(tile_h, tile_w))
+    return tiled(apply_colormap(unit, colormap), channels, cols)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
 from app.figures.colormaps import apply_colormap
-from app.figures.mosaic import Mosaic
+from app.figures.mosaic import Mosaic, tiled
 from app.figures.palette import BLUE, ORANGE, PALETTE
 from app.figures.plot_images import image_trace, picture_layout, png_data_uri
 from app.swin.windows import MASKED, StageGeometry, region_labels, window_partition
@@ -284,12 +284,9 @@ def window_attention_mosaic(view: np.ndarray, maps: np.ndarray, hidden: np.ndarr
     keys in grey and the token ringed."""
     heads, height, width = maps.shape
     cols = int(np.ceil(np.sqrt(heads)))
-    rows = int(np.ceil(heads / cols))
     cell = max(1, min(tile, max_side // cols) // max(height, width))
     picture = _resized(view, height * cell, width * cell)
-    side_h, side_w = height * cell, width * cell
-    canvas = np.full((rows * (side_h + 1), cols * (side_w + 1), 3), 255, np.uint8)
-    grid = np.full((rows, cols), -1, dtype=np.int64)
+    tiles = []
     inside = np.kron(~np.isnan(maps[0]), np.ones((cell, cell), bool))
     masked = np.kron(hidden, np.ones((cell, cell), bool))
     for head in range(heads):
@@ -298,11 +295,8 @@ def window_attention_mosaic(view: np.ndarray, maps: np.ndarray, hidden: np.ndarr
         tile_image = np.where(inside[..., None], 0.35 * picture + 0.65 * colored, 0.3 * picture)
         tile_image[masked] = (150, 150, 150)
         _ring_token(tile_image, token, cell, min_side=12)
-        row, col = divmod(head, cols)
-        canvas[row * (side_h + 1): row * (side_h + 1) + side_h,
-               col * (side_w + 1): col * (side_w + 1) + side_w] = np.clip(tile_image, 0, 255).astype(np.uint8)
-        grid[row, col] = head
-    return Mosaic(rgb=canvas, channels=grid, tile_shape=(side_h, side_w))
+        tiles.append(np.clip(tile_image, 0, 255).astype(np.uint8))
+    return tiled(np.stack(tiles), cols=cols)
 
 
 def frames_as_png(frames: list[np.ndarray]) -> list[str]:

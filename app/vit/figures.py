@@ -11,10 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from app.figures.colormaps import apply_colormap, normalise
-from app.figures.mosaic import Mosaic
+from app.figures.mosaic import GAP, Mosaic, tiled
 from app.figures.palette import PALETTE
-
-_GAP = 1
 
 
 def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Inferno", alpha: float = 0.7,
@@ -24,14 +22,12 @@ def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Infe
     or, given boolean `masks`, the picture kept where the mask is on and dimmed elsewhere."""
     heads = maps.shape[0]
     cols = math.ceil(math.sqrt(heads))
-    rows = math.ceil(heads / cols)
-    tile = min(448, (max_side - cols * _GAP) // cols)  # small inputs (28 px) are enlarged too
+    tile = min(448, (max_side - cols * GAP) // cols)  # small inputs (28 px) are enlarged too
     picture = F.interpolate(torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)[None].float(),
                             size=(tile, tile), mode="bilinear", antialias=True)[0].permute(1, 2, 0).numpy()
     mode = "bilinear" if smooth else "nearest"
     upsampled = F.interpolate(maps[:, None].float(), size=(tile, tile), mode=mode)[:, 0].numpy()
-    canvas = np.full((rows * (tile + _GAP), cols * (tile + _GAP), 3), 255, np.uint8)
-    grid = np.full((rows, cols), -1, dtype=np.int64)
+    tiles = []
     for head in range(heads):
         if masks is not None:
             keep = F.interpolate(masks[head][None, None].float(), size=(tile, tile), mode=mode)[0, 0].numpy()
@@ -41,11 +37,8 @@ def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Infe
             unit = normalise(values, float(values.min()), float(values.max()))
             weight = alpha * unit[..., None]
             blended = (1 - weight) * picture + weight * apply_colormap(unit, colormap)
-        row, col = divmod(head, cols)
-        top, left = row * (tile + _GAP), col * (tile + _GAP)
-        canvas[top: top + tile, left: left + tile] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-        grid[row, col] = head
-    return Mosaic(rgb=canvas, channels=grid, tile_shape=(tile, tile))
+        tiles.append(np.clip(np.rint(blended), 0, 255).astype(np.uint8))
+    return tiled(np.stack(tiles), cols=cols)
 
 
 _MARK = (255, 225, 0)  # yellow with a black edge: visible on light and dark photos alike
