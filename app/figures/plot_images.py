@@ -7,6 +7,8 @@ import io
 
 import numpy as np
 import plotly.graph_objects as go
+import torch
+import torch.nn.functional as F
 from PIL import Image
 
 
@@ -31,3 +33,10 @@ def picture_layout(figure: go.Figure, width: int, height: int, title: str | None
         height=fig_height, plot_bgcolor="white", dragmode="pan",
     )
     return figure
+
+
+def resized_view(view: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(H, W, 3) uint8 → (height, width, 3) float, bilinear with antialiasing: a picture
+    enlarged (or shrunk) under a grid of tokens, heads or windows."""
+    tensor = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)[None].float()
+    return F.interpolate(tensor, size=(height, width), mode="bilinear", antialias=True)[0].permute(1, 2, 0).numpy()

@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import torch
-import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
 from app.figures.colormaps import apply_colormap
 from app.figures.mosaic import Mosaic, tiled
 from app.figures.palette import BLUE, ORANGE, PALETTE
-from app.figures.plot_images import image_trace, picture_layout, png_data_uri
+from app.figures.plot_images import image_trace, picture_layout, png_data_uri, resized_view
 from app.swin.windows import MASKED, StageGeometry, region_labels, window_partition
 
 REGION_COLORS = np.array([(76, 120, 168), (245, 133, 24), (84, 162, 75), (228, 87, 86), (114, 183, 178),
@@ -20,16 +19,11 @@ REGION_COLORS = np.array([(76, 120, 168), (245, 133, 24), (84, 162, 75), (228, 8
 _PADDING = np.array((200, 200, 200), dtype=np.float32)
 
 
-def _resized(view: np.ndarray, height: int, width: int) -> np.ndarray:
-    tensor = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)[None].float()
-    return F.interpolate(tensor, size=(height, width), mode="bilinear", antialias=True)[0].permute(1, 2, 0).numpy()
-
-
 def _token_picture(view: np.ndarray, geometry: StageGeometry, cell: int) -> np.ndarray:
     """The picture at cell px per token, on a canvas of the padded map (padding grey)."""
     (height, width), (padded_h, padded_w) = geometry.grid, geometry.padded
     canvas = np.broadcast_to(_PADDING, (padded_h * cell, padded_w * cell, 3)).copy()
-    canvas[: height * cell, : width * cell] = _resized(view, height * cell, width * cell)
+    canvas[: height * cell, : width * cell] = resized_view(view, height * cell, width * cell)
     return canvas
 
 
@@ -105,7 +99,7 @@ def shift_frames(view: np.ndarray, geometry: StageGeometry, side: int = 448) -> 
     tokens under fixed windows; the last frame tints the sub-regions."""
     cell = _cell_size(geometry, side)
     height, width = geometry.grid
-    base = _resized(view, height * cell, width * cell)
+    base = resized_view(view, height * cell, width * cell)
     frames = []
     for step in range(geometry.shift + 2):
         rolled_by = min(step, geometry.shift)
@@ -269,7 +263,7 @@ def reach_figure(swin: list[float], vit: list[float], block_names: list[str]) ->
 def reach_picture(view: np.ndarray, reach: np.ndarray, token: tuple[int, int], side: int = 448) -> np.ndarray:
     """The picture dimmed outside the tokens that can reach `token` (outlined)."""
     cell = max(2, side // max(reach.shape))
-    picture = _resized(view, reach.shape[0] * cell, reach.shape[1] * cell)
+    picture = resized_view(view, reach.shape[0] * cell, reach.shape[1] * cell)
     keep = np.kron(reach, np.ones((cell, cell)))[..., None]
     canvas = picture * (0.25 + 0.75 * keep)
     r, c = token
@@ -285,7 +279,7 @@ def window_attention_mosaic(view: np.ndarray, maps: np.ndarray, hidden: np.ndarr
     heads, height, width = maps.shape
     cols = int(np.ceil(np.sqrt(heads)))
     cell = max(1, min(tile, max_side // cols) // max(height, width))
-    picture = _resized(view, height * cell, width * cell)
+    picture = resized_view(view, height * cell, width * cell)
     tiles = []
     inside = np.kron(~np.isnan(maps[0]), np.ones((cell, cell), bool))
     masked = np.kron(hidden, np.ones((cell, cell), bool))

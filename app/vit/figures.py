@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from app.figures.colormaps import apply_colormap, normalise
 from app.figures.mosaic import GAP, Mosaic, tiled
 from app.figures.palette import PALETTE
+from app.figures.plot_images import resized_view
 
 
 def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Inferno", alpha: float = 0.7,
@@ -23,8 +24,7 @@ def head_maps_mosaic(view: np.ndarray, maps: torch.Tensor, colormap: str = "Infe
     heads = maps.shape[0]
     cols = math.ceil(math.sqrt(heads))
     tile = min(448, (max_side - cols * GAP) // cols)  # small inputs (28 px) are enlarged too
-    picture = F.interpolate(torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)[None].float(),
-                            size=(tile, tile), mode="bilinear", antialias=True)[0].permute(1, 2, 0).numpy()
+    picture = resized_view(view, tile, tile)
     mode = "bilinear" if smooth else "nearest"
     upsampled = F.interpolate(maps[:, None].float(), size=(tile, tile), mode=mode)[:, 0].numpy()
     tiles = []
@@ -48,9 +48,7 @@ _EDGE = (0, 0, 0)
 def patch_grid_picture(view: np.ndarray, grid: tuple[int, int], marked: tuple[int, int] | None,
                        side: int = 448) -> np.ndarray:
     """The picture enlarged to `side` px with the patch grid drawn and one patch marked."""
-    picture = F.interpolate(torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)[None].float(),
-                            size=(side, side), mode="bilinear", antialias=True)[0].permute(1, 2, 0)
-    picture = picture.clamp(0, 255).round().to(torch.uint8).numpy().copy()
+    picture = np.clip(np.rint(resized_view(view, side, side)), 0, 255).astype(np.uint8)
     rows, cols = grid
     for r in range(1, rows):
         picture[round(r * side / rows), :] = (picture[round(r * side / rows), :] * 0.5 + 127).astype(np.uint8)
