@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 
 import pretrained
+from app.attribution.methods import token_grad_cam
 from app.preprocess import at_input_size, model_view, normalize
 from app.training.fashion_mnist import load_fashion_mnist
 from app.vit.capture import AttentionCapture, attention_memory_bytes, capture_attention
@@ -53,6 +54,17 @@ def attention_of(loaded: pretrained.LoadedModel, source: tuple, size: int,
     with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(f"{spec.title} at {size}²"):
         key = ("attention", source, *model_key(loaded), size)
         return captured(key, lambda: _capture(source, size, loaded, rgb))
+
+
+def last_block_grad_cam(loaded: pretrained.LoadedModel, viewed: ViewedAttention, source: tuple, size: int,
+                        target: int) -> np.ndarray:
+    """Grad-CAM of the last block's tokens for class `target`, kept with the captures by input,
+    model, size and class: it needs the model alone (captum's hooks), so it is computed once."""
+    capture = viewed.capture
+    key = ("vit grad-cam", source, *model_key(loaded), size, target)
+    with stop_on_out_of_memory(f"Grad-CAM of {loaded.spec.title}"):
+        return captured(key, lambda: token_grad_cam(loaded.model, f"blocks.{capture.layers - 1}.norm1", viewed.batch,
+                                                    target, capture.prefix_tokens, capture.grid))
 
 
 def within_budget(loaded: pretrained.LoadedModel, size: int) -> tuple[bool, str]:

@@ -7,6 +7,7 @@ from app.cnn.figures import histogram_figure, mosaic_figure
 from app.cnn.layer_stats import channel_order, layer_stats
 from app.figures.colormaps import COLORMAPS
 from app.figures.mosaic import channel_mosaic
+from app.swin.capture import swin_layout
 from app.swin.figures import (
     mark_token,
     mask_figure,
@@ -18,7 +19,7 @@ from app.swin.figures import (
     window_labels_figure,
     windows_table,
 )
-from app.swin.windows import region_labels, shifted_window_mask, swin_reach, swin_stages, window_partition
+from app.swin.windows import region_labels, shifted_window_mask, swin_reach, window_partition
 from app.vit.figures import patch_at
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
@@ -32,20 +33,17 @@ intro = st.empty()  # filled once the window size is chosen below
 image = current_image()
 loaded = model_picker(("swin",), default="tiny_swin_fmnist")
 spec = loaded.spec
-model = loaded.model
 source, native_size, rgb = choose_input(loaded, image)
-patch = model.patch_embed.patch_size[0]
-native_window = model.layers[0].blocks[0].window_size[0]
-depths = tuple(len(stage.blocks) for stage in model.layers)
+layout = swin_layout(loaded.model)
 
 size_col, window_col, stage_col = st.columns(3)
 if source[0] == "fashion-mnist" or spec.preprocessing.input_size != 224:
-    size, window = native_size, native_window
+    size, window = native_size, layout.window
 else:
     size = size_col.radio("Geometry at input size", [224, 256], horizontal=True, key="swin_size",
                           help="The windows and masks need no weights: try 256² with window 8.")
     window = window_col.radio("Window", [7, 8], horizontal=True, key="swin_window")
-stages = swin_stages(size, patch, window, model.embed_dim, len(depths))
+stages = layout.stages(size, window)
 stage_number = stage_col.radio("Stage", [g.stage + 1 for g in stages], horizontal=True, key="swin_stage")
 geometry = stages[stage_number - 1]
 intro.caption(f"Attention inside {window}×{window} windows; every other block shifts the windows by half a window "
@@ -54,7 +52,7 @@ intro.caption(f"Attention inside {window}×{window} windows; every other block s
 view = input_view(source, spec, size, rgb)
 # Real attention and features come from the model at its own size and windows.
 native_view = input_view(source, spec, native_size, rgb)
-native_geometry = swin_stages(native_size, patch, native_window, model.embed_dim, len(depths))[stage_number - 1]
+native_geometry = layout.stages(native_size)[stage_number - 1]
 
 # Only the open tab runs: hidden tabs' figures cost the server and every browser a redraw on
 # each rerun (measured with twenty students, bench/load.py).
@@ -122,8 +120,8 @@ with tabs[4]:
         left, right = st.columns([2, 3])
         row = left.slider("Token row", 0, stages[0].grid[0] - 1, stages[0].grid[0] // 2, key="reach_row")
         col = left.slider("Token column", 0, stages[0].grid[1] - 1, stages[0].grid[1] // 2, key="reach_col")
-        maps = swin_reach(stages, depths, (row, col))
-        names = [f"{s + 1}.{b + 1}" for s, depth in enumerate(depths) for b in range(depth)]
+        maps = swin_reach(stages, layout.depths, (row, col))
+        names = [f"{s + 1}.{b + 1}" for s, depth in enumerate(layout.depths) for b in range(depth)]
         after = left.select_slider("After block (stage.block)", names, value=names[1], key="reach_block")
         fractions = [float(m.mean()) for m in maps]
         left.image(reach_picture(view, maps[names.index(after)], (row, col)), width="stretch",

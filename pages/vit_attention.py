@@ -5,7 +5,6 @@ import torch
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 import pretrained
-from app.attribution.methods import token_grad_cam
 from app.cnn.figures import mosaic_figure
 from app.figures.overlays import map_overlay_figure
 from app.figures.prediction_chart import top_k_bar_chart
@@ -17,7 +16,7 @@ from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
 from components.models import loaded_model
 from components.transformer_input import choose_input
-from components.vit_capture import attention_of
+from components.vit_capture import attention_of, last_block_grad_cam
 
 st.title("ViT & DINO attention")
 st.caption("One forward pass keeps every layer's attention (layers × heads × tokens × tokens); the shared model "
@@ -75,8 +74,7 @@ with tabs[1]:
             ranked = torch.argsort(capture.logits, descending=True).tolist()
             target = right.selectbox("Grad-CAM for the class", ranked, key=f"vit_target_{source}_{spec.name}",
                                      format_func=lambda i: names[i])
-            cam = token_grad_cam(loaded.model, f"blocks.{last - 1}.norm1", viewed.batch, target,
-                                 capture.prefix_tokens, capture.grid)
+            cam = last_block_grad_cam(loaded, viewed, source, size, target)
             side_by_side(columns[2], torch.from_numpy(cam), f"Grad-CAM: {names[target]}", "Grad-CAM",
                          "vit_gradcam", tickformat=None)
         st.caption("Rollout multiplies the layers' attention with the residual stream added (Abnar & Zuidema 2020)"

@@ -70,3 +70,26 @@ def test_the_rollout_row_draws_its_maps_at_one_size_with_plain_colour_bars(app):
     assert all(bar["orientation"] == "h" and bar["exponentformat"] == "none" for bar in colorbars)
     assert [bar.get("tickformat") for bar in colorbars] == [".2~%", ".2~%", None]
     assert all(f["data"][1]["colorscale"][0][1].endswith(",0.000)") for f in figures)  # zero is transparent
+
+
+@needs_fashion_mnist
+def test_the_rollout_tabs_grad_cam_is_kept_not_recomputed_on_every_rerun(app):
+    """Grad-CAM takes the shared model alone (captum's hooks): it is computed once per input,
+    model and class, not again when another control of the tab moves."""
+    import pretrained
+    from components.models import MODEL_CACHE
+
+    open_tab(app, "vit_tab", "Rollout")
+    spec = pretrained.get_spec("tiny_vit_fmnist")
+    key = ("tiny_vit_fmnist", "cpu", pretrained.weights_fingerprint(spec))
+    assert key in MODEL_CACHE
+    model = MODEL_CACHE.get(key, lambda: None).model
+    passes = []
+    hook = model.register_forward_hook(lambda *_: passes.append(1))
+    try:
+        for discard in (0.3, 0.6):
+            app.slider(key="rollout_discard").set_value(discard).run()
+    finally:
+        hook.remove()
+    assert not app.exception and "Grad-CAM: Ankle boot" in figure_text(app)
+    assert passes == []

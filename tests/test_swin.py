@@ -6,7 +6,7 @@ import timm
 import torch
 from timm.models import swin_transformer as timm_swin
 
-from app.swin.capture import capture_swin
+from app.swin.capture import capture_swin, swin_layout
 from app.swin.windows import (
     cyclic_shift,
     reverse_shift,
@@ -49,6 +49,17 @@ def test_the_project_mask_equals_every_blocks_own_attn_mask(swin):
                 assert ours is None
             else:
                 torch.testing.assert_close(ours, block.attn_mask, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["swin_t", "tiny_swin_fmnist"])
+def test_the_layout_read_off_a_model_is_its_registry_recipe(name):
+    import pretrained
+
+    spec = pretrained.get_spec(name)
+    layout = swin_layout(pretrained.build_model(spec))
+    recipe = {"patch_size": 4, "window_size": 7, "depths": (2, 2, 6, 2), "embed_dim": 96} | spec.build_kwargs
+    assert (layout.patch_size, layout.window, layout.depths, layout.embed_dim) == (
+        recipe["patch_size"], recipe["window_size"], tuple(recipe["depths"]), recipe["embed_dim"])
 
 
 def test_swin_t_windows_per_stage_and_the_unshifted_last_stage():

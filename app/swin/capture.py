@@ -20,11 +20,32 @@ from app.swin.windows import (
     StageGeometry,
     cyclic_shift,
     reverse_shift,
+    swin_stages,
     window_keys_in_map,
     window_of_token,
     window_partition,
     window_reverse,
 )
+
+
+@dataclass(frozen=True)
+class SwinLayout:
+    """What the page draws of a Swin's architecture: patch size, window, blocks per stage, width."""
+
+    patch_size: int
+    window: int
+    depths: tuple[int, ...]
+    embed_dim: int
+
+    def stages(self, input_size: int, window: int | None = None) -> list[StageGeometry]:
+        """The stages' geometry at `input_size`, with the model's window or another."""
+        return swin_stages(input_size, self.patch_size, window or self.window, self.embed_dim, len(self.depths))
+
+
+def swin_layout(model: SwinTransformer) -> SwinLayout:
+    """Read off a timm SwinTransformer."""
+    return SwinLayout(model.patch_embed.patch_size[0], model.layers[0].blocks[0].window_size[0],
+                      tuple(len(stage.blocks) for stage in model.layers), model.embed_dim)
 
 
 @dataclass(frozen=True, eq=False)
