@@ -31,7 +31,6 @@ from components.session_owner import session_owner
 from components.training_session import session_runs
 from pretrained.landscape_models import SHIPPED, load
 
-MAX_SECONDS = 600  # a grid estimated to take longer is refused
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
 HESSIAN_PRODUCTS = 20  # at most this many Hessian-vector products per network (power iteration)
 HESSIAN_TOLERANCE = 1e-3  # relative change of the eigenvalue estimate at which it stops

@@ -1,34 +1,24 @@
 """Loss landscape: the loss of a real network around its trained weights, with its training path."""
 
-import numpy as np
 import streamlit as st
 
 from app.landscape.figures import contour_figure, line_figure, shared_range, surface_3d_figure
+from app.landscape.full_set import sample_against_full_set
 from app.landscape.grid import (
     drawable,
-    filter_normalized_direction,
     pca_directions,
-    per_example_losses,
-    point_weights,
 )
-from app.landscape.sharpness import DOUBLING, basin_widths
-from components.compute_slots import queue_notice
+from app.landscape.sharpness import sharpness_verdict
 from components.deferred_work import live_section, result_or_progress
 from components.landscape_jobs import (
     COARSE,
     HESSIAN_PRODUCTS,
-    MAX_SECONDS,
-    GridResult,
     GridSpec,
-    calibration,
-    cancel,
-    estimate,
-    job,
     lines,
-    start,
     subject,
     subjects,
 )
+from components.landscape_panel import grid_panel
 from components.lazy_tabs import lazy_tabs
 
 st.title("Loss landscape")
@@ -84,56 +74,6 @@ def grid_controls(prefix: str, allow_pca: bool) -> GridSpec | None:
     return GridSpec((), "pca" if kind != kinds[0] else "random", int(seed), resolution, span, size)
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
-def run_grid(spec: GridSpec, networks: list, label: str) -> list[GridResult] | None:
-    """Cost estimate, start/cancel, progress; returns the results (partial while running)."""
-    points = spec.resolution ** 2 * len(networks)
-    snapshot = job(spec)
-    active = bool(snapshot and snapshot.active)
-    columns = st.columns([3, 1, 1])
-    timings = [calibration(network, spec.evaluation_size, spec.curvature) for network in networks]
-    timing = next((t for t in timings if t.status != "finished"), None)
-    if timing is not None:
-        with columns[0]:
-            result_or_progress(timing, "Timing a few points on this server for the estimate:")
-    else:
-        costs = [t.result for t in timings]
-        seconds = estimate(spec, costs).remaining_s()
-        hessian = (f", then the Hessian's top eigenvalue (at most {HESSIAN_PRODUCTS} products each)"
-                   if spec.curvature else "")
-        columns[0].caption(f"{points:,} points{hessian}: about {_duration(seconds)} at the pace timed on this "
-                           f"server ({costs[0].point_s * 1e3:.0f} ms per point); a {COARSE}×{COARSE} preview comes "
-                           "first.")
-        if seconds > MAX_SECONDS:
-            st.error(f"About {seconds / 60:.0f} minutes: more than the {MAX_SECONDS // 60} allowed. Choose a "
-                     "coarser grid or a smaller evaluation set.")
-            return None
-        # Callbacks, not `if st.button(...)`: a click that lands while a polling fragment reruns
-        # would otherwise be lost; a callback runs before any rerun.
-        columns[1].button(label, type="primary", key=f"start_{label}", on_click=start, args=(spec, networks, costs),
-                          disabled=active)
-    if active:
-        columns[2].button("Cancel", key=f"cancel_{label}", on_click=cancel, args=(spec,))
-    if snapshot is None:
-        return None
-    if snapshot.status == "failed":
-        st.error(snapshot.error)
-        return None
-    queue_notice([snapshot.status])
-    if snapshot.active:
-        left = snapshot.partial.seconds_left if snapshot.partial is not None else None  # from the pace so far
-        st.progress(snapshot.fraction, text=f"{snapshot.fraction:.0%} done" + (
-            f", about {_duration(left)} left" if left is not None else ", starting…"))
-    if snapshot.result is not None:
-        return snapshot.result
-    if snapshot.partial is None:
-        return None
-    return [snapshot.partial.latest] if snapshot.partial.index == 0 else None
-
-
 PREVIEW = (f"A {COARSE}×{COARSE} preview: every value drawn is computed; the full grid appears once all its "
            "points are.")
 
@@ -149,7 +89,7 @@ def plane_view():
             return
         st.caption(f"The plane of the path's first two principal directions: {plane.explained[0]:.0%} and "
                    f"{plane.explained[1]:.0%} of its variance.")
-    result = run_grid(spec, [chosen], "Compute the surface")
+    result = grid_panel(spec, [chosen], "Compute the surface")
     if not result:
         return
     computed, plane = result[0].surface, result[0].plane
@@ -178,7 +118,7 @@ def comparison_view():
     pair = available[st.selectbox("Compare", list(available), key="compare_pair")]
     spec = grid_controls("compare", allow_pca=False)
     spec = GridSpec(pair, spec.directions, spec.seed, spec.resolution, spec.span, spec.evaluation_size, curvature=True)
-    result = run_grid(spec, [subject(k) for k in pair], "Compute both")
+    result = grid_panel(spec, [subject(k) for k in pair], "Compute both")
     if not result or len(result) < 2:
         return
     surfaces = [drawable(r.surface, COARSE) for r in result]
@@ -195,62 +135,20 @@ def comparison_view():
     st.caption("The same colour scale on both sides: equal colours are equal values.")
     if complete and all(r.top_eigenvalue is not None for r in result):
         images = len(subject(pair[0]).evaluation(spec.evaluation_size))
-        st.markdown(sharpness_words([choices[k] for k in pair], result, images))
+        st.markdown(sharpness_verdict([choices[k] for k in pair], [r.surface for r in result],
+                                      [r.top_eigenvalue for r in result], images, HESSIAN_PRODUCTS))
     st.caption("What Li et al. (NeurIPS 2018) found on their networks (ResNets, VGG-9 and Wide-ResNets on "
                "CIFAR-10): shallow networks have wide, nearly convex basins; deeper ones without skip connections "
                "turn chaotic, and skip connections and wider layers push that change to much greater depths. Two "
                "small networks need not behave alike: the measurements above say what this grid shows.")
 
 
-def _width_words(width) -> str:
-    if width.width is None:
-        return "wider than the grid (the loss stays below double within the span on a side)"
-    return f"{width.width:.2f}"
-
-
-def sharpness_words(names: list[str], results: list[GridResult], images: int) -> str:
-    """What this grid shows about the two networks' sharpness, from the computed surfaces."""
-    widths = [basin_widths(r.surface, DOUBLING) for r in results]
-    sums = [sum(w.width if w.width is not None else float("inf") for w in pair) for pair in widths]
-    eigenvalues = [r.top_eigenvalue.value for r in results]
-    each = "; ".join(f"{name}: {_width_words(a)} along α and {_width_words(b)} along β"
-                     for name, (a, b) in zip(names, widths))
-    narrower = names[int(np.argmin(sums))] if sums[0] != sums[1] else None
-    verdict = f"On this grid the basin of **{narrower}** is narrower." if narrower else \
-        "On this grid neither basin is narrower."
-    steeper = names[int(np.argmax(eigenvalues))]
-    agreement = "" if narrower is None else " — as the widths say" if steeper == narrower else \
-        " — the widths say the opposite"
-    unconverged = [name for name, r in zip(names, results) if not r.top_eigenvalue.converged]
-    caveat = f" (not converged in {HESSIAN_PRODUCTS} products for {', '.join(unconverged)})" if unconverged else ""
-    return (f"**Sharpness, measured on this grid.** Width of the basin where the loss stays below {DOUBLING:g}× its "
-            f"value at the trained weights, in units of the drawn directions (α = 1 moves every filter by its own "
-            f"norm), interpolated between grid points — {each}. {verdict} Top eigenvalue of the Hessian at the "
-            f"trained weights (power iteration on Hessian-vector products, the same {images:,} images): "
-            f"{eigenvalues[0]:.3g} vs {eigenvalues[1]:.3g}{caveat}, larger for {steeper}{agreement}. Read the "
-            "eigenvalue with care: it is loss per squared unit of raw parameter change, so it depends on the "
-            "weights' scale; batch norm makes a layer ignore the scale of the weights feeding it, so rescaling "
-            "them (and the running statistics with them) changes this eigenvalue but not the network (Li et al. "
-            "§4; Dinh et al., ICML 2017, show the same for ReLU networks). The widths along filter-normalised "
-            "directions are Li et al.'s own comparison.")
-
-
 def full_set_check():
     st.markdown("Li et al. evaluate every point on the **whole training set**; here a point costs one forward pass "
                 "of the evaluation sample. At a few points the two should agree within the sample's uncertainty.")
     if st.button("Check three points against the full training set", key="land_full"):
-        directions = (filter_normalized_direction(chosen.final, 0), filter_normalized_direction(chosen.final, 1))
-        rows, network = [], chosen.network()
         with st.spinner(f"Evaluating on {len(chosen.training):,} training images…"):
-            for alpha, beta in ((0.0, 0.0), (0.5, 0.0), (-0.5, 0.5)):
-                weights = point_weights(chosen.final, directions, (alpha, beta))
-                sample = per_example_losses(network, weights, chosen.evaluation(size))
-                full = per_example_losses(network, weights, chosen.training)
-                tolerance = 3 * float(sample.std()) / np.sqrt(len(sample))
-                gap = abs(float(sample.mean()) - float(full.mean()))
-                rows.append({"α": alpha, "β": beta, "sample loss": float(sample.mean()),
-                             "full training-set loss": float(full.mean()), "difference": gap,
-                             "tolerance (3 standard errors)": tolerance, "agree": gap <= tolerance})
+            rows = sample_against_full_set(chosen, size)
         st.dataframe(rows, hide_index=True, width="stretch")
         st.caption("The tolerance is three standard errors of the sample's mean loss. A trained network's "
                    "validation loss sits a little above its training loss at (0, 0): that is the generalisation "

@@ -71,9 +71,9 @@ def test_batch_norm_side_by_side_states_what_its_grid_shows(app):
 
 
 def test_an_unaffordable_grid_is_refused_with_its_estimate(app, monkeypatch):
-    import components.landscape_jobs as jobs
+    import components.landscape_panel as panel
 
-    monkeypatch.setattr(jobs, "MAX_SECONDS", 1)
+    monkeypatch.setattr(panel, "MAX_SECONDS", 1)
     open_tab(app, "land_tab", "2D plane")
     assert any("more than the 0 allowed" in e.value or "allowed" in e.value for e in app.error)
 

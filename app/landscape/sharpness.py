@@ -135,3 +135,38 @@ def top_hessian_eigenvalue(model: torch.nn.Module, weights: Weights, data: Evalu
     shifted = _power_iteration(product, like, generator, iterations, tolerance, first.value, should_stop)
     return TopEigenvalue(shifted.value + first.value, first.iterations + shifted.iterations,
                          first.converged and shifted.converged)
+
+
+def _width_words(width) -> str:
+    if width.width is None:
+        return "wider than the grid (the loss stays below double within the span on a side)"
+    return f"{width.width:.2f}"
+
+
+def sharpness_verdict(names: list[str], grids: list[LossGrid], tops: list[TopEigenvalue], images: int,
+                      products: int) -> str:
+    """What two computed grids and top eigenvalues (at most `products` Hessian-vector products
+    each) show about the two networks' sharpness, in words."""
+    widths = [basin_widths(grid, DOUBLING) for grid in grids]
+    sums = [sum(w.width if w.width is not None else float("inf") for w in pair) for pair in widths]
+    eigenvalues = [top.value for top in tops]
+    each = "; ".join(f"{name}: {_width_words(a)} along α and {_width_words(b)} along β"
+                     for name, (a, b) in zip(names, widths))
+    narrower = names[int(np.argmin(sums))] if sums[0] != sums[1] else None
+    verdict = f"On this grid the basin of **{narrower}** is narrower." if narrower else \
+        "On this grid neither basin is narrower."
+    steeper = names[int(np.argmax(eigenvalues))]
+    agreement = "" if narrower is None else " — as the widths say" if steeper == narrower else \
+        " — the widths say the opposite"
+    unconverged = [name for name, top in zip(names, tops) if not top.converged]
+    caveat = f" (not converged in {products} products for {', '.join(unconverged)})" if unconverged else ""
+    return (f"**Sharpness, measured on this grid.** Width of the basin where the loss stays below {DOUBLING:g}× its "
+            f"value at the trained weights, in units of the drawn directions (α = 1 moves every filter by its own "
+            f"norm), interpolated between grid points — {each}. {verdict} Top eigenvalue of the Hessian at the "
+            f"trained weights (power iteration on Hessian-vector products, the same {images:,} images): "
+            f"{eigenvalues[0]:.3g} vs {eigenvalues[1]:.3g}{caveat}, larger for {steeper}{agreement}. Read the "
+            "eigenvalue with care: it is loss per squared unit of raw parameter change, so it depends on the "
+            "weights' scale; batch norm makes a layer ignore the scale of the weights feeding it, so rescaling "
+            "them (and the running statistics with them) changes this eigenvalue but not the network (Li et al. "
+            "§4; Dinh et al., ICML 2017, show the same for ReLU networks). The widths along filter-normalised "
+            "directions are Li et al.'s own comparison.")
