@@ -19,7 +19,7 @@ from app.landscape.grid import (
 )
 from app.landscape.lines import LINE_POINTS, Lines, subject_lines
 from app.landscape.sharpness import TopEigenvalue, hessian_vector_product, top_hessian_eigenvalue
-from app.landscape.subject import Subject, subject_from_fields, subject_from_run
+from app.landscape.subject import TrainedNetwork, subject_from_fields, subject_from_run
 from app.landscape.timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
 from app.serving.background_jobs import BackgroundJob, JobSnapshot
 from app.serving.bounded_cache import BoundedCache
@@ -69,7 +69,7 @@ def _shipped_split(device: str):
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _shipped_subject(key: str, device: str) -> Subject:
+def _shipped_subject(key: str, device: str) -> TrainedNetwork:
     trained = load(key)
     return subject_from_fields(key, trained.title, trained.config_fields, trained.final, trained.path,
                                _shipped_split(device))
@@ -88,7 +88,7 @@ def subjects() -> dict[str, str]:
     return choices
 
 
-def subject(key: str) -> Subject:
+def subject(key: str) -> TrainedNetwork:
     if not key.startswith("run:"):
         with st.spinner("Loading the network and its data…"):
             return _shipped_subject(key, str(current_device()))
@@ -108,11 +108,11 @@ class Calibration:
     product_s: float | None  # one Hessian-vector product, when timed
 
 
-def _random_directions(chosen: Subject, seed: int):
+def _random_directions(chosen: TrainedNetwork, seed: int):
     return filter_normalized_direction(chosen.final, seed), filter_normalized_direction(chosen.final, seed + 1)
 
 
-def _shared(chosen: Subject) -> bool:
+def _shared(chosen: TrainedNetwork) -> bool:
     """Whether work on this subject is the same for every session (a shipped network)."""
     return not chosen.key.startswith("run:")
 
@@ -120,7 +120,7 @@ def _shared(chosen: Subject) -> bool:
 _POINT_TIMINGS = BoundedCache(max_entries=64)  # a few floats each
 
 
-def _measure(chosen: Subject, size: int | None, curvature: bool):
+def _measure(chosen: TrainedNetwork, size: int | None, curvature: bool):
     def work(report, should_stop) -> Calibration:
         data, network = chosen.evaluation(size), chosen.network()
         report(0.0, None)
@@ -133,7 +133,7 @@ def _measure(chosen: Subject, size: int | None, curvature: bool):
     return work
 
 
-def calibration(chosen: Subject, size: int | None, curvature: bool = False) -> JobSnapshot:
+def calibration(chosen: TrainedNetwork, size: int | None, curvature: bool = False) -> JobSnapshot:
     """The timing of a few points (and Hessian products) once per network, device and sample
     size. With Hessian products it takes tens of seconds: a background job. A few points alone
     take a fraction of a second: timed here, in the script run."""
@@ -160,7 +160,7 @@ def estimate(spec: GridSpec, costs: list[Calibration]) -> JobEstimate:
     return JobEstimate(phases)
 
 
-def _lines(chosen: Subject, size: int | None, seed: int):
+def _lines(chosen: TrainedNetwork, size: int | None, seed: int):
     def work(report, should_stop) -> Lines:
         done = []
 
@@ -173,7 +173,7 @@ def _lines(chosen: Subject, size: int | None, seed: int):
     return work
 
 
-def lines(chosen: Subject, size: int | None, seed: int) -> JobSnapshot:
+def lines(chosen: TrainedNetwork, size: int | None, seed: int) -> JobSnapshot:
     """The two lines' 2 × 41 exact points, as a background job."""
     return deferred(("landscape lines", chosen.key, str(current_device()), size, seed), _lines(chosen, size, seed),
                     f"Loss lines of {chosen.title}", _shared(chosen))
@@ -191,7 +191,7 @@ def _grid_axes(spec: GridSpec, plane: PathPlane | None) -> tuple[np.ndarray, np.
             np.linspace(centre[1] - half, centre[1] + half, spec.resolution))
 
 
-def compute(spec: GridSpec, chosen: list[Subject], timing: JobEstimate):
+def compute(spec: GridSpec, chosen: list[TrainedNetwork], timing: JobEstimate):
     """The job's work: every subject's surface on the same kind of plane, coarse points
     first, then (with spec.curvature) the top Hessian eigenvalue at its trained weights."""
     phases_each = 2 if spec.curvature else 1
@@ -245,7 +245,7 @@ def cancel(spec: GridSpec) -> None:
         current.stop()
 
 
-def start(spec: GridSpec, chosen: list[Subject], costs: list[Calibration]) -> BackgroundJob:
+def start(spec: GridSpec, chosen: list[TrainedNetwork], costs: list[Calibration]) -> BackgroundJob:
     jobs = st.session_state.setdefault(_JOBS, {})
     for other in jobs.values():  # one grid at a time per session: two would only share the cores
         other.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.landscape.subject import Subject
+from app.landscape.subject import TrainedNetwork
 from components.compute_slots import queue_notice
 from components.deferred_work import result_or_progress
 from components.landscape_jobs import (
@@ -27,7 +27,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def grid_panel(spec: GridSpec, networks: list[Subject], label: str) -> list[GridResult] | None:
+def grid_panel(spec: GridSpec, networks: list[TrainedNetwork], label: str) -> list[GridResult] | None:
     """Cost estimate, start/cancel, progress; returns the results (partial while running)."""
     points = spec.resolution ** 2 * len(networks)
     snapshot = job(spec)

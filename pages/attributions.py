@@ -10,7 +10,7 @@ from app.attribution import methods as attributions
 from app.attribution.faithfulness_table import faithfulness_rows, faithfulness_verdict
 from app.attribution.figures import attribution_figure, faithfulness_figure
 from app.attribution.sanity_check import map_similarity
-from components.attribution_runs import (
+from components.attribution_work import (
     faithfulness_of,
     fast_attribution,
     randomised_maps,

@@ -24,7 +24,7 @@ from app.vit.figures import patch_at
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
-from components.swin_cache import animation_frames, input_view, partition_pictures, swin_capture
+from components.swin_capture import animation_frames, input_view, partition_pictures, swin_capture
 from components.transformer_input import choose_input
 
 st.title("Swin windows")

@@ -153,10 +153,10 @@ def test_a_grid_job_and_a_page_on_one_subject_do_not_read_each_others_weights(tr
     import threading
 
     from app.landscape.grid import loss_and_accuracy
-    from app.landscape.subject import Subject
+    from app.landscape.subject import TrainedNetwork
 
     model, final, result, data = trained
-    subject = Subject("t", "t", True, model, final, [final], [0], data, data)
+    subject = TrainedNetwork("t", "t", True, model, final, [final], [0], data, data)
     assert subject.network() is not subject.network()
     directions = (filter_normalized_direction(final, 0), filter_normalized_direction(final, 1))
     axis = np.linspace(-1, 1, 7)

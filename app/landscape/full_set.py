@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from app.landscape.grid import filter_normalized_direction, per_example_losses, point_weights
-from app.landscape.subject import Subject
+from app.landscape.subject import TrainedNetwork
 
 POINTS = ((0.0, 0.0), (0.5, 0.0), (-0.5, 0.5))  # (α, β) in the plane of directions seeded 0 and 1
 
 
-def sample_against_full_set(subject: Subject, size: int | None) -> list[dict]:
+def sample_against_full_set(subject: TrainedNetwork, size: int | None) -> list[dict]:
     """One row per point: the sample's and the full training set's mean loss, their difference,
     and whether it is within three standard errors of the sample's mean."""
     directions = (filter_normalized_direction(subject.final, 0), filter_normalized_direction(subject.final, 1))

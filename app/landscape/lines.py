@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.landscape.grid import difference, evaluate_line, filter_normalized_direction
-from app.landscape.subject import Subject
+from app.landscape.subject import TrainedNetwork
 
 LINE_POINTS = 41
 
@@ -23,7 +23,7 @@ class Lines:
     random_accuracy: np.ndarray
 
 
-def subject_lines(subject: Subject, size: int | None, seed: int, on_point: Callable[[], None] | None = None,
+def subject_lines(subject: TrainedNetwork, size: int | None, seed: int, on_point: Callable[[], None] | None = None,
                   should_stop: Callable[[], bool] = lambda: False) -> Lines:
     """Both lines at LINE_POINTS exact points each, on the subject's first `size` validation
     images; `on_point()` after each point; stops early (NaN left) when asked."""

@@ -15,7 +15,7 @@ from app.training.networks import build
 
 
 @dataclass(frozen=True, eq=False)
-class Subject:
+class TrainedNetwork:
     key: str
     title: str
     batch_norm: bool
@@ -47,23 +47,23 @@ def _model(config: TrainingConfig, data: Split, state: dict[str, torch.Tensor]) 
     return model.to(data.val_x.device).eval().requires_grad_(False)
 
 
-def subject_from_run(key: str, title: str, config: TrainingConfig, result: TrainingResult, data: Split) -> Subject:
+def subject_from_run(key: str, title: str, config: TrainingConfig, result: TrainingResult, data: Split) -> TrainedNetwork:
     model = _model(config, data, result.model.state_dict())
     path = [{k: v.to(data.val_x.device) for k, v in parameters_of(state, model).items()}
             for _, state in result.checkpoints]
-    return Subject(key, title, config.batch_norm, model, parameters_of(model.state_dict(), model), path,
+    return TrainedNetwork(key, title, config.batch_norm, model, parameters_of(model.state_dict(), model), path,
                    [step for step, _ in result.checkpoints], EvaluationSet(data.val_x, data.val_y),
                    EvaluationSet(data.train_x, data.train_y))
 
 
 def subject_from_fields(key: str, title: str, config_fields: dict, final: dict[str, torch.Tensor],
-                        path: list[tuple[int, dict[str, torch.Tensor]]], data: Split) -> Subject:
+                        path: list[tuple[int, dict[str, torch.Tensor]]], data: Split) -> TrainedNetwork:
     """For a network shipped with its path (pretrained.landscape_models)."""
     fields = dict(config_fields)
     fields["augmentation"] = Augmentation(**fields.get("augmentation", {}))
     config = TrainingConfig(**fields)
     model = _model(config, data, final)
     device = data.val_x.device
-    return Subject(key, title, config.batch_norm, model, parameters_of(model.state_dict(), model),
+    return TrainedNetwork(key, title, config.batch_norm, model, parameters_of(model.state_dict(), model),
                    [{k: v.to(device) for k, v in p.items()} for _, p in path], [s for s, _ in path],
                    EvaluationSet(data.val_x, data.val_y), EvaluationSet(data.train_x, data.train_y))
