@@ -69,6 +69,28 @@ def wait_healthy(port: int, timeout_s: float, process: subprocess.Popen | None =
 BACKGROUND_WORK = "[data-testid='stMain'] [class*='st-key-live_'] [data-testid='stProgress']"
 
 
+@contextmanager
+def browser_page(url: str, width: int = 1280, height: int = 720, timeout_ms: int = 120_000, on_request=None,
+                 **context_options):
+    """Headless Chromium showing the app at `url` in a `width`×`height` viewport, once its first
+    run has ended; `on_request` sees every request the page makes."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height}, **context_options)
+            if on_request is not None:
+                context.on("request", on_request)
+            page = context.new_page()
+            page.set_default_timeout(timeout_ms)
+            page.goto(url)
+            wait_for_run(page)
+            yield page
+        finally:
+            browser.close()
+
+
 def wait_for_run(page, timeout_ms: int = 120_000) -> None:
     """Until the script run that the last action started has finished, and the background work
     it showed (a model loading, a loss line, a grid) has ended and been drawn."""

@@ -7,8 +7,7 @@ import pytest
 import sklearn.datasets
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    browser_page,
     exception_boxes,
     free_port,
     running_app,
@@ -17,7 +16,7 @@ from tests.browser import (
 )
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
 NAVIGATION = ["Feature maps", "Attributions", "ViT & DINO attention", "Swin windows", "Optimizer race",
@@ -32,14 +31,8 @@ def app_url():
 
 @pytest.fixture(scope="module")
 def page(app_url):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.set_default_timeout(120_000)
-        page.goto(app_url)
-        wait_for_run(page)
+    with browser_page(app_url, 1400, 1600) as page:
         yield page
-        browser.close()
 
 
 def upload(page, path: Path) -> None:

@@ -17,8 +17,7 @@ from PIL import Image
 from app.images import MAX_FILE_BYTES
 from components.upload_store import SESSION_UPLOAD_BYTES
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    browser_page,
     exception_boxes,
     free_port,
     running_app,
@@ -28,7 +27,7 @@ from tests.browser import (
 from tests.test_upload_names import CRAFTED
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 UPLOAD_ROUTE = re.compile(r"/_stcore/upload_file/([0-9a-f-]+)/([0-9a-f-]+)$")
 METRICS_TTL_S = 5.0  # Streamlit caches the cache_memory_bytes family this long
@@ -56,12 +55,7 @@ def app_url():
 
 
 def test_a_session_cannot_park_more_than_its_share_and_decoded_uploads_leave_the_store(app_url, tmp_path):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.set_default_timeout(120_000)
-        page.goto(app_url)
-        wait_for_run(page)
+    with browser_page(app_url) as page:
         page.locator("[data-testid='stSidebar']").get_by_text("Upload", exact=True).click()
         wait_for_run(page)
         photo = tmp_path / "astronaut.jpg"
@@ -98,7 +92,6 @@ def test_a_session_cannot_park_more_than_its_share_and_decoded_uploads_leave_the
         with pytest.raises(urllib.error.HTTPError, match="403"):
             urllib.request.urlopen(request, timeout=10)
         assert exception_boxes(page) == []
-        browser.close()
 
 
 def choose_file(page, name: str, data: bytes, mime: str) -> None:
@@ -110,12 +103,7 @@ def choose_file(page, name: str, data: bytes, mime: str) -> None:
 
 @pytest.mark.parametrize("scale", [1, 1.5], ids=["1280x720", "1920x1080-at-150pct"])
 def test_crafted_names_are_shown_as_typed_in_the_sidebar(app_url, scale):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720}, device_scale_factor=scale)
-        page.set_default_timeout(120_000)
-        page.goto(app_url)
-        wait_for_run(page)
+    with browser_page(app_url, device_scale_factor=scale) as page:
         sidebar = page.locator("[data-testid='stSidebar']")
         sidebar.get_by_text("Upload", exact=True).click()
         wait_for_run(page)
@@ -138,4 +126,3 @@ def test_crafted_names_are_shown_as_typed_in_the_sidebar(app_url, scale):
         screenshot(page, f"upload-crafted-refused-{scale}x")
         assert names.all_inner_texts() == [f"{CRAFTED} · 512×512"] * 2  # the previous image stays
         assert exception_boxes(page) == []
-        browser.close()

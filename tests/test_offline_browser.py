@@ -8,8 +8,7 @@ import pytest
 import sklearn.datasets
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    browser_page,
     exception_boxes,
     free_port,
     running_app,
@@ -18,7 +17,7 @@ from tests.browser import (
 )
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
 PAGES = ["Home", "Feature maps", "Attributions", "ViT & DINO attention", "Swin windows", "Optimizer race",
@@ -60,14 +59,8 @@ def _look_at_home(browser, url: str, name: str, scale: float) -> None:
 
 def test_no_page_requests_anything_from_another_host_and_home_shows_what_works_first():
     requests: list[str] = []
-    with running_app(free_port()) as (url, _, _), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 720})
-        context.on("request", lambda request: requests.append(request.url))
-        page = context.new_page()
-        page.set_default_timeout(180_000)
-        page.goto(url)
-        wait_for_run(page)
+    with running_app(free_port()) as (url, _, _), \
+            browser_page(url, timeout_ms=180_000, on_request=lambda request: requests.append(request.url)) as page:
         icons = page.eval_on_selector_all("link[rel~='icon']", "links => links.map(link => link.href)")
         assert icons and not [icon for icon in icons if _elsewhere(icon)], icons
         for title in PAGES:
@@ -78,6 +71,5 @@ def test_no_page_requests_anything_from_another_host_and_home_shows_what_works_f
         page.wait_for_load_state("networkidle")
         assert any(urlparse(r).path.startswith("/static/") for r in requests), "no request was recorded"
         assert [r for r in requests if _elsewhere(r)] == []
-        _look_at_home(browser, url, "home-1280x720", 1.0)
-        _look_at_home(browser, url, "home-1920x1080-at-150", 1.5)
-        browser.close()
+        _look_at_home(page.context.browser, url, "home-1280x720", 1.0)
+        _look_at_home(page.context.browser, url, "home-1920x1080-at-150", 1.5)

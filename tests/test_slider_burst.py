@@ -9,8 +9,7 @@ import pytest
 
 import pretrained
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    browser_page,
     exception_boxes,
     free_port,
     running_app,
@@ -19,7 +18,7 @@ from tests.browser import (
 )
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 PRESSES = 200
 MODEL = "efficientnet_lite0"  # the page's default model
@@ -29,16 +28,10 @@ QUIET_S = 1.5  # the page is settled once no script run has been going for this 
 
 @pytest.fixture(scope="module")
 def page():
-    with running_app(free_port()) as (url, _, _), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(120_000)
-        page.goto(url)
-        wait_for_run(page)
+    with running_app(free_port()) as (url, _, _), browser_page(url, 1280, 900) as page:
         page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Feature maps").click()
         wait_for_run(page)
         yield page
-        browser.close()
 
 
 def settle(page, timeout_s: float = 120) -> None:
