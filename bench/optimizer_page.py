@@ -34,6 +34,12 @@ _WATCH_RUN = """() => {
     else if (window.__seenRunning && window.__doneAt === null) window.__doneAt = performance.now();
   });
   window.__watch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  // A run too short to be rendered as running still changes the page: the last change is its end.
+  window.__lastChange = null;
+  if (window.__changes) window.__changes.disconnect();
+  window.__changes = new MutationObserver(() => { window.__lastChange = performance.now(); });
+  window.__changes.observe(document.querySelector("[data-testid='stMain']"),
+                           {childList: true, subtree: true, attributes: true, characterData: true});
   return performance.now();
 }"""
 # Two animation frames later the browser has painted what the finished run sent.
@@ -53,9 +59,10 @@ def timed(page, action) -> float:
     started = page.evaluate(_WATCH_RUN)
     action()
     try:
-        page.wait_for_function("window.__doneAt !== null", timeout=30_000)
-    except PlaywrightTimeout:  # a run so short that "running" was never rendered: wait until idle
+        page.wait_for_function("window.__doneAt !== null", timeout=5_000)
+    except PlaywrightTimeout:  # a run so short that "running" was never rendered: to its last change
         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+        return (page.evaluate("() => window.__lastChange") or started) - started
     return page.evaluate(_PAINTED) - started
 
 
