@@ -19,6 +19,7 @@ from app.serving.compute_slots import ComputeSlots, Ticket
 from app.serving.run_owner import RunOwner, owner_gone
 
 Report = Callable[[float, object], None]
+ACTIVE = ("queued", "running", "paused")  # the statuses of a job that has not ended
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,7 +34,7 @@ class JobSnapshot:
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running", "paused")
+        return self.status in ACTIVE
 
 
 class BackgroundJob:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from app.serving.background_jobs import BackgroundJob, Report
+from app.serving.background_jobs import ACTIVE, BackgroundJob, Report
 from app.serving.compute_slots import ComputeSlots
 from app.serving.run_owner import RunOwner
 from app.training.datasets import Split, SplitSummary
@@ -45,7 +45,7 @@ class Snapshot:
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running", "paused")
+        return self.status in ACTIVE
 
 
 @dataclass(eq=False)
