@@ -4,41 +4,48 @@
     >>> loaded = pretrained.load_model("efficientnet_lite0")
     >>> loaded.weights.trained
     True
+
+The names below are loaded on first use: the settings check imports `pretrained.locations`
+before the server starts, and loading the zoo there (torch, timm, torchvision) made every
+start seconds slower.
 """
 
-from pretrained import zoo as _zoo  # noqa: F401  (registers the entries)
-from pretrained.download import DownloadError
-from pretrained.labels import class_names
-from pretrained.loading import LoadedModel, WeightsInfo, build_model, load_model
-from pretrained.overview import ZooRow, zoo_overview
-from pretrained.registry import get_spec, list_specs, register_model
-from pretrained.resolve import (
-    WeightsStatus,
-    download_weights,
-    find_weights,
-    weights_fingerprint,
-    weights_status,
-)
-from pretrained.spec import ModelSpec, Preprocessing, WeightsFile
+from importlib import import_module
 
-__all__ = [
-    "DownloadError",
-    "LoadedModel",
-    "ModelSpec",
-    "Preprocessing",
-    "WeightsFile",
-    "WeightsInfo",
-    "WeightsStatus",
-    "ZooRow",
-    "build_model",
-    "class_names",
-    "download_weights",
-    "find_weights",
-    "get_spec",
-    "list_specs",
-    "load_model",
-    "register_model",
-    "weights_fingerprint",
-    "weights_status",
-    "zoo_overview",
-]
+_HOMES = {
+    "DownloadError": "pretrained.download",
+    "class_names": "pretrained.labels",
+    "LoadedModel": "pretrained.loading",
+    "WeightsInfo": "pretrained.loading",
+    "build_model": "pretrained.loading",
+    "load_model": "pretrained.loading",
+    "ZooRow": "pretrained.overview",
+    "zoo_overview": "pretrained.overview",
+    "get_spec": "pretrained.registry",
+    "list_specs": "pretrained.registry",
+    "register_model": "pretrained.registry",
+    "WeightsStatus": "pretrained.resolve",
+    "download_weights": "pretrained.resolve",
+    "find_weights": "pretrained.resolve",
+    "weights_fingerprint": "pretrained.resolve",
+    "weights_status": "pretrained.resolve",
+    "ModelSpec": "pretrained.spec",
+    "Preprocessing": "pretrained.spec",
+    "WeightsFile": "pretrained.spec",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    try:
+        home = _HOMES[name]
+    except KeyError:
+        raise AttributeError(f"module 'pretrained' has no attribute {name!r}") from None
+    value = getattr(import_module(home), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

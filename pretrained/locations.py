@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 # A folder of weight files the user fills by hand (a USB stick in a classroom).
 WEIGHTS_DIR_ENV = "VISION_EXPLORER_WEIGHTS"
 # Set to 1 to make the app and the tests never try the network.
@@ -31,4 +29,8 @@ def local_dirs() -> list[Path]:
 def torch_cache_dir() -> Path:
     """torch.hub's checkpoint folder under TORCH_HOME: downloads land here too,
     where torchvision's own `weights=` loading finds them."""
+    # Imported here: the settings check reads this module before the server starts, and
+    # importing torch there took seconds of every start (bench/cold_start.py).
+    import torch
+
     return Path(torch.hub.get_dir()) / "checkpoints"

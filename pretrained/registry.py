@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from pretrained.spec import Family, ModelSpec
 
 _SPECS: dict[str, ModelSpec] = {}
@@ -15,7 +17,14 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
+def _zoo_registered() -> None:
+    # The zoo imports timm and torchvision; it is loaded when a spec is first asked for,
+    # not when the package is imported (see pretrained/__init__.py).
+    import_module("pretrained.zoo")
+
+
 def get_spec(name: str) -> ModelSpec:
+    _zoo_registered()
     try:
         return _SPECS[name]
     except KeyError:
@@ -25,4 +34,5 @@ def get_spec(name: str) -> ModelSpec:
 
 def list_specs(family: Family | None = None) -> list[ModelSpec]:
     """Specs in registration order (the zoo's teaching order), optionally one family."""
+    _zoo_registered()
     return [s for s in _SPECS.values() if family is None or s.family == family]

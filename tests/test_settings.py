@@ -83,3 +83,16 @@ def test_the_settings_check_passes_on_the_defaults():
     done = subprocess.run([sys.executable, "-m", "app.serving.settings"], cwd=ROOT, env=_environment(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_the_settings_check_loads_neither_torch_nor_the_model_zoo():
+    """It runs before every start of the server; importing torch there cost seconds of each."""
+    probe = ("import runpy, sys; sys.argv = ['settings']\n"
+             "try:\n    runpy.run_module('app.serving.settings', run_name='__main__')\n"
+             "except SystemExit as done:\n    assert not done.code, done.code\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'timm', 'torchvision'}"
+             " or m == 'pretrained.zoo'))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=_environment(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
