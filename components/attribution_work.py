@@ -22,18 +22,15 @@ from app.attribution.faithfulness import ConstantMap, Faithfulness, Stopped, fai
 from app.attribution.faithfulness_table import RANDOM_ORDER
 from app.attribution.sanity_check import randomised_model
 from app.serving.background_jobs import JobSnapshot
-from app.serving.bounded_cache import BoundedCache
 from components.cnn_capture import Inspection
 from components.deferred_work import deferred
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
+from components.server_state import RANDOMISED_MODELS
 
 _SLOW_RESULTS = "slow_attributions"
 _KEEP = 8  # slow results kept per session
 SANITY_SEED = 0
-# The randomised twin of a model is the same for every image and session: built once per
-# (model, device). Two entries: at most two extra models (VGG16's is the largest, 0.5 GB).
-_RANDOMISED = BoundedCache(max_entries=2)
 
 
 def subject(loaded: pretrained.LoadedModel, image_sha: str, target: int) -> tuple:
@@ -49,7 +46,7 @@ def randomised_twin(loaded: pretrained.LoadedModel) -> torch.nn.Module:
 
 
 def _twin(loaded: pretrained.LoadedModel) -> torch.nn.Module:
-    return _RANDOMISED.get((loaded.spec.name, str(loaded.device), SANITY_SEED),
+    return RANDOMISED_MODELS.get((loaded.spec.name, str(loaded.device), SANITY_SEED),
                            lambda: randomised_model(loaded.spec, SANITY_SEED).to(loaded.device))
 
 

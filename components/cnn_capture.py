@@ -16,10 +16,10 @@ import pretrained
 from app.cnn.capture import Capture, FeatureExtractor, LayerInfo, capture_activations
 from app.images import DecodedImage
 from app.preprocess import model_view, normalize
-from app.serving.bounded_cache import BoundedCache
 from components.capture_cache import captured
-from components.models import MODEL_CACHE, model_key
+from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
+from components.server_state import FEATURE_EXTRACTORS, MODEL_CACHE
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,15 +31,10 @@ class Inspection:
     batch: torch.Tensor  # (1, 3, S, S): the same, normalised
 
 
-# One extractor per model in the models' cache, under the same key. An extractor holds its
-# model, so it goes when the model leaves that cache: VISION_EXPLORER_MODELS_MB bounds both.
-_EXTRACTORS = BoundedCache(max_entries=len(pretrained.list_specs()))
-
-
 def _extractor(key: tuple, loaded: pretrained.LoadedModel) -> FeatureExtractor:
-    _EXTRACTORS.retain(lambda held: held in MODEL_CACHE)
+    FEATURE_EXTRACTORS.retain(lambda held: held in MODEL_CACHE)
     spec = loaded.spec
-    return _EXTRACTORS.get(key, lambda: FeatureExtractor(
+    return FEATURE_EXTRACTORS.get(key, lambda: FeatureExtractor(
         loaded.model, spec.layers, spec.framework, spec.preprocessing.input_size, with_logits=spec.has_classifier))
 
 

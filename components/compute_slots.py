@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.serving import settings
-from app.serving.compute_slots import ComputeSlots, QueueEntry
+from app.serving.compute_slots import QueueEntry
+from components.server_state import SLOTS
 from components.session_owner import session_number
-
-SLOTS = ComputeSlots(settings.SLOTS.read())
 
 
 def duration_words(seconds: float | None) -> str:

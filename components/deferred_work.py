@@ -29,19 +29,17 @@ from collections.abc import Callable, Hashable
 import streamlit as st
 
 from app.serving.background_jobs import BackgroundJob, JobSnapshot, Report
-from components.compute_slots import SLOTS, queue_notice
+from components.compute_slots import queue_notice
+from components.server_state import SHARED_JOBS, SHARED_JOBS_KEPT, SHARED_JOBS_LOCK, SLOTS
 from components.session_owner import session_owner
 
 POLL_S = 1.0
-_SHARED_KEEP = 64  # finished server-wide results kept (each a line, a table or a few maps)
 _SESSION_KEEP = 16
 _SESSION_JOBS = "deferred_jobs"
 _SECTIONS = "live_sections"  # section name -> the jobs it showed in its last run
 _PENDING = "deferred_pending"  # jobs asked for outside a section: the next section polls them
 _SUBJECTS = "live_subjects"  # section name -> what its work was about in the last run
 
-_shared_jobs: OrderedDict[Hashable, BackgroundJob] = OrderedDict()
-_shared_lock = threading.Lock()
 _shown = threading.local()  # the jobs shown by the live section running on this thread
 
 
@@ -61,8 +59,8 @@ def deferred(key: Hashable, work: Callable[[Report, Callable[[], bool]], object]
         return BackgroundJob(work, session_owner(), name=name, slots=SLOTS if slot else None)
 
     if shared:
-        with _shared_lock:
-            job = _job_in(_shared_jobs, key, start, keep, _SHARED_KEEP)
+        with SHARED_JOBS_LOCK:
+            job = _job_in(SHARED_JOBS, key, start, keep, SHARED_JOBS_KEPT)
     else:
         job = _job_in(st.session_state.setdefault(_SESSION_JOBS, OrderedDict()), key, start, keep, _SESSION_KEEP)
     return watch(job)

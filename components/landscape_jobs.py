@@ -22,13 +22,12 @@ from app.landscape.sharpness import TopEigenvalue, hessian_vector_product, top_h
 from app.landscape.subject import TrainedNetwork, subject_from_fields, subject_from_run
 from app.landscape.timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
 from app.serving.background_jobs import BackgroundJob, JobSnapshot
-from app.serving.bounded_cache import BoundedCache
 from app.training.datasets import SOURCES, DatasetState, split
-from components.compute_slots import SLOTS
 from components.deferred_work import deferred, watch
 from components.device_picker import current_device
+from components.server_state import LANDSCAPE_POINT_TIMINGS, SHIPPED_SPLITS, SHIPPED_SUBJECTS, SLOTS
 from components.session_owner import session_owner
-from components.training_session import session_runs
+from components.training_session import loaded_dataset, session_runs
 from pretrained.landscape_models import SHIPPED, load
 
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
@@ -62,17 +61,18 @@ class GridProgress:
     seconds_left: float
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
 def _shipped_split(device: str):
     # The same split the shipped networks were trained with (recipes/train_landscape_models.py).
-    return split(SOURCES["Fashion-MNIST"].load(), 2000, seed=0, device=device)
+    return SHIPPED_SPLITS.get(device, lambda: split(loaded_dataset("Fashion-MNIST"), 2000, seed=0, device=device))
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
 def _shipped_subject(key: str, device: str) -> TrainedNetwork:
-    trained = load(key)
-    return subject_from_fields(key, trained.title, trained.config_fields, trained.final, trained.path,
-                               _shipped_split(device))
+    def build() -> TrainedNetwork:
+        trained = load(key)
+        return subject_from_fields(key, trained.title, trained.config_fields, trained.final, trained.path,
+                                   _shipped_split(device))
+
+    return SHIPPED_SUBJECTS.get((key, device), build)
 
 
 def subjects() -> dict[str, str]:
@@ -117,9 +117,6 @@ def _shared(chosen: TrainedNetwork) -> bool:
     return not chosen.key.startswith("run:")
 
 
-_POINT_TIMINGS = BoundedCache(max_entries=64)  # a few floats each
-
-
 def _measure(chosen: TrainedNetwork, size: int | None, curvature: bool):
     def work(report, should_stop) -> Calibration:
         data, network = chosen.evaluation(size), chosen.network()
@@ -146,7 +143,7 @@ def calibration(chosen: TrainedNetwork, size: int | None, curvature: bool = Fals
     if not _shared(chosen):  # a session's own run: its timing stays in the session
         key = (session_owner().number, *key)
     with st.spinner("Timing a few points on this server…"):
-        cost = _POINT_TIMINGS.get(key, lambda: _measure(chosen, size, False)(lambda *_: None, lambda: False))
+        cost = LANDSCAPE_POINT_TIMINGS.get(key, lambda: _measure(chosen, size, False)(lambda *_: None, lambda: False))
     return JobSnapshot("finished", 1.0, None, cost, None, 0.0)
 
 

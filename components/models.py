@@ -8,20 +8,12 @@ import pretrained
 from app.images import DecodedImage
 from app.predictions import Prediction, classify
 from app.preprocess import preprocess
-from app.serving import settings
 from app.serving.background_jobs import JobSnapshot
-from app.serving.bounded_cache import BoundedCache, model_bytes
 from components.capture_cache import heavy_turn
 from components.deferred_work import deferred, live_section, result_or_progress
 from components.device_picker import current_device
 from components.out_of_memory import stop_on_out_of_memory
-
-MODELS_MB = settings.MODELS_MB.read()
-# Bounded by the bytes of the weights, not by a count: the pages' defaults and the students'
-# choices are five or more models in one lesson, and with four entries they evicted each other,
-# so every page visit rebuilt one (measured with bench/load.py). 1536 MB holds all but the
-# largest few at once (every model of the registry is 2.4 GB in float32).
-MODEL_CACHE = BoundedCache(max_entries=len(pretrained.list_specs()), max_bytes=MODELS_MB * 2**20, sizeof=model_bytes)
+from components.server_state import MODEL_CACHE
 
 
 def _load(name: str, device: str) -> pretrained.LoadedModel:

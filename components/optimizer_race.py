@@ -10,20 +10,15 @@ import plotly.graph_objects as go
 from app.optim.figures import loss_figure, race_figure, surface_3d_figure
 from app.optim.race import RaceSettings
 from app.optim.trajectories import Trajectory
-from app.serving.bounded_cache import BoundedCache
-
-# Figures are a few hundred kB each; nothing mutates them after they are built (st.plotly_chart
-# copies them into its message), so one object can serve every session.
-_RACES = BoundedCache(max_entries=64, sizeof=lambda _: 0)
-_FIGURES = BoundedCache(max_entries=48, sizeof=lambda _: 0)
+from components.server_state import RACE_FIGURES, RACES
 
 
 def trajectories(settings: RaceSettings) -> list[Trajectory]:
-    return _RACES.get(settings, settings.run)
+    return RACES.get(settings, settings.run)
 
 
 def _figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    return _FIGURES.get(key, build)
+    return RACE_FIGURES.get(key, build)
 
 
 def race_chart(settings: RaceSettings) -> go.Figure:

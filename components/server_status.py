@@ -3,9 +3,7 @@ per-session, and without anything of another session's content."""
 
 from __future__ import annotations
 
-from components.capture_cache import CACHE_MB, CAPTURES
-from components.compute_slots import SLOTS
-from components.models import MODEL_CACHE, MODELS_MB
+from components.server_state import CACHE_MB, CAPTURES, MODEL_CACHE, MODELS_MB, SLOTS
 
 
 def server_status() -> str:

@@ -16,8 +16,8 @@ from app.training.augment import Augmentation, label_breaking_warning
 from app.training.datasets import SOURCES, DatasetState, ImageData, split
 from app.training.loop import TrainingConfig
 from app.training.runs import TrainingRun
-from components.compute_slots import SLOTS
 from components.device_picker import current_device
+from components.server_state import DATASETS, SLOTS
 from components.session_owner import session_owner
 from pretrained.download import DownloadError
 
@@ -28,9 +28,9 @@ _STARTED = "training_runs_started"  # runs ever started here: labels stay unique
 _SEEN_FINISHED = "training_runs_seen_finished"
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _dataset(name: str) -> ImageData:
-    return SOURCES[name].load()
+def loaded_dataset(name: str) -> ImageData:
+    """The dataset `name` (on this machine), read once for the whole server."""
+    return DATASETS.get(name, SOURCES[name].load)
 
 
 def dataset(name: str) -> ImageData | None:
@@ -39,7 +39,7 @@ def dataset(name: str) -> ImageData | None:
     status = SOURCES[name].status()
     if status.state is DatasetState.READY:
         with st.spinner(f"Loading {name}…"):
-            return _dataset(name)
+            return loaded_dataset(name)
     if status.state is DatasetState.UNAVAILABLE:
         st.warning(f"{name} is unavailable: {status.detail}.")
         return None
@@ -95,7 +95,7 @@ def follow_newest_finished(key: str, finished: list[str]) -> None:
 @st.cache_data(max_entries=32, show_spinner=False)
 def augmentation_warning(name: str, flip: bool, rotation: float) -> str | None:
     """`label_breaking_warning` for the dataset `name` (measured once per setting)."""
-    data = _dataset(name)
+    data = loaded_dataset(name)
     return label_breaking_warning(Augmentation(flip=flip, rotation=rotation), name, data.train_images,
                                   data.train_labels, data.classes)
 

@@ -77,10 +77,10 @@ def figure_text(at) -> str:
 
 
 def _deferred_jobs(at) -> list:
-    from components import deferred_work
+    from components.server_state import SHARED_JOBS
 
     session = at.session_state["deferred_jobs"].values() if "deferred_jobs" in at.session_state else []
-    return [*deferred_work._shared_jobs.values(), *session]
+    return [*SHARED_JOBS.values(), *session]
 
 
 @pytest.fixture(autouse=True)

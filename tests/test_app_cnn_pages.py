@@ -108,7 +108,7 @@ def test_out_of_memory_gives_a_message_and_the_session_keeps_working(app, monkey
     def exhausted(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    from components.capture_cache import CAPTURES
+    from components.server_state import CAPTURES
 
     CAPTURES.clear()  # the capture must really run, not come from an earlier test's cache
     monkeypatch.setattr(cnn_capture, "capture_activations", exhausted)
@@ -121,7 +121,7 @@ def test_out_of_memory_gives_a_message_and_the_session_keeps_working(app, monkey
 
 
 def test_a_layer_change_reuses_the_shared_capture(app):
-    from components.capture_cache import CAPTURES
+    from components.server_state import CAPTURES
 
     app.switch_page("pages/feature_maps.py").run()
     before = CAPTURES.stats()

@@ -61,7 +61,7 @@ def test_every_page_opens(app, page):
 
 
 def test_the_models_of_a_lesson_stay_loaded_for_the_next_visit(app):
-    from components.models import MODEL_CACHE
+    from components.server_state import MODEL_CACHE
 
     # Five models, as the load bench's students open them: each page's default, then a choice.
     visits = [("pages/feature_maps.py", None), ("pages/vit_attention.py", None),

@@ -87,17 +87,17 @@ def test_the_sample_agrees_with_the_full_training_set(app):
 
 
 def test_a_corrupt_shipped_file_is_named_and_refused(monkeypatch, tmp_path):
-    import components.landscape_jobs as jobs
     import pretrained.landscape_models as shipped
+    from components.server_state import SHIPPED_SUBJECTS
 
     for name in (m.filename for m in shipped.SHIPPED.values()):
         data = bytearray((shipped.PROJECT_CHECKPOINTS / name).read_bytes())
         data[-100] ^= 0xFF  # one flipped byte
         (tmp_path / name).write_bytes(bytes(data))
     monkeypatch.setattr(shipped, "PROJECT_CHECKPOINTS", tmp_path)
-    jobs._shipped_subject.clear()  # a network verified earlier in this process is cached
+    SHIPPED_SUBJECTS.clear()  # a network verified earlier in this process is cached
     try:
         at = app_at("pages/loss_landscape.py")
         assert any("cannot be loaded" in e.value and "landscape_lenet.safetensors" in e.value for e in at.error)
     finally:
-        jobs._shipped_subject.clear()
+        SHIPPED_SUBJECTS.clear()

@@ -77,7 +77,7 @@ def test_the_rollout_tabs_grad_cam_is_kept_not_recomputed_on_every_rerun(app):
     """Grad-CAM takes the shared model alone (captum's hooks): it is computed once per input,
     model and class, not again when another control of the tab moves."""
     import pretrained
-    from components.models import MODEL_CACHE
+    from components.server_state import MODEL_CACHE
 
     open_tab(app, "vit_tab", "Rollout")
     spec = pretrained.get_spec("tiny_vit_fmnist")

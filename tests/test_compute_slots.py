@@ -17,7 +17,8 @@ from app.serving.run_owner import RunOwner, owner_gone
 from app.training.datasets import SOURCES, split
 from app.training.loop import StepMetric, TrainingConfig, ValidationMetric, train
 from app.training.runs import TrainingRun
-from components.compute_slots import SLOTS, queue_rows
+from components.compute_slots import queue_rows
+from components.server_state import SLOTS
 from tests.conftest import app_at
 
 

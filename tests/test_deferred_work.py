@@ -38,11 +38,11 @@ def _page():
 
 @pytest.fixture(autouse=True)
 def fresh():
-    from components import deferred_work
+    from components import server_state
 
     GATE.clear()
     CALLS.clear()
-    deferred_work._shared_jobs.clear()
+    server_state.SHARED_JOBS.clear()
     yield
     GATE.set()
 
@@ -63,9 +63,9 @@ def test_the_page_answers_with_progress_and_shows_the_result_when_done():
     assert "answer" not in _texts(at)
     assert [p.proto.text for p in at.get("progress")] and "Thinking:" in at.get("progress")[0].proto.text
     GATE.set()
-    from components import deferred_work
+    from components import server_state
 
-    for job in deferred_work._shared_jobs.values():
+    for job in server_state.SHARED_JOBS.values():
         job.thread.join(timeout=30)
     at.run()
     assert "answer 42" in _texts(at) and not at.get("progress")
@@ -75,11 +75,11 @@ def test_the_page_answers_with_progress_and_shows_the_result_when_done():
 @pytest.mark.unsettled
 @pytest.mark.parametrize("shared, runs", [(True, 1), (False, 2)])
 def test_shared_work_runs_once_for_two_sessions_and_own_work_once_each(shared, runs):
-    from components import deferred_work
+    from components import server_state
 
     first, second = _app(shared).run(), _app(shared).run()
     GATE.set()
-    jobs = list(deferred_work._shared_jobs.values())
+    jobs = list(server_state.SHARED_JOBS.values())
     for at in (first, second):
         jobs += list(at.session_state["deferred_jobs"].values()) if "deferred_jobs" in at.session_state else []
     for job in jobs:
@@ -95,15 +95,15 @@ def test_a_settled_run_shows_the_result():
 
 @pytest.mark.unsettled
 def test_a_job_the_section_no_longer_shows_is_stopped():
-    from components import deferred_work
+    from components import server_state
 
     at = _app(shared=True).run()
-    first = deferred_work._shared_jobs[("answer", True, 1)]
+    first = server_state.SHARED_JOBS[("answer", True, 1)]
     at.session_state["question"] = 2
     at.run()
     first.thread.join(timeout=30)
     assert first.snapshot().status == "stopped"
-    second = deferred_work._shared_jobs[("answer", True, 2)]
+    second = server_state.SHARED_JOBS[("answer", True, 2)]
     assert second.snapshot().active
     GATE.set()
     second.thread.join(timeout=30)
@@ -116,14 +116,14 @@ SEEN = {}  # question -> whether the previous question's job was already told to
 def _subject_page():
     import streamlit as st
 
-    from components import deferred_work
+    from components import server_state
     from components.deferred_work import deferred, leave_subject, live_section
     from tests import test_deferred_work as here
 
     question = st.session_state.get("question", 1)
     leave_subject("answer", question)
     # What the page computes for the new subject finds the old subject's job already stopping.
-    old = deferred_work._shared_jobs.get(("subject", question - 1))
+    old = server_state.SHARED_JOBS.get(("subject", question - 1))
     here.SEEN[question] = old is not None and old._stop.is_set()
 
     def work(report, should_stop):
@@ -139,7 +139,7 @@ def _subject_page():
 def test_leaving_the_subject_stops_the_sections_work_before_the_page_computes():
     """A page that names its subject (image, model, class) at its top stops the old subject's
     jobs there, not only when its section runs at the end of the script."""
-    from components import deferred_work
+    from components import server_state
 
     SEEN.clear()
     at = AppTest.from_function(_subject_page, default_timeout=60).run()
@@ -147,6 +147,6 @@ def test_leaving_the_subject_stops_the_sections_work_before_the_page_computes():
     at.session_state["question"] = 2
     at.run()
     assert SEEN[2] is True
-    first = deferred_work._shared_jobs[("subject", 1)]
+    first = server_state.SHARED_JOBS[("subject", 1)]
     first.thread.join(timeout=30)
     assert first.snapshot().status == "stopped"

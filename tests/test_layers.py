@@ -128,3 +128,56 @@ def test_allowed_uses_are_not_reported():
              "pages.home": {"components.models", "app.figures.mosaic"},
              "recipes.train_tiny_vit": {"app.training.loop", "pretrained.registry"}}
     assert violations(graph) == []
+
+
+# What makes a module-level object server-wide state: one object serves every session.
+SHARED_MAKERS = {"BoundedCache", "ComputeSlots", "Lock", "RLock", "Semaphore", "BoundedSemaphore", "OrderedDict",
+                 "dict", "list", "set", "cache_resource"}
+
+
+def _begun_empty(value: ast.expr) -> bool:
+    if isinstance(value, ast.Dict):
+        return not value.keys
+    return isinstance(value, (ast.List, ast.Set)) and not value.elts
+
+
+def server_wide_objects(source: str) -> list[str]:
+    """Names made at a module's top level that one process would share between sessions:
+    caches, slots, locks, containers begun empty (a filled literal is a constant table), and
+    functions under st.cache_resource."""
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            value = node.value
+            made = value.func if isinstance(value, ast.Call) else value
+            name = getattr(made, "attr", getattr(made, "id", None))
+            if name in SHARED_MAKERS or _begun_empty(value):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found += [ast.unparse(target) for target in targets]
+        elif isinstance(node, ast.FunctionDef):
+            decorators = [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+            found += [node.name for d in decorators if getattr(d, "attr", None) == "cache_resource"]
+    return found
+
+
+def test_server_wide_objects_are_made_in_one_place():
+    """components/server_state.py holds them all, so a reader sees in one file what every
+    session shares and how far each may grow."""
+    gathered = server_wide_objects((ROOT / "components" / "server_state.py").read_text())
+    assert {"MODEL_CACHE", "CAPTURES", "SLOTS", "SHARED_JOBS", "RACES", "DATASETS"} <= set(gathered)
+    elsewhere = {path.name: made for path in (ROOT / "components").glob("*.py")
+                 if path.name != "server_state.py" and (made := server_wide_objects(path.read_text()))}
+    assert elsewhere == {}
+
+
+@pytest.mark.parametrize("added", [
+    "_LATEST = {}",
+    "_SEEN: OrderedDict[str, int] = OrderedDict()",
+    "_GUARD = threading.Lock()",
+    "_FIGURES = BoundedCache(max_entries=4)",
+    "@st.cache_resource(max_entries=2)\ndef _dataset(name):\n    return name",
+])
+def test_a_server_wide_object_made_elsewhere_is_found(added):
+    source = (ROOT / "components" / "optimizer_race.py").read_text()
+    assert server_wide_objects(source) == []
+    assert len(server_wide_objects(source + "\n" + added + "\n")) == 1

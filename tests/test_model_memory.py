@@ -10,8 +10,8 @@ import pretrained
 from app.images import decode_image
 from app.samples import sample_bytes
 from components import cnn_capture
-from components.capture_cache import CAPTURES
-from components.models import MODEL_CACHE, model_key
+from components.models import model_key
+from components.server_state import CAPTURES, FEATURE_EXTRACTORS, MODEL_CACHE
 
 
 @pytest.mark.filterwarnings("ignore:.*UNTRAINED")
@@ -21,7 +21,7 @@ def test_a_model_the_models_cache_lets_go_is_freed_with_its_extractor_and_captur
     key = model_key(loaded)
     MODEL_CACHE.get(key, lambda ready=loaded: ready)
     inspection = cnn_capture.inspect_image(loaded, image)
-    assert key in cnn_capture._EXTRACTORS and inspection.layers[0].name == loaded.spec.layers[0]
+    assert key in FEATURE_EXTRACTORS and inspection.layers[0].name == loaded.spec.layers[0]
     model = weakref.ref(loaded.model)
     del loaded, inspection
 
@@ -30,6 +30,6 @@ def test_a_model_the_models_cache_lets_go_is_freed_with_its_extractor_and_captur
     MODEL_CACHE.get(model_key(other), lambda: other)
     cnn_capture.inspect_image(other, image)  # the next capture of any session prunes
     gc.collect()
-    assert key not in cnn_capture._EXTRACTORS and model_key(other) in cnn_capture._EXTRACTORS
+    assert key not in FEATURE_EXTRACTORS and model_key(other) in FEATURE_EXTRACTORS
     assert ("cnn", image.sha256, *key) in CAPTURES  # its capture stays cached…
     assert model() is None  # …without keeping the model
