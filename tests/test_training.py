@@ -18,6 +18,7 @@ from scipy import ndimage
 from sklearn.neighbors import KNeighborsClassifier
 
 import app.training.datasets as training_data
+from app.serving.background_jobs import JobSnapshot
 from app.serving.compute_slots import ComputeSlots
 from app.serving.run_owner import RunOwner
 from app.training.augment import (
@@ -191,7 +192,12 @@ def test_queued_runs_wait_for_a_free_slot(digits):
     assert second.snapshot().place_in_line == 1
     first.stop()
     second.thread.join(timeout=30)
-    assert second.snapshot().status == "finished"
+    done = second.snapshot()
+    # A run's snapshot is every background job's, with the run's metrics added.
+    assert isinstance(done, JobSnapshot) and done.status == "finished" and not done.active
+    assert done.fraction == 1.0 and not done.result.stopped_early and done.validations
+    first.thread.join(timeout=30)
+    assert first.snapshot().status == "stopped" and first.snapshot().problem is None
 
 
 def test_debiased_ema_equals_its_closed_form():

@@ -17,7 +17,7 @@ from app.figures.palette import RED, series_colour
 from app.training.augment import Augmentation, augment
 from app.training.datasets import SplitSummary
 from app.training.loop import HISTOGRAM_BINS, TrainingConfig, settled
-from app.training.runs import Snapshot
+from app.training.runs import RunSnapshot
 
 
 def debiased_ema(values: np.ndarray, smoothing: float) -> np.ndarray:
@@ -78,7 +78,7 @@ def _legend_rows(names: list[str]) -> int:
     return rows
 
 
-def curves_figure(snapshots: list[Snapshot], labels: list[str], smoothing: float) -> go.Figure:
+def curves_figure(snapshots: list[RunSnapshot], labels: list[str], smoothing: float) -> go.Figure:
     """Loss and accuracy side by side, every run overlaid: training smoothed (raw
     faint, solid), validation per epoch (dashed), the gap between them shaded. The
     legend names each run once, below the plots, in a margin sized for its rows."""
@@ -103,7 +103,7 @@ def curves_figure(snapshots: list[Snapshot], labels: list[str], smoothing: float
     return figure
 
 
-def _run_traces(snapshot: Snapshot, metric: str, smoothing: float, color: str, label: str,
+def _run_traces(snapshot: RunSnapshot, metric: str, smoothing: float, color: str, label: str,
                 legend: bool) -> list[go.Scatter]:
     """One run's curves of `metric`, all in the run's legend group; only the smoothed
     training curve in the legend (when `legend`), standing for the run."""
@@ -127,7 +127,7 @@ def _run_traces(snapshot: Snapshot, metric: str, smoothing: float, color: str, l
     return traces
 
 
-def run_table(snapshots: list[Snapshot], labels: list[str]) -> list[dict[str, object]]:
+def run_table(snapshots: list[RunSnapshot], labels: list[str]) -> list[dict[str, object]]:
     rows = []
     for snapshot, label in zip(snapshots, labels):
         config = snapshot.config
@@ -165,11 +165,11 @@ def wrong_images_figure(images: torch.Tensor, wrong: list[tuple[int, int, int, f
                            for _, truth, predicted, probability in wrong])
 
 
-def epochs_trained(snapshot: Snapshot) -> float:
+def epochs_trained(snapshot: RunSnapshot) -> float:
     return snapshot.steps[-1].epoch if snapshot.steps else 0.0
 
 
-def probe_figure(snapshot: Snapshot, label: str, zmax: float | None = None,
+def probe_figure(snapshot: RunSnapshot, label: str, zmax: float | None = None,
                  epochs_shown: float | None = None) -> go.Figure:
     """How the probe layer's pre-activations are distributed over training: one
     column per measurement, share of values per bin as colour, mean ± std as lines;
@@ -198,10 +198,10 @@ def probe_figure(snapshot: Snapshot, label: str, zmax: float | None = None,
     return figure
 
 
-def probe_partner(chosen: Snapshot, others: list[Snapshot]) -> Snapshot | None:
+def probe_partner(chosen: RunSnapshot, others: list[RunSnapshot]) -> RunSnapshot | None:
     """The run to show beside `chosen` in the probe: batch norm the other way, and
     otherwise as alike as there is (fewest other differences; the latest on a tie)."""
-    def differences(other: Snapshot) -> int:
+    def differences(other: RunSnapshot) -> int:
         mine, theirs = _run_fields(chosen.config, chosen.data), _run_fields(other.config, other.data)
         return sum(repr(mine[name]) != repr(theirs[name]) for name in mine)
 
@@ -209,14 +209,14 @@ def probe_partner(chosen: Snapshot, others: list[Snapshot]) -> Snapshot | None:
     return min(reversed(candidates), key=differences, default=None)
 
 
-def probe_drift(snapshots: list[Snapshot], labels: list[str]) -> str:
+def probe_drift(snapshots: list[RunSnapshot], labels: list[str]) -> str:
     """How each run's probe moved from the first measurement to the last, in numbers."""
     return "; ".join(f"{label}: mean {s.histograms[0].mean:.2f} → {s.histograms[-1].mean:.2f}, "
                      f"std {s.histograms[0].std:.2f} → {s.histograms[-1].std:.2f}"
                      for s, label in zip(snapshots, labels) if s.histograms)
 
 
-def probe_span_note(snapshots: list[Snapshot], labels: list[str]) -> str | None:
+def probe_span_note(snapshots: list[RunSnapshot], labels: list[str]) -> str | None:
     """Says how long each of the runs compared trained, when they did not train alike."""
     spans = [(epochs_trained(s), len(s.steps)) for s in snapshots]
     if len(set(spans)) < 2:

@@ -11,10 +11,11 @@ problem (a diverged loss).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 
-from app.serving.background_jobs import ACTIVE, BackgroundJob, Report
+from app.serving.background_jobs import BackgroundJob, JobSnapshot, Report
 from app.serving.compute_slots import ComputeSlots
 from app.serving.run_owner import RunOwner
 from app.training.datasets import Split, SplitSummary
@@ -29,23 +30,20 @@ from app.training.loop import (
 )
 
 
-@dataclass(frozen=True, eq=False)
-class Snapshot:
+@dataclass(frozen=True, eq=False, kw_only=True)
+class RunSnapshot(JobSnapshot):
+    """Every background job's snapshot, with the run's metrics so far. `result` is the
+    TrainingResult; a run that diverged is "failed", with the reason as its `error`."""
     label: str
     config: TrainingConfig
     data: SplitSummary
-    status: str  # "queued", "running", "paused" (for fairness), "finished", "stopped", "failed"
-    problem: str | None
     steps: list[StepMetric]
     validations: list[ValidationMetric]
     histograms: list[Histogram]
-    result: TrainingResult | None
-    seconds: float
-    place_in_line: int | None = None  # while queued or paused for a server-wide slot
 
     @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
+    def problem(self) -> str | None:
+        return self.error
 
 
 @dataclass(eq=False)
@@ -84,14 +82,16 @@ class TrainingRun:
 
         return train(self.config, self.data, record, should_stop)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> RunSnapshot:
         job = self._job.snapshot()
         result: TrainingResult | None = job.result
         status, problem = job.status, job.error
         if result is not None:
             problem = result.problem
             status = "failed" if problem else ("stopped" if result.stopped_early else job.status)
+        common = {f.name: getattr(job, f.name) for f in dataclasses.fields(JobSnapshot)}
+        common.update(status=status, error=problem, seconds=job.seconds if status != "queued" else 0.0)
         with self._lock:
-            return Snapshot(self.label, self.config, self.data.summary, status, problem, list(self._steps),
-                            list(self._validations), list(self._histograms), result,
-                            job.seconds if status != "queued" else 0.0, job.place_in_line)
+            return RunSnapshot(**common, label=self.label, config=self.config, data=self.data.summary,
+                               steps=list(self._steps), validations=list(self._validations),
+                               histograms=list(self._histograms))
