@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from app.optim.figures import SURFACE_3D_CONFIG
 from app.optim.race import RaceSettings, default_racers
 from app.optim.race_table import race_table, steps_column
 from app.optim.schedules import SCHEDULES
@@ -94,7 +95,7 @@ with chart:
                        "moves fast).")
     with tabs[1]:
         if tabs[1].open:
-            st.plotly_chart(surface_chart(settings), width="stretch", key="race_3d")
+            st.plotly_chart(surface_chart(settings), width="stretch", key="race_3d", config=SURFACE_3D_CONFIG)
     with tabs[2]:
         if tabs[2].open:
             log_scale = st.toggle("Log scale", True, key="race_log")
