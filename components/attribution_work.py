@@ -50,19 +50,17 @@ def _twin(loaded: pretrained.LoadedModel) -> torch.nn.Module:
                            lambda: randomised_model(loaded.spec, SANITY_SEED).to(loaded.device))
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def _fast(method: str, key: tuple, _model: torch.nn.Module, cam_layer: str,
-          _batch: torch.Tensor) -> np.ndarray:
-    target = key[-1]
-    if method == "Grad-CAM":
-        return attributions.grad_cam(_model, cam_layer, _batch, target)
-    return attributions.saliency(_model, _batch, target)
+@st.cache_data(max_entries=64, show_spinner=False)
+def _gradient_maps(key: tuple, _model: torch.nn.Module, cam_layer: str, _batch: torch.Tensor) -> dict[str, np.ndarray]:
+    return attributions.gradient_maps(_model, cam_layer, _batch, key[-1])
 
 
 def fast_attribution(method: str, loaded, image_sha: str, target: int, inspection: Inspection) -> np.ndarray:
-    """Grad-CAM or Saliency of the loaded model."""
-    with st.spinner(f"{method}…"), stop_on_out_of_memory(method):
-        return _fast(method, subject(loaded, image_sha, target), loaded.model, loaded.spec.cam_layer, inspection.batch)
+    """Grad-CAM or Saliency of the loaded model: both come from one pass, so the first asked
+    computes the other too."""
+    with st.spinner("Grad-CAM and Saliency…"), stop_on_out_of_memory("Grad-CAM and Saliency"):
+        return _gradient_maps(subject(loaded, image_sha, target), loaded.model, loaded.spec.cam_layer,
+                              inspection.batch)[method]
 
 
 def randomised_maps(loaded: pretrained.LoadedModel, image_sha: str, target: int,
@@ -72,10 +70,7 @@ def randomised_maps(loaded: pretrained.LoadedModel, image_sha: str, target: int,
     def work(report, should_stop) -> dict[str, np.ndarray]:
         twin = _twin(loaded)
         report(0.5, None)
-        maps = {"Grad-CAM": attributions.grad_cam(twin, loaded.spec.cam_layer, inspection.batch, target)}
-        report(0.75, None)
-        maps["Saliency"] = attributions.saliency(twin, inspection.batch, target)
-        return maps
+        return attributions.gradient_maps(twin, loaded.spec.cam_layer, inspection.batch, target)
 
     return deferred(("randomised maps", *subject(loaded, image_sha, target)), work,
                     f"Random-weights maps, {loaded.spec.title}", shared=True)

