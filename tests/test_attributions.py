@@ -217,6 +217,33 @@ def test_a_page_taking_the_model_alone_waits_for_one_chunk_of_the_curves_not_all
     assert seen == [1] and len(forwards) == 6  # in after the first of six chunks (42 images)
 
 
+@pytest.mark.parametrize("seconds_per_image, later_chunks", [(0.3, 1), (0.04, 2), (0.001, 8)])
+def test_unsized_chunks_take_about_a_tenth_of_a_second(small, random_map, monkeypatch, seconds_per_image,
+                                                       later_chunks):
+    """Without a chunk size the first image goes alone and is timed; then as many go together
+    as take about CHUNK_SECONDS (at most MAX_CHUNK). A clock advanced by the model, not the
+    machine's, so that the test does not depend on the machine's speed."""
+    from app.attribution import faithfulness as module
+
+    model, x = small
+    now, sizes = [0.0], []
+    original = model.forward
+
+    def timed(images):
+        sizes.append(len(images))
+        now[0] += seconds_per_image * len(images)
+        return original(images)
+
+    model.forward = timed
+    monkeypatch.setattr(module.time, "perf_counter", lambda: now[0])
+    result = faithfulness(model, x, random_map, 0, steps=20, block=8)
+    assert sizes[0] == 1 and set(sizes[1:-1]) == {later_chunks} and sum(sizes) == 42
+    model.forward = original
+    expected = faithfulness(model, x, random_map, 0, steps=20, block=8, chunk=42)
+    np.testing.assert_allclose(result.deletion.probabilities, expected.deletion.probabilities, rtol=1e-5)
+    np.testing.assert_allclose(result.insertion.probabilities, expected.insertion.probabilities, rtol=1e-5)
+
+
 def test_symmetric_relevance_gain_is_least_first_minus_most_first_deletion_area(small, random_map):
     model, x = small
     result = faithfulness(model, x, random_map, 4, steps=4, block=8)

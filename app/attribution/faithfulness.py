@@ -17,6 +17,7 @@ rather than single pixels, so that a smooth map (Grad-CAM) and a speckled one
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,23 +106,36 @@ class Stopped(Exception):
     """The curves were asked to stop between two chunks."""
 
 
+# A chunk of the curves' images should take about this long: a page's Grad-CAM, which takes the
+# model alone, waits for the chunk in flight, and a job asked to stop stops after it.
+CHUNK_SECONDS = 0.1
+MAX_CHUNK = 8
+
+
 def _probabilities(model: torch.nn.Module, batch: torch.Tensor, masks: torch.Tensor, target: int,
-                   chunk: int, should_stop: Callable[[], bool]) -> np.ndarray:
+                   chunk: int | None, should_stop: Callable[[], bool]) -> np.ndarray:
     """The target's probability for each mixture of the image (mask 1) and its blur (mask 0),
-    `chunk` images per forward pass; raises Stopped when `should_stop()` says so between chunks."""
+    `chunk` images per forward pass (None: one image first, timed, then as many as take about
+    CHUNK_SECONDS); raises Stopped when `should_stop()` says so between chunks."""
     device = next(model.parameters()).device
     batch = batch.to(device)
     blurred = removed_look(batch)
     probabilities = []
-    for start in range(0, len(masks), chunk):
+    start = 0
+    while start < len(masks):
         if should_stop():
             raise Stopped
-        keep = masks[start: start + chunk].to(device)
+        size = chunk or 1
+        keep = masks[start: start + size].to(device)
         images = batch * keep + blurred * (1 - keep)
+        began = time.perf_counter()
         # Shared chunk by chunk, not for the whole curve: the curves run in the background for
         # seconds, and a page's Grad-CAM (which takes the model alone) must not wait behind them.
         with shared_use(model), torch.inference_mode():
             probabilities.append(torch.softmax(model(images).float(), dim=1)[:, target].cpu())
+        if chunk is None:  # VGG-16 on two cores: one image a chunk; EfficientNet-Lite0: eight
+            chunk = max(1, min(MAX_CHUNK, int(CHUNK_SECONDS / max(time.perf_counter() - began, 1e-6))))
+        start += size
     return torch.cat(probabilities).numpy()
 
 
@@ -132,13 +146,13 @@ def faithfulness(
     target: int,
     steps: int = 20,
     block: int = 8,
-    chunk: int = 4,
+    chunk: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Faithfulness:
     """The deletion and insertion curves of the (S, S) `attribution` for class `target`,
-    both evaluated in one batched pass: 2 × (steps + 1) images in total. Four images per forward
-    pass: a page's Grad-CAM waits for at most one chunk (VGG-16: about 0.5 s on two cores), and
-    a job asked to stop stops within one."""
+    both evaluated in batched passes: 2 × (steps + 1) images in total, `chunk` per forward pass
+    (None: as many as take about CHUNK_SECONDS), so that a page's Grad-CAM waits for at most one
+    chunk and a job asked to stop stops within one."""
     side = attribution.shape[0]
     cells = side // block
     order = square_order(attribution, block)
