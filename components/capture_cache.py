@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+from components.deferred_work import finish_or_stop
 from components.server_state import CAPTURES, HEAVY_TURNS
 
 
@@ -16,6 +17,19 @@ def heavy_turn():
     """Held while a forward pass, model build or animation encoding runs."""
     with HEAVY_TURNS:
         yield
+
+
+def captured_in_background(key: tuple, compute: Callable[[], Any], name: str) -> None:
+    """Returns once the capture for `key` is in the cache; one that takes longer than a moment
+    (a larger input, a larger model) shows a progress bar and stops the page until it is, so
+    that the control that asked answers at once. `name` says what runs."""
+    if key in CAPTURES:
+        return
+
+    def work(report, should_stop) -> None:
+        captured(key, compute)  # kept in CAPTURES, not in the job: the cache's bound holds
+
+    finish_or_stop(("capture", *key), work, name)
 
 
 def captured(key: tuple, compute: Callable[[], Any]) -> Any:

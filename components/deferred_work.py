@@ -34,6 +34,9 @@ from components.server_state import SHARED_JOBS, SHARED_JOBS_KEPT, SHARED_JOBS_L
 from components.session_owner import session_owner
 
 POLL_S = 1.0
+# Work that ends within this is waited for in the script run: a progress bar that flashes for a
+# moment, and a poll a second later, would make quick work slower to see.
+QUICK_S = 0.4
 _SESSION_KEEP = 16
 _SESSION_JOBS = "deferred_jobs"
 _SECTIONS = "live_sections"  # section name -> the jobs it showed in its last run
@@ -50,11 +53,12 @@ def _fresh(job: BackgroundJob | None) -> bool:
 
 
 def deferred(key: Hashable, work: Callable[[Report, Callable[[], bool]], object], name: str,
-             shared: bool, slot: bool = True, keep: bool = True) -> JobSnapshot:
+             shared: bool, slot: bool = True, keep: bool = True, wait_s: float = 0.0) -> JobSnapshot:
     """The state of the job that computes `key` (started here if none has): `work(report,
     should_stop)` as for app.serving.background_jobs; `name` says what it computes, in the queue;
     `slot`: it waits for a compute slot; `keep=False`: a job that has ended is forgotten once
-    its state was read (its work keeps the result elsewhere, which may drop it later)."""
+    its state was read (its work keeps the result elsewhere, which may drop it later); `wait_s`:
+    the state once the job has ended or after that many seconds, whichever comes first."""
     def start() -> BackgroundJob:
         return BackgroundJob(work, session_owner(), name=name, slots=SLOTS if slot else None)
 
@@ -63,7 +67,25 @@ def deferred(key: Hashable, work: Callable[[Report, Callable[[], bool]], object]
             job = _job_in(SHARED_JOBS, key, start, keep, SHARED_JOBS_KEPT)
     else:
         job = _job_in(st.session_state.setdefault(_SESSION_JOBS, OrderedDict()), key, start, keep, _SESSION_KEEP)
+    if wait_s:
+        job.thread.join(wait_s)
     return watch(job)
+
+
+def finish_or_stop(key: Hashable, work: Callable[[Report, Callable[[], bool]], object], name: str) -> None:
+    """Returns once `work`, run as a server-wide job, has ended. Work not done within QUICK_S
+    shows its progress (`name`: what it does) and stops the page here; the page reruns when the
+    work ends. For work whose result its function keeps in a server-wide cache (a model loaded,
+    a capture), which the caller then reads; if the work failed, the caller runs it again in the
+    script, where its error is reported like any other. It takes no compute slot: it takes its
+    turn with the other forward passes (components.capture_cache.heavy_turn)."""
+    def state(wait_s: float = 0.0) -> JobSnapshot:
+        return deferred(key, work, name, shared=True, slot=False, keep=False, wait_s=wait_s)
+
+    if state(QUICK_S).status in ("finished", "failed"):
+        return
+    live_section(name, lambda: result_or_progress(state(), f"{name}:"))
+    st.stop()
 
 
 def _job_in(jobs: OrderedDict, key: Hashable, start: Callable[[], BackgroundJob], keep: bool,

@@ -8,9 +8,8 @@ import pretrained
 from app.images import DecodedImage
 from app.predictions import Prediction, classify
 from app.preprocess import preprocess
-from app.serving.background_jobs import JobSnapshot
 from components.capture_cache import heavy_turn
-from components.deferred_work import deferred, live_section, result_or_progress
+from components.deferred_work import finish_or_stop
 from components.device_picker import current_device
 from components.out_of_memory import stop_on_out_of_memory
 from components.server_state import MODEL_CACHE
@@ -31,26 +30,17 @@ def model_key(loaded: pretrained.LoadedModel) -> tuple:
     return _key(loaded.spec.name, str(loaded.device))
 
 
-def _loading(name: str, device: str) -> JobSnapshot:
+def _wait_for_load(name: str, device: str) -> None:
+    """Loads a model that is not in memory in the background, and stops the page here until it
+    is: building a large network with random weights or reading its file takes seconds
+    (ViT-B/16, VGG-16), and a control that chose it should answer at once."""
     key = _key(name, device)
 
     def work(report, should_stop) -> None:
         # The model goes to MODEL_CACHE, not into the job: a finished job would keep it alive.
         MODEL_CACHE.get(key, lambda: _load(name, device))
 
-    return deferred(("model", *key), work, f"Loading {pretrained.get_spec(name).title}", shared=True, slot=False,
-                    keep=False)
-
-
-def _wait_for_load(name: str, device: str) -> None:
-    """Loads a model that is not in memory in the background, and stops the page here until it
-    is: building a large network with random weights or reading its file takes seconds
-    (ViT-B/16, VGG-16), and a control that chose it should answer at once."""
-    if _loading(name, device).status == "finished":
-        return
-    title = pretrained.get_spec(name).title
-    live_section(f"loading {name}", lambda: result_or_progress(_loading(name, device), f"Loading {title}:"))
-    st.stop()
+    finish_or_stop(("model", *key), work, f"Loading {pretrained.get_spec(name).title}")
 
 
 def loaded_model(name: str) -> pretrained.LoadedModel:

@@ -12,7 +12,7 @@ from app.preprocess import at_input_size, model_view, normalize
 from app.swin.capture import SwinCapture, capture_swin
 from app.swin.figures import frames_as_png, partition_picture, shift_frames
 from app.swin.windows import StageGeometry
-from components.capture_cache import captured, heavy_turn
+from components.capture_cache import captured, captured_in_background, heavy_turn
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
 from components.vit_capture import fashion_mnist_view
@@ -41,6 +41,11 @@ def animation_frames(source: tuple, geometry: StageGeometry, _view: np.ndarray) 
 
 def swin_capture(loaded: pretrained.LoadedModel, source: tuple, view: np.ndarray) -> SwinCapture:
     spec = loaded.spec
+    key = ("swin", source, *model_key(loaded))
+
+    def compute() -> SwinCapture:
+        return capture_swin(loaded.model, normalize(view, spec.preprocessing))
+
+    captured_in_background(key, compute, f"Running {spec.title}")
     with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(spec.title):
-        key = ("swin", source, *model_key(loaded))
-        return captured(key, lambda: capture_swin(loaded.model, normalize(view, spec.preprocessing)))
+        return captured(key, compute)

@@ -17,7 +17,7 @@ from app.attribution.methods import token_grad_cam
 from app.preprocess import at_input_size, model_view, normalize
 from app.training.fashion_mnist import load_fashion_mnist
 from app.vit.capture import AttentionCapture, attention_memory_bytes, capture_attention
-from components.capture_cache import captured
+from components.capture_cache import captured, captured_in_background
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
 
@@ -51,9 +51,14 @@ def attention_of(loaded: pretrained.LoadedModel, source: tuple, size: int,
                  rgb: np.ndarray | None = None) -> ViewedAttention:
     """`source` is ("image", sha256) with `rgb`, or ("fashion-mnist", index)."""
     spec = loaded.spec
+    key = ("attention", source, *model_key(loaded), size)
+
+    def compute() -> ViewedAttention:
+        return _capture(source, size, loaded, rgb)
+
+    captured_in_background(key, compute, f"Running {spec.title} at {size}²")
     with st.spinner(f"Running {spec.title}…"), stop_on_out_of_memory(f"{spec.title} at {size}²"):
-        key = ("attention", source, *model_key(loaded), size)
-        return captured(key, lambda: _capture(source, size, loaded, rgb))
+        return captured(key, compute)
 
 
 def last_block_grad_cam(loaded: pretrained.LoadedModel, viewed: ViewedAttention, source: tuple, size: int,

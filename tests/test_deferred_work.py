@@ -150,3 +150,56 @@ def test_leaving_the_subject_stops_the_sections_work_before_the_page_computes():
     first = server_state.SHARED_JOBS[("subject", 1)]
     first.thread.join(timeout=30)
     assert first.snapshot().status == "stopped"
+
+
+KEPT = {}  # what the work of `_finishing_page` keeps, as a model cache would
+
+
+def _finishing_page():
+    import threading
+
+    import streamlit as st
+
+    from components.deferred_work import finish_or_stop
+    from tests import test_deferred_work as here
+
+    slow = st.session_state.get("slow", False)
+
+    def work(report, should_stop):
+        if slow:
+            here.GATE.wait(timeout=30)
+        else:  # quick, but not over before the script can look
+            threading.Event().wait(0.1)
+        here.KEPT["answer"] = 42
+
+    st.markdown("before")
+    finish_or_stop(("finishing", slow), work, "Finding the answer")
+    st.markdown(f"after: {here.KEPT['answer']}")
+
+
+@pytest.mark.unsettled
+@pytest.mark.parametrize("slow", [False, True])
+def test_work_that_ends_at_once_needs_no_bar_and_slow_work_stops_the_page_with_one(slow, monkeypatch):
+    """finish_or_stop waits a moment (QUICK_S) for the work: quick work goes on in the same run
+    without a bar that would flash; slower work shows its progress and the page stops there until
+    it ends, then the run goes on past it. (The moment is made long here, so that a loaded
+    machine cannot make the quick work slow.)"""
+    from components import deferred_work, server_state
+
+    monkeypatch.setattr(deferred_work, "QUICK_S", 30.0 if not slow else 0.05)
+
+    KEPT.clear()
+    at = AppTest.from_function(_finishing_page, default_timeout=60)
+    at.session_state["slow"] = slow
+    at.run()
+    bars = [p.proto.text for p in at.get("progress")]
+    if slow:
+        assert "after" not in _texts(at) and "before" in _texts(at)
+        assert bars and bars[0].startswith("Finding the answer:")
+        GATE.set()
+        for job in server_state.SHARED_JOBS.values():
+            job.thread.join(timeout=30)
+        at.run()
+    else:
+        assert not bars
+    assert "after: 42" in _texts(at) and not at.get("progress") and not at.exception
