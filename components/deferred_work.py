@@ -84,7 +84,15 @@ def finish_or_stop(key: Hashable, work: Callable[[Report, Callable[[], bool]], o
 
     if state(QUICK_S).status in ("finished", "failed"):
         return
-    live_section(name, lambda: result_or_progress(state(), f"{name}:"))
+
+    def body() -> None:
+        snapshot = state()
+        if snapshot.status == "running":  # one call, no fraction to show: the seconds it has taken
+            st.progress(0.0, text=f"{name}… {snapshot.seconds:.0f} s")
+        else:
+            result_or_progress(snapshot, f"{name}:")
+
+    live_section(name, body)
     st.stop()
 
 

@@ -195,7 +195,7 @@ def test_work_that_ends_at_once_needs_no_bar_and_slow_work_stops_the_page_with_o
     bars = [p.proto.text for p in at.get("progress")]
     if slow:
         assert "after" not in _texts(at) and "before" in _texts(at)
-        assert bars and bars[0].startswith("Finding the answer:")
+        assert bars and bars[0].startswith("Finding the answer… ") and bars[0].endswith(" s")
         GATE.set()
         for job in server_state.SHARED_JOBS.values():
             job.thread.join(timeout=30)
