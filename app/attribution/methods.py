@@ -45,6 +45,14 @@ def _to_map(attribution: torch.Tensor) -> np.ndarray:
     return attribution.detach()[0].float().cpu().numpy()
 
 
+def _weighted_activations(gradients: torch.Tensor, activations: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """Selvaraju's ReLU(Σ_c α_c A_c), α_c the spatial mean of the gradients, for (B, C, h, w)
+    activations, upsampled (bilinear) to the input's `size`."""
+    weights = gradients.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * activations.detach()).sum(dim=1, keepdim=True))
+    return _to_map(LayerAttribution.interpolate(cam, size, "bilinear")[:, 0])
+
+
 def grad_cam(model: torch.nn.Module, layer_name: str, batch: torch.Tensor, target: int) -> np.ndarray:
     """Selvaraju et al.: ReLU(Σ_c α_c A_c) with α_c the spatial mean of ∂y_target/∂A_c,
     upsampled (bilinear) from the layer's grid to the input."""
@@ -89,10 +97,8 @@ def gradient_maps(model: torch.nn.Module, layer_name: str, batch: torch.Tensor, 
     (activation,) = captured
     with shared_use(model):
         input_gradient, layer_gradient = torch.autograd.grad(score, [inputs, activation])
-    weights = layer_gradient.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * activation.detach()).sum(dim=1, keepdim=True))
-    upsampled = LayerAttribution.interpolate(cam, tuple(batch.shape[-2:]), "bilinear")
-    return {"Grad-CAM": _to_map(upsampled[:, 0]), "Saliency": _to_map(input_gradient.abs().amax(dim=1))}
+    return {"Grad-CAM": _weighted_activations(layer_gradient, activation, tuple(batch.shape[-2:])),
+            "Saliency": _to_map(input_gradient.abs().amax(dim=1))}
 
 
 def integrated_gradients(
@@ -164,7 +170,4 @@ def token_grad_cam(model: torch.nn.Module, layer_name: str, batch: torch.Tensor,
     def to_grid(tokens: torch.Tensor) -> torch.Tensor:  # (B, N, C) -> (B, C, h, w)
         return tokens[:, prefix_tokens:].reshape(tokens.shape[0], *grid, tokens.shape[-1]).permute(0, 3, 1, 2)
 
-    gradients, activations = to_grid(gradients.detach()), to_grid(activations.detach())
-    weights = gradients.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * activations).sum(dim=1, keepdim=True))
-    return _to_map(LayerAttribution.interpolate(cam, tuple(batch.shape[-2:]), "bilinear")[:, 0])
+    return _weighted_activations(to_grid(gradients.detach()), to_grid(activations), tuple(batch.shape[-2:]))
