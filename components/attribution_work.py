@@ -55,12 +55,12 @@ def _gradient_maps(key: tuple, _model: torch.nn.Module, cam_layer: str, _batch: 
     return attributions.gradient_maps(_model, cam_layer, _batch, key[-1])
 
 
-def fast_attribution(method: str, loaded, image_sha: str, target: int, inspection: Inspection) -> np.ndarray:
-    """Grad-CAM or Saliency of the loaded model: both come from one pass, so the first asked
-    computes the other too."""
+def fast_attributions(loaded, image_sha: str, target: int, inspection: Inspection) -> dict[str, np.ndarray]:
+    """Grad-CAM and Saliency of the loaded model, from one pass (read once per run: the cache
+    hands out a copy at each read)."""
     with st.spinner("Grad-CAM and Saliency…"), stop_on_out_of_memory("Grad-CAM and Saliency"):
         return _gradient_maps(subject(loaded, image_sha, target), loaded.model, loaded.spec.cam_layer,
-                              inspection.batch)[method]
+                              inspection.batch)
 
 
 def randomised_maps(loaded: pretrained.LoadedModel, image_sha: str, target: int,

@@ -12,7 +12,7 @@ from app.attribution.figures import attribution_figure, faithfulness_figure
 from app.attribution.sanity_check import map_similarity
 from components.attribution_work import (
     faithfulness_of,
-    fast_attribution,
+    fast_attributions,
     randomised_maps,
     randomised_twin,
     run_slow_attribution,
@@ -93,12 +93,12 @@ captions = {
     "Integrated Gradients": f"{n_steps} steps from the mean-colour image; red for, blue against",
     "Occlusion": f"{window} px grey window, stride {stride}; red: covering it lowers the score",
 }
+fast_maps = fast_attributions(loaded, image.sha256, target, inspection)
 maps = {}
 for column, method in zip([cell for _ in range(2) for cell in st.columns(2)], captions):
     with column:
         st.markdown(f"**{method}**")
-        attribution = (fast_attribution(method, loaded, image.sha256, target, inspection) if method in FAST
-                       else slow_map(method, method, lambda: loaded.model))
+        attribution = fast_maps[method] if method in FAST else slow_map(method, method, lambda: loaded.model)
         if attribution is None:
             continue
         maps[method] = attribution
