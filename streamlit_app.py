@@ -7,6 +7,7 @@ import streamlit as st
 from app.serving.allocator import keep_freed_memory
 from app.serving.settings import setting_problems
 from components.sidebar import shared_sidebar
+from components.workspace import open_workspace, remember_in_browser, save_choices
 
 keep_freed_memory()
 
@@ -37,6 +38,13 @@ navigation = st.navigation(
         ],
     }
 )
+# Before any widget: the page's choices come back from the workspace.
+open_workspace()
 # Widgets drawn here, in the entrypoint, keep their state across pages.
 shared_sidebar()
-navigation.run()
+with st.sidebar:
+    remember_in_browser()
+try:
+    navigation.run()
+finally:  # also after st.stop() or a rerun: what the student chose so far is kept
+    save_choices()

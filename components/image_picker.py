@@ -1,26 +1,63 @@
-"""The one image every page works on: a sample, an upload or a camera shot."""
+"""The one image every page works on: a sample, an upload or a camera shot, kept in the
+workspace (a sample by its name, a picture by its bytes, stored once under their SHA-256)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.images import ACCEPTED_EXTENSIONS, DecodedImage, ImageRejected, decode_image
 from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
+from app.workspace.blobs import BlobMissing
+from app.workspace.store import StoreFull
 from components.markdown_literal import markdown_naming
+from components.server_state import STORE
 from components.upload_store import cap_session_uploads, release_upload
+from components.workspace import workspace_id
 
-_CURRENT = "current_image"
-_REJECTED = "rejected_image"  # (sha256 of the refused bytes, message, file name)
+_CURRENT = "_current_image"
+_REJECTED = "_rejected_image"  # (sha256 of the refused bytes, message, file name)
+_NOT_KEPT = "_image_not_kept"  # why the current image is not in the workspace, or why it did not come back
+_STORED = "image"  # in the workspace: {"sample": key} or {"sha256": digest, "name": file name}
 
 
 def current_image() -> DecodedImage:
-    """The session's image; the default sample until the user picks another."""
+    """The session's image: the workspace's, else the default sample."""
     if _CURRENT not in st.session_state:
-        st.session_state[_CURRENT] = decode_image(sample_bytes(DEFAULT_SAMPLE), SAMPLES[DEFAULT_SAMPLE].title)
+        st.session_state[_CURRENT] = _restored() or decode_image(sample_bytes(DEFAULT_SAMPLE),
+                                                                 SAMPLES[DEFAULT_SAMPLE].title)
     return st.session_state[_CURRENT]
+
+
+def _restored() -> DecodedImage | None:
+    text = STORE.values(workspace_id()).get(_STORED)
+    if text is None:
+        return None
+    try:
+        stored = json.loads(text)
+        if "sample" in stored:
+            return decode_image(sample_bytes(stored["sample"]), SAMPLES[stored["sample"]].title)
+        return decode_image(STORE.blob(stored["sha256"]), stored["name"])
+    except (BlobMissing, ImageRejected, ValueError, KeyError, TypeError) as problem:
+        st.session_state[_NOT_KEPT] = f"Your picture could not be brought back ({problem}); the sample is shown."
+        return None
+
+
+def _keep(image: DecodedImage, data: bytes, sample: str | None) -> None:
+    """Makes `image` the workspace's, replacing the one kept before."""
+    workspace = workspace_id()
+    before = json.loads(STORE.values(workspace).get(_STORED, "{}"))
+    try:
+        stored = {"sample": sample} if sample else {"sha256": STORE.put_blob(workspace, data), "name": image.name}
+    except StoreFull as full:
+        st.session_state[_NOT_KEPT] = f"This picture is used but not kept for your next visit: {full}."
+        return
+    STORE.save_values(workspace, {_STORED: json.dumps(stored)})
+    if before.get("sha256") and before.get("sha256") != stored.get("sha256"):
+        STORE.release_blob(workspace, before["sha256"])
 
 
 def _offer_upload(upload: object, name: str | None = None) -> None:
@@ -31,7 +68,7 @@ def _offer_upload(upload: object, name: str | None = None) -> None:
         release_upload(upload)
 
 
-def _offer(data: bytes, name: str) -> None:
+def _offer(data: bytes, name: str, sample: str | None = None) -> None:
     """Makes `data` the current image unless it is refused; a refused file
     leaves the previous image in place and its reason on screen."""
     digest = hashlib.sha256(data).hexdigest()
@@ -41,10 +78,14 @@ def _offer(data: bytes, name: str) -> None:
     if rejected and rejected[0] == digest:
         return
     try:
-        st.session_state[_CURRENT] = decode_image(data, name)
-        st.session_state.pop(_REJECTED, None)
+        image = decode_image(data, name)
     except ImageRejected as exc:
         st.session_state[_REJECTED] = (digest, str(exc), name)
+        return
+    st.session_state[_CURRENT] = image
+    st.session_state.pop(_REJECTED, None)
+    st.session_state.pop(_NOT_KEPT, None)
+    _keep(image, data, sample)
 
 
 def image_picker() -> None:
@@ -57,7 +98,7 @@ def image_picker() -> None:
         key = sidebar.selectbox(
             "Sample photo", list(SAMPLES), format_func=lambda k: SAMPLES[k].title, key="sample_key"
         )
-        _offer(sample_bytes(key), SAMPLES[key].title)
+        _offer(sample_bytes(key), SAMPLES[key].title, sample=key)
     elif source == "Upload":
         _offer_upload(sidebar.file_uploader("Your picture", type=list(ACCEPTED_EXTENSIONS), key="upload"))
     else:
@@ -69,6 +110,8 @@ def image_picker() -> None:
         sidebar.error(f"{markdown_naming(message, name)} The previous image is still in use.",
                       icon=":material/block:")
     image = current_image()
+    if not_kept := st.session_state.get(_NOT_KEPT):
+        sidebar.warning(not_kept, icon=":material/cloud_off:")
     sidebar.image(image.rgb, width="stretch")
     sidebar.text(image_caption(image))  # st.text: a file's name is never read as Markdown
     for note in image.notes:

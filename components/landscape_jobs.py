@@ -27,7 +27,7 @@ from components.deferred_work import deferred, watch
 from components.device_picker import current_device
 from components.server_state import LANDSCAPE_POINT_TIMINGS, SHIPPED_SPLITS, SHIPPED_SUBJECTS, SLOTS
 from components.session_owner import session_owner
-from components.training_session import loaded_dataset, session_runs
+from components.training_session import loaded_dataset, workspace_runs
 from pretrained.landscape_models import SHIPPED, load
 
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
@@ -80,7 +80,7 @@ def subjects() -> dict[str, str]:
     choices = {}
     if SOURCES["Fashion-MNIST"].status().state is DatasetState.READY:
         choices.update({key: f"{m.title} (shipped)" for key, m in SHIPPED.items()})
-    for run in session_runs():
+    for run in workspace_runs():
         snapshot = run.snapshot()
         if snapshot.result is not None and snapshot.result.problem is None:  # not a diverged run
             choices[f"run:{run.label}"] = f"{run.label} of Live training ({snapshot.config.model}, " \
@@ -92,7 +92,7 @@ def subject(key: str) -> TrainedNetwork:
     if not key.startswith("run:"):
         with st.spinner("Loading the network and its data…"):
             return _shipped_subject(key, str(current_device()))
-    run = next(r for r in session_runs() if f"run:{r.label}" == key)
+    run = next(r for r in workspace_runs() if f"run:{r.label}" == key)
     snapshot = run.snapshot()
     cache = st.session_state.setdefault("landscape_run_subjects", {})
     if key not in cache:

@@ -14,11 +14,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
+from streamlit import runtime
+
 import pretrained
 from app.serving import settings
 from app.serving.background_jobs import BackgroundJob
 from app.serving.bounded_cache import BoundedCache, model_bytes
 from app.serving.compute_slots import ComputeSlots
+from app.serving.workspace_work import WorkspaceWork
+from app.workspace.sqlite_store import SQLiteStore
 
 MODELS_MB = settings.MODELS_MB.read()
 CACHE_MB = settings.CACHE_MB.read()
@@ -71,3 +75,23 @@ SHIPPED_SPLITS = BoundedCache(max_entries=2)
 SHIPPED_SUBJECTS = BoundedCache(max_entries=4)
 # Measured seconds per landscape point, by network and grid size: a few floats each.
 LANDSCAPE_POINT_TIMINGS = BoundedCache(max_entries=64)
+
+# Students' workspaces on disk (VISION_EXPLORER_DATA): their images, choices and runs. At a
+# server's start no run is training yet, so a run the store still marks as training lost its
+# process (a crash, a kill); and workspaces unused for KEEP_DAYS go, with their files.
+KEEP_DAYS = settings.KEEP_DAYS.read()
+STORE = SQLiteStore(settings.DATA_DIR.read(), settings.WORKSPACE_MB.read() << 20, settings.STORE_MB.read() << 20)
+STORE.interrupt_unfinished_runs()
+STORE.remove_unused(KEEP_DAYS * 86400)
+
+
+def _session_connected(session_id: str) -> bool:
+    return runtime.exists() and runtime.get_instance().is_active_session(session_id)
+
+
+# The runs this process trains, by workspace, with the owner they stop with (when no session of
+# their workspace has been connected for the grace period).
+WORKSPACE_WORK = WorkspaceWork(_session_connected, settings.DISCONNECT_GRACE_S.read())
+# Runs read back from the store, which no process trains: they no longer change, so one object
+# serves every session of the workspace (parsing a run's metrics once, not on every rerun).
+STORED_RUNS = BoundedCache(max_entries=64)

@@ -1,29 +1,25 @@
-"""The owner of a browser session's background work (training runs, landscape grids).
+"""The owner of a session's background work (training runs, landscape grids, deferred
+computations): its workspace's, shared by every tab open on that workspace.
 
-It lives in the session's state and knows whether the session's browser is still
-connected, so that work started by a closed tab stops after a grace period instead
-of running on until the server forgets the session (server.disconnectedSessionTTL).
+Work stops when no session of the workspace has stayed connected for the grace period
+(app.serving.workspace_work), so that work started by a closed tab does not run on for
+nobody, while a reload (a new session on the same workspace) keeps it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
-from streamlit import runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app.serving import settings
 from app.serving.run_owner import RunOwner
+from components.server_state import WORKSPACE_WORK
+from components.workspace import workspace_id
 
-_KEY = "background_work_owner"
-GRACE_S = settings.DISCONNECT_GRACE_S.read()
+_KEY = "_background_work_owner"
 
 
 def session_owner() -> RunOwner:
-    owner = st.session_state.get(_KEY)
-    if owner is None:
-        owner = st.session_state[_KEY] = RunOwner(_connection_check(), GRACE_S)
+    owner = WORKSPACE_WORK.owner(workspace_id())
+    st.session_state[_KEY] = owner  # held by the session as well, while it lives
     return owner
 
 
@@ -31,13 +27,3 @@ def session_number() -> int | None:
     """This session's number in the server's queue; None before it started background work."""
     owner = st.session_state.get(_KEY)
     return owner.number if owner is not None else None
-
-
-def _connection_check() -> Callable[[], bool] | None:
-    context = get_script_run_ctx()
-    if context is None or not runtime.exists():
-        return None
-    server, session_id = runtime.get_instance(), context.session_id
-    if not server.is_active_session(session_id):  # a script run without a browser (AppTest)
-        return None
-    return lambda: server.is_active_session(session_id)

@@ -1,31 +1,38 @@
-"""A session's training runs: started here, trained in worker threads, kept in session state.
+"""A workspace's training runs: started here, trained in worker threads, written to the
+workspace store as they train.
 
-Runs are per session: nothing one browser starts is seen or stopped by another.
+Runs belong to the workspace, not to the tab: nothing one workspace starts is seen or
+stopped by another, and a reload (a new session on the same workspace) finds its runs still
+training, or finished, or (after a server restart) interrupted with their curves so far.
 Server-wide, runs share the compute slots of components.compute_slots with the
-loss-landscape grids (the others wait in line, shown as queued); a session keeps its
-last MAX_RUNS_KEPT runs and may have two active (an A/B pair). When the session's state
-is dropped or its browser stays disconnected, its owner is gone and its runs stop by
-themselves.
+loss-landscape grids (the others wait in line, shown as queued); a workspace keeps its
+last MAX_RUNS_KEPT runs and may have two active (an A/B pair). When no browser of the
+workspace stays connected, its owner is gone and its runs stop by themselves ("interrupted").
 """
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from app.training.augment import Augmentation, label_breaking_warning
-from app.training.datasets import SOURCES, DatasetState, ImageData, split
+from app.training.datasets import SOURCES, DatasetState, ImageData, Split, split
+from app.training.journal import RunJournal
 from app.training.loop import TrainingConfig
+from app.training.records import DataChoice
 from app.training.runs import TrainingRun
+from app.training.stored_runs import StoredRun
+from app.workspace.store import StoreFull
 from components.device_picker import current_device
-from components.server_state import DATASETS, SLOTS
-from components.session_owner import session_owner
+from components.server_state import DATASETS, SLOTS, STORE, STORED_RUNS, WORKSPACE_WORK
+from components.workspace import workspace_id
 from pretrained.download import DownloadError
 
-MAX_RUNS_KEPT = 6
-MAX_ACTIVE_PER_SESSION = 2
-_RUNS = "training_runs"
-_STARTED = "training_runs_started"  # runs ever started here: labels stay unique when old runs are dropped
-_SEEN_FINISHED = "training_runs_seen_finished"
+MAX_RUNS_KEPT = 10
+MAX_ACTIVE_PER_WORKSPACE = 2
+_SEEN_FINISHED = "_training_runs_seen_finished"
+_UNREADABLE = "_training_runs_unreadable"  # label -> why its stored record could not be read
 
 
 def loaded_dataset(name: str) -> ImageData:
@@ -57,29 +64,68 @@ def dataset(name: str) -> ImageData | None:
     return None
 
 
-def session_runs() -> list[TrainingRun]:
-    return st.session_state.setdefault(_RUNS, [])
+def workspace_runs() -> list[TrainingRun | StoredRun]:
+    """The workspace's runs, oldest first: those this server trains, live, and the others as
+    the store keeps them. A record that cannot be read is left out and named by
+    `unreadable_runs`; the rest are shown."""
+    workspace = workspace_id()
+    live = WORKSPACE_WORK.live(workspace)
+    runs, unreadable = [], {}
+    for label, status, steps in STORE.run_states(workspace):
+        if label in live:
+            runs.append(live.pop(label))
+            continue
+        try:
+            runs.append(STORED_RUNS.get((workspace, label, status, steps),
+                                        lambda: StoredRun(STORE.run(workspace, label), _split_again, STORE.blob)))
+        except (ValueError, KeyError, TypeError) as problem:
+            unreadable[label] = f"{type(problem).__name__}: {problem}"
+    st.session_state[_UNREADABLE] = unreadable
+    return runs + list(live.values())  # and live runs the store could not take (it was full)
+
+
+def unreadable_runs() -> dict[str, str]:
+    return st.session_state.get(_UNREADABLE, {})
+
+
+def _split_again(choice: DataChoice, seed: int) -> Split:
+    return split(loaded_dataset(choice.dataset), choice.validation, seed, choice.subset, current_device())
 
 
 def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, subset: int | None) -> str | None:
     """Starts one run per config, labelled "run N" in the order started; returns why
     not, in words, when it cannot."""
-    runs = session_runs()
+    workspace = workspace_id()
+    runs = workspace_runs()
     active = [r for r in runs if r.snapshot().active]
-    if len(active) + len(configs) > MAX_ACTIVE_PER_SESSION:
-        return f"At most {MAX_ACTIVE_PER_SESSION} runs at a time per session: stop one first."
+    if len(active) + len(configs) > MAX_ACTIVE_PER_WORKSPACE:
+        return f"At most {MAX_ACTIVE_PER_WORKSPACE} runs at a time per workspace: stop one first."
     if validation >= len(data.train_labels):
         return f"The validation set ({validation}) must be smaller than the {len(data.train_labels)} training images."
-    device = current_device()
-    for config in configs:
-        st.session_state[_STARTED] = st.session_state.get(_STARTED, 0) + 1
-        data_split = split(data, validation, config.seed, subset, device)
-        runs.append(TrainingRun(f"run {st.session_state[_STARTED]}", config, data_split, session_owner(),
-                                SLOTS).start())
     # Keep the newest runs, but never drop one that is still training.
-    while len(runs) > MAX_RUNS_KEPT and not runs[0].snapshot().active:
-        runs.pop(0)
-    return None
+    for old in [r for r in runs if not r.snapshot().active][:max(0, len(runs) + len(configs) - MAX_RUNS_KEPT)]:
+        STORE.delete_run(workspace, old.label)
+        WORKSPACE_WORK.forget(workspace, old.label)
+    device = current_device()
+    number = max([int(n) for r in runs if (n := _number(r.label))] + [0])
+    not_kept = None
+    for config in configs:
+        number += 1
+        label = f"run {number}"
+        data_split = split(data, validation, config.seed, subset, device)
+        choice = DataChoice(data.name, validation, subset, len(data_split.train_y), len(data_split.val_y))
+        try:
+            journal = RunJournal(STORE, workspace, label, config, choice)
+        except StoreFull as full:
+            journal, not_kept = None, f"{label} trains but is not kept for your next visit: {full}."
+        run = TrainingRun(label, config, data_split, WORKSPACE_WORK.owner(workspace), SLOTS, journal).start()
+        WORKSPACE_WORK.add(workspace, run)
+    return not_kept
+
+
+def _number(label: str) -> str | None:
+    found = re.fullmatch(r"run (\d+)", label)
+    return found.group(1) if found else None
 
 
 def follow_newest_finished(key: str, finished: list[str]) -> None:
@@ -101,5 +147,5 @@ def augmentation_warning(name: str, flip: bool, rotation: float) -> str | None:
 
 
 def stop_all() -> None:
-    for run in session_runs():
+    for run in workspace_runs():
         run.stop()

@@ -28,9 +28,10 @@ from components.training_session import (
     augmentation_warning,
     dataset,
     follow_newest_finished,
-    session_runs,
     start_runs,
     stop_all,
+    unreadable_runs,
+    workspace_runs,
 )
 
 PICTURES = {"displayModeBar": False}  # the toolbar would cover the top row's pictures
@@ -105,12 +106,15 @@ if stop_col.button("Stop all", icon=":material/stop:", key="train_stop"):
 if message:
     st.warning(message)
 
-active = any(run.snapshot().active for run in session_runs())
+active = any(run.snapshot().active for run in workspace_runs())
 
 
 @st.fragment(run_every=1.0 if active else None)
 def live_view() -> None:
-    runs = session_runs()
+    runs = workspace_runs()
+    for label, why in unreadable_runs().items():
+        st.warning(f"{label} could not be read back from this workspace ({why}); the other runs are shown.",
+                   icon=":material/broken_image:")
     if not runs:
         st.info("No runs yet: choose settings and press Start (or an A/B pair).")
         return
@@ -120,6 +124,10 @@ def live_view() -> None:
     for snapshot, label in zip(snapshots, labels):
         if snapshot.problem:
             st.error(f"{label} stopped: {snapshot.problem}")
+        elif snapshot.status == "interrupted":
+            epoch = snapshot.steps[-1].epoch if snapshot.steps else 0.0
+            st.warning(f"{label} was interrupted at epoch {epoch:.2f} (the server stopped, or every tab of this "
+                       "workspace was closed): its curves so far are kept.", icon=":material/pause_circle:")
     st.caption(" · ".join(f"{label}: **{s.status}**, epoch {s.steps[-1].epoch:.2f}" if s.steps else
                           f"{label}: **{s.status}**" for s, label in zip(snapshots, labels)))
     queue_notice([s.status for s in snapshots])
@@ -137,7 +145,7 @@ def live_view() -> None:
 
 live_view()
 
-finished = [(run.snapshot(), run) for run in session_runs() if run.snapshot().result is not None]
+finished = [(run.snapshot(), run) for run in workspace_runs() if run.snapshot().result is not None]
 if finished:
     st.subheader("After the run")
     snapshots = [s for s, _ in finished]

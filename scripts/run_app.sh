@@ -10,4 +10,4 @@ scripts/setup_venv.sh requirements.txt
 # with twenty students the server grew 1.56x after the first one; with two arenas 1.29x
 # and no slower (bench/load.py).
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-exec .venv/bin/python -m streamlit run streamlit_app.py "$@"
+exec .venv/bin/python -m components.server_launch "$@"

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -45,7 +45,8 @@ def running_app(port: int, command: list[str] = README_APP_COMMAND, timeout_s: f
         healthy_after = wait_healthy(port, timeout_s, process)
         yield f"http://127.0.0.1:{port}", healthy_after, process.pid
     finally:
-        os.killpg(process.pid, 15)
+        with suppress(ProcessLookupError):  # a test may have killed it already (kill -9)
+            os.killpg(process.pid, 15)
         process.wait(30)
         log.close()
 

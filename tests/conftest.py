@@ -5,6 +5,8 @@ import os
 
 os.environ["VISION_EXPLORER_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Workspaces the tests make (every app they start, every AppTest) stay out of the user's data.
+os.environ["VISION_EXPLORER_DATA"] = __import__("tempfile").mkdtemp(prefix="vision-explorer-test-data-")
 
 import ipaddress  # noqa: E402
 import socket  # noqa: E402

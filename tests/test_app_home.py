@@ -33,7 +33,9 @@ def image_picker_alone():
     # AppTest (Streamlit 1.67) drops the entrypoint's sidebar on reruns under st.navigation,
     # so the picker's interaction is tested on its own; the browser test covers it in the app.
     from components.image_picker import image_picker
+    from components.workspace import open_workspace
 
+    open_workspace()
     image_picker()
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from components.server_state import WORKSPACE_WORK
 from tests.conftest import app_at
 
 DIGITS = "Digits (8×8, scikit-learn)"
@@ -13,7 +14,7 @@ def app():
 
 
 def _finish_runs(at):
-    for run in at.session_state["training_runs"]:
+    for run in WORKSPACE_WORK.live(at.session_state["_workspace"]).values():
         run.thread.join(timeout=60)
     at.run()
 

@@ -132,7 +132,7 @@ def test_allowed_uses_are_not_reported():
 
 # What makes a module-level object server-wide state: one object serves every session.
 SHARED_MAKERS = {"BoundedCache", "ComputeSlots", "Lock", "RLock", "Semaphore", "BoundedSemaphore", "OrderedDict",
-                 "dict", "list", "set", "cache_resource"}
+                 "dict", "list", "set", "cache_resource", "SQLiteStore"}
 
 
 def _begun_empty(value: ast.expr) -> bool:
@@ -164,7 +164,7 @@ def test_server_wide_objects_are_made_in_one_place():
     """components/server_state.py holds them all, so a reader sees in one file what every
     session shares and how far each may grow."""
     gathered = server_wide_objects((ROOT / "components" / "server_state.py").read_text())
-    assert {"MODEL_CACHE", "CAPTURES", "SLOTS", "SHARED_JOBS", "RACES", "DATASETS"} <= set(gathered)
+    assert {"MODEL_CACHE", "CAPTURES", "SLOTS", "SHARED_JOBS", "RACES", "DATASETS", "STORE"} <= set(gathered)
     elsewhere = {path.name: made for path in (ROOT / "components").glob("*.py")
                  if path.name != "server_state.py" and (made := server_wide_objects(path.read_text()))}
     assert elsewhere == {}

@@ -63,6 +63,17 @@ def test_the_weights_folder_must_exist(tmp_path):
     assert "VISION_EXPLORER_WEIGHTS" in problem and "existing folder" in problem
 
 
+def test_the_data_folder_is_made_or_refused_by_name(tmp_path):
+    made = tmp_path / "new" / "data"
+    assert settings.setting_problems({"VISION_EXPLORER_DATA": str(made)}) == [] and made.is_dir()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    [problem] = settings.setting_problems({"VISION_EXPLORER_DATA": str(a_file / "data")})
+    assert problem.startswith("VISION_EXPLORER_DATA=") and "can create and write" in problem
+    default = settings.DATA_DIR.read({"HOME": str(tmp_path / "home")})
+    assert default == tmp_path / "home" / ".local" / "share" / "vision-explorer"
+
+
 def _environment(**changes):
     environ = {k: v for k, v in os.environ.items() if k not in ALL}
     environ.update(changes, VISION_EXPLORER_OFFLINE="1")

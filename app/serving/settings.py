@@ -81,6 +81,31 @@ class FolderSetting:
         return folder
 
 
+@dataclass(frozen=True)
+class DataFolderSetting:
+    """A folder the server writes to: made if missing, refused if it cannot be written."""
+    name: str
+    meaning: str
+
+    @staticmethod
+    def default(environ: Mapping[str, str]) -> Path:
+        base = environ.get("XDG_DATA_HOME", "").strip() or Path(environ.get("HOME", "~")) / ".local" / "share"
+        return Path(base).expanduser() / "vision-explorer"
+
+    def read(self, environ: Mapping[str, str] = os.environ) -> Path:
+        text = environ.get(self.name, "").strip()
+        folder = Path(text).expanduser() if text else self.default(environ)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / ".write-check"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise SettingError(f"{self.name}={text or str(folder)!r}: {self.meaning} must be a folder this "
+                               f"server can create and write ({error.strerror or error})") from None
+        return folder
+
+
 CACHE_MB = NumberSetting("VISION_EXPLORER_CACHE_MB", 1024, 1, 1 << 20, True,
                          "megabytes of the shared capture cache")
 MODELS_MB = NumberSetting("VISION_EXPLORER_MODELS_MB", 1536, 1, 1 << 20, True,
@@ -96,7 +121,16 @@ OFFLINE = ChoiceSetting(OFFLINE_ENV, {"": False, "0": False, "false": False, "no
                         "the offline switch")
 WEIGHTS_DIR = FolderSetting(WEIGHTS_DIR_ENV, "the folder of weight files")
 
-SETTINGS = (CACHE_MB, MODELS_MB, DISCONNECT_GRACE_S, SLOTS, OFFLINE, WEIGHTS_DIR)
+DATA_DIR = DataFolderSetting("VISION_EXPLORER_DATA", "the folder of students' workspaces")
+KEEP_DAYS = NumberSetting("VISION_EXPLORER_KEEP_DAYS", 30, 1, 36_500, False,
+                          "days an unused workspace is kept")
+WORKSPACE_MB = NumberSetting("VISION_EXPLORER_WORKSPACE_MB", 200, 1, 1 << 20, True,
+                             "megabytes one workspace may store")
+STORE_MB = NumberSetting("VISION_EXPLORER_STORE_MB", 5120, 1, 1 << 30, True,
+                         "megabytes all workspaces together may store")
+
+SETTINGS = (CACHE_MB, MODELS_MB, DISCONNECT_GRACE_S, SLOTS, OFFLINE, WEIGHTS_DIR, DATA_DIR, KEEP_DAYS,
+            WORKSPACE_MB, STORE_MB)
 
 
 def setting_problems(environ: Mapping[str, str] = os.environ) -> list[str]:

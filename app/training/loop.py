@@ -78,7 +78,14 @@ class Histogram:
     std: float
 
 
-Metric = StepMetric | ValidationMetric | Histogram
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """The parameters at `step` (on the CPU): the loss landscape draws the path through them."""
+    step: int
+    state: dict[str, torch.Tensor]
+
+
+Metric = StepMetric | ValidationMetric | Histogram | Checkpoint
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,15 +171,24 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
     checkpoint_every = max(1, total // max(1, config.checkpoints - 1))
     probe_batch = data.val_x[:128]
     final_probabilities = None
-    checkpoints = [(0, _cpu_state(model))]
+    checkpoints: list[tuple[int, dict[str, torch.Tensor]]] = []
+
+    def keep_checkpoint() -> list[tuple[int, dict[str, torch.Tensor]]]:
+        if not checkpoints or checkpoints[-1][0] != step:  # a run stopped just after one has it already
+            checkpoints.append((step, _cpu_state(model)))
+            on_metrics(Checkpoint(*checkpoints[-1]))
+        return checkpoints
+
+    step = 0
+    keep_checkpoint()
     on_metrics(_probe_histogram(model, probe_batch, 0))
-    problem, step = None, 0
+    problem = None
     try:
         for epoch in range(config.epochs):
             order = torch.randperm(len(data.train_x), generator=generator).to(device)
             for index in range(per_epoch):
                 if should_stop():
-                    return _finish(model, data, True, None, step, checkpoints)
+                    return _finish(model, data, True, None, step, keep_checkpoint())
                 rate = schedule(config.learning_rate, step + 1)
                 for group in optimizer.param_groups:
                     group["lr"] = rate
@@ -183,7 +199,7 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
                 if not torch.isfinite(loss):
                     problem = (f"the loss became {loss.item()} at step {step}: the learning rate "
                                f"({config.learning_rate:g}) is probably too high")
-                    return _finish(model, data, True, problem, step, checkpoints)
+                    return _finish(model, data, True, problem, step, keep_checkpoint())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -197,12 +213,12 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
                 if step % histogram_every == 0:
                     on_metrics(_probe_histogram(model, probe_batch, step))
                 if step % checkpoint_every == 0 or step == total:
-                    checkpoints.append((step, _cpu_state(model)))
+                    keep_checkpoint()
     except torch.OutOfMemoryError:
         problem = f"out of memory at step {step}: try a smaller batch, model or width, or the CPU"
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        return _finish(model, data, True, problem, step, checkpoints)
+        return _finish(model, data, True, problem, step, keep_checkpoint())
     return _finish(model, data, False, None, step, checkpoints, final_probabilities)
 
 
@@ -214,8 +230,6 @@ def _finish(model, data: Split, stopped: bool, problem: str | None, step: int, c
             probabilities: torch.Tensor | None = None) -> TrainingResult:
     """The end-of-run figures; `probabilities` from the last validation when it was at this step."""
     classes = len(data.classes)
-    if checkpoints[-1][0] != step:  # a stopped run's path ends at the weights it stopped with
-        checkpoints = [*checkpoints, (step, _cpu_state(model))]
     try:
         if probabilities is None:
             _, _, probabilities = evaluate(model, data.val_x, data.val_y)

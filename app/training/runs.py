@@ -19,7 +19,9 @@ from app.serving.background_jobs import BackgroundJob, JobSnapshot, Report
 from app.serving.compute_slots import ComputeSlots
 from app.serving.run_owner import RunOwner
 from app.training.datasets import Split, SplitSummary
+from app.training.journal import RunJournal
 from app.training.loop import (
+    Checkpoint,
     Histogram,
     Metric,
     StepMetric,
@@ -53,11 +55,13 @@ class TrainingRun:
     data: Split
     owner: RunOwner
     slots: ComputeSlots | None = None  # a server-wide cap on concurrent runs
+    journal: RunJournal | None = None  # where the run is written as it trains (a workspace)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _steps: list = field(default_factory=list, init=False)
     _validations: list = field(default_factory=list, init=False)
     _histograms: list = field(default_factory=list, init=False)
     _job: BackgroundJob | None = field(default=None, init=False)
+    _stop_asked: bool = field(default=False, init=False)
 
     def start(self) -> "TrainingRun":
         work = f"{self.config.model} on {self.data.dataset}, {self.config.epochs} epochs"
@@ -70,17 +74,39 @@ class TrainingRun:
         return self._job.thread
 
     def stop(self) -> None:
+        self._stop_asked = True
         self._job.stop()
 
     def _work(self, report: Report, should_stop) -> TrainingResult:
         def record(metric: Metric) -> None:
+            if self.journal is not None:
+                self.journal.record(metric)
+            if isinstance(metric, Checkpoint):
+                return
             target = {StepMetric: self._steps, ValidationMetric: self._validations, Histogram: self._histograms}
             with self._lock:
                 target[type(metric)].append(metric)
             if isinstance(metric, StepMetric):
                 report(metric.epoch / self.config.epochs, None)
 
-        return train(self.config, self.data, record, should_stop)
+        try:
+            result = train(self.config, self.data, record, should_stop)
+        except BaseException as error:
+            if self.journal is not None:
+                self.journal.ended("failed", f"{type(error).__name__}: {error}", None)
+            raise
+        if self.journal is not None:
+            self.journal.ended(self._ending(result), result.problem, result)
+        return result
+
+    def _ending(self, result: TrainingResult) -> str:
+        """How the store records the end: a run stopped for any reason but the student's (its
+        workspace closed, the server shutting down) is "interrupted", and may be resumed."""
+        if result.problem:
+            return "failed"
+        if result.stopped_early:
+            return "stopped" if self._stop_asked else "interrupted"
+        return "finished"
 
     def snapshot(self) -> RunSnapshot:
         job = self._job.snapshot()

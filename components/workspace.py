@@ -1,0 +1,165 @@
+"""The browser's workspace: which one this session works in, and its choices kept on disk.
+
+The id travels in the URL (`?w=…`), so a reload, a bookmarked or pasted link and the back
+button all come back to it. Streamlit drops the query string when the sidebar opens another
+page, so every run puts it back. A URL without one (an address typed by hand, a new tab) falls
+back to this browser's cookie, set the first time; only a browser with neither starts afresh.
+
+Choices are the page's widget values and the few plain session values pages keep (a layer
+shared by two widgets, the next run's number): everything in the session state that is a
+plain value (app.workspace.values), except keys starting with "_" or holding "__" (a page's
+bookkeeping) and widgets Streamlit does not let a script set (buttons, uploads, a chart's
+selection). They are saved at the end of every run, only those that changed, and put back
+before a page draws a widget whose value the session no longer holds: after a reload, and
+when the student comes back to a page Streamlit had forgotten.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.state import get_session_state
+
+from app.workspace import values
+from app.workspace.ids import is_workspace_id
+from app.workspace.store import StoreFull, UnknownWorkspace
+from components.server_state import KEEP_DAYS, STORE, WORKSPACE_WORK
+
+PARAMETER = "w"
+COOKIE = "vision_explorer_workspace"
+_ID = "_workspace"
+_SAVED = "_workspace_saved"  # key -> the JSON text the store holds for it
+_CHOICE = "choice:"  # prefix of widget values in the store, apart from the image and runs
+
+# Widgets whose value a script may set (Streamlit's own names for how each widget's value
+# travels); buttons, uploads, chat input and a chart's selection may not be set.
+_SETTABLE = {"bool_value", "double_value", "int_value", "string_value", "double_array_value",
+             "int_array_value", "string_array_value"}
+
+
+def workspace_id() -> str:
+    """This session's workspace (found or made on its first run)."""
+    return st.session_state[_ID]
+
+
+def open_workspace() -> None:
+    """Before any widget: settles which workspace this session works in, puts its choices
+    back, and keeps the id in the URL. Stops the page with a plain message when the URL names
+    a workspace that does not exist (any more)."""
+    asked = st.query_params.get(PARAMETER)
+    current = st.session_state.get(_ID)
+    if asked is not None and asked != current:
+        try:
+            STORE.open_workspace(asked)  # also refuses anything that is not an id's form
+        except UnknownWorkspace:
+            _unknown_link()
+        _adopt(asked)
+    elif current is None:
+        remembered = st.context.cookies.get(COOKIE)
+        try:
+            if not is_workspace_id(remembered):
+                raise UnknownWorkspace("no workspace remembered")
+            STORE.open_workspace(remembered)
+            _adopt(remembered)
+        except UnknownWorkspace:
+            _adopt(STORE.create_workspace())
+    if st.query_params.get(PARAMETER) != workspace_id():
+        st.query_params[PARAMETER] = workspace_id()
+    _restore_missing_choices()
+    WORKSPACE_WORK.attach(workspace_id(), _browser_session())
+
+
+def save_choices() -> None:
+    """After a run: writes the choices that changed since the store last held them."""
+    if _ID not in st.session_state:
+        return
+    saved = st.session_state[_SAVED]
+    changed = {}
+    for key, value in _choices().items():
+        text = values.encode(value)
+        if saved.get(key) != text:
+            changed[key] = text
+    if changed:
+        try:
+            STORE.save_values(workspace_id(), {_CHOICE + k: t for k, t in changed.items()})
+        except StoreFull:
+            return  # the settings are tiny; the page that filled the store says so
+        saved.update(changed)
+
+
+def remember_in_browser() -> None:
+    """Sets this browser's cookie to the workspace (a URL without an id comes back to it)."""
+    days = int(KEEP_DAYS * 86400)
+    st.html(f"<script>document.cookie = '{COOKIE}={workspace_id()}; path=/; max-age={days}; SameSite=Lax';</script>",
+            unsafe_allow_javascript=True)
+
+
+def _adopt(workspace: str) -> None:
+    """This session now works in `workspace`: what it held before is another workspace's."""
+    for key in [k for k in st.session_state.keys() if _choice_key(k)]:
+        del st.session_state[key]
+    st.session_state[_ID] = workspace
+    stored, damaged = {}, []
+    for key, text in STORE.values(workspace).items():
+        if key.startswith(_CHOICE):
+            try:
+                values.decode(text)
+                stored[key.removeprefix(_CHOICE)] = text
+            except ValueError:
+                damaged.append(key.removeprefix(_CHOICE))
+    st.session_state[_SAVED] = stored
+    if damaged:
+        st.toast(f"Some saved settings could not be read and were reset: {', '.join(damaged[:5])}.",
+                 icon=":material/warning:")
+
+
+def _browser_session() -> str | None:
+    """This session's id when a browser is connected to it (None for a scripted run, AppTest)."""
+    context = get_script_run_ctx()
+    if context is None or not runtime.exists() or not runtime.get_instance().is_active_session(context.session_id):
+        return None
+    return context.session_id
+
+
+def _restore_missing_choices() -> None:
+    for key, text in st.session_state[_SAVED].items():
+        if key not in st.session_state:
+            st.session_state[key] = values.decode(text)
+
+
+def _choices() -> dict:
+    state = get_session_state()._state  # noqa: SLF001 - the widget kinds are only kept there
+    kinds = state._new_widget_state.widget_metadata  # noqa: SLF001
+    widget_ids = state._key_id_mapper._key_id_mapping  # noqa: SLF001
+    unsettable = {key for key, widget in widget_ids.items()
+                  if widget in kinds and kinds[widget].value_type not in _SETTABLE}
+    return {key: value for key, value in st.session_state.to_dict().items()
+            if _choice_key(key) and key not in unsettable and values.storable(value)}
+
+
+def _choice_key(key) -> bool:
+    return isinstance(key, str) and not key.startswith("_") and "__" not in key
+
+
+def _unknown_link() -> None:
+    st.title("This workspace link does not open anything")
+    st.error(f"No workspace has the id in this link: it was mistyped, or it went unused for more than "
+             f"{KEEP_DAYS:g} days and was removed.", icon=":material/link_off:")
+    fresh, back = st.columns([1, 3])
+    chosen = None
+    if fresh.button("Start a fresh workspace", icon=":material/add:", type="primary"):
+        chosen = STORE.create_workspace()
+    remembered = st.context.cookies.get(COOKIE)
+    if is_workspace_id(remembered) and remembered != st.query_params.get(PARAMETER):
+        if back.button("Back to this browser's workspace", icon=":material/undo:"):
+            chosen = remembered
+    if chosen is not None:
+        try:
+            STORE.open_workspace(chosen)
+        except UnknownWorkspace:  # this browser's own went unused too long
+            chosen = STORE.create_workspace()
+        _adopt(chosen)
+        st.query_params[PARAMETER] = chosen
+        st.rerun()
+    st.stop()

@@ -1,0 +1,143 @@
+"""A training run written to the workspace store as it trains, and read back: the same curves,
+end-of-run figures, checkpoints and final model; a run whose owner went away is "interrupted"."""
+
+import gc
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from app.serving.run_owner import RunOwner
+from app.training.augment import Augmentation
+from app.training.datasets import SOURCES, split
+from app.training.journal import RunJournal
+from app.training.loop import TrainingConfig
+from app.training.records import DataChoice, config_from, config_text, metrics_from, metrics_text
+from app.training.runs import TrainingRun
+from app.training.stored_runs import StoredRun
+from app.workspace.sqlite_store import SQLiteStore
+
+DIGITS = "Digits (8×8, scikit-learn)"
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return SOURCES[DIGITS].load()
+
+
+def _choice(data, validation=200):
+    return DataChoice(DIGITS, validation, None, len(data.train_y), len(data.val_y))
+
+
+def test_a_config_round_trips():
+    config = TrainingConfig(model="Small ResNet", batch_norm=True, dropout=0.25, skip_connections=False,
+                            augmentation=Augmentation(crop=2, flip=True, rotation=15.0, noise=0.1))
+    assert config_from(config_text(config)) == config
+
+
+def test_a_run_read_back_is_the_run_that_trained(tmp_path, digits):
+    store = SQLiteStore(tmp_path / "data")
+    workspace = store.create_workspace()
+    data = split(digits, 200, seed=4)
+    config = TrainingConfig(model="LeNet-5", epochs=3, seed=4, checkpoints=4)
+    owner = RunOwner()
+    journal = RunJournal(store, workspace, "run 1", config, _choice(data))
+    run = TrainingRun("run 1", config, data, owner, journal=journal).start()
+    run.thread.join(timeout=120)
+    live = run.snapshot()
+    assert live.status == "finished"
+
+    stored = StoredRun(store.run(workspace, "run 1"), lambda choice, seed: split(digits, choice.validation, seed),
+                       store.blob)
+    back = stored.snapshot()
+    assert back.status == "finished" and back.label == "run 1" and back.config == config
+    assert back.steps == live.steps and back.validations == live.validations
+    assert len(back.histograms) == len(live.histograms)
+    for mine, theirs in zip(back.histograms, live.histograms):
+        assert mine.step == theirs.step and np.array_equal(mine.counts, theirs.counts)
+    assert np.array_equal(back.result.confusion, live.result.confusion)
+    assert back.result.wrong == live.result.wrong  # JSON keeps a float's every bit
+    assert [s for s, _ in back.result.checkpoints] == [s for s, _ in live.result.checkpoints]
+    for (_, mine), (_, theirs) in zip(back.result.checkpoints, live.result.checkpoints):
+        assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+    with torch.inference_mode():
+        assert torch.equal(back.result.model(data.val_x[:32]), live.result.model(data.val_x[:32]))
+    assert torch.equal(stored.data.val_x, data.val_x)  # the same split, made again
+    assert back.seconds > 0 and back.fraction == 1.0
+
+
+def test_metrics_are_written_in_batches_not_per_step(tmp_path, digits):
+    store = SQLiteStore(tmp_path / "data")
+    workspace = store.create_workspace()
+    data = split(digits, 200, seed=0)
+    config = TrainingConfig(model="MLP", epochs=20, seed=0, checkpoints=2)
+    owner = RunOwner()  # held: a run whose owner is collected stops
+    run = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
+                                                                           _choice(data))).start()
+    run.thread.join(timeout=120)
+    row = store.run(workspace, "r")
+    steps = [m for m in metrics_from(row.metric_chunks) if type(m).__name__ == "StepMetric"]
+    total = -(-len(data.train_y) // config.batch_size) * config.epochs
+    assert len(steps) == total == row.steps_done and total > 300
+    # One batch per validation (each epoch's end) or per second: far fewer writes than steps.
+    assert len(row.metric_chunks) <= 20 + row.seconds + 2
+
+
+def test_a_run_whose_workspace_went_away_is_interrupted_with_its_curves(tmp_path, digits):
+    store = SQLiteStore(tmp_path / "data")
+    workspace = store.create_workspace()
+    data = split(digits, 200, seed=0)
+    config = TrainingConfig(model="LeNet-5", epochs=500, checkpoints=400)
+    owner = RunOwner()
+    run = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
+                                                                    _choice(data))).start()
+    deadline = time.monotonic() + 60
+    while len(run.snapshot().validations) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    del owner
+    gc.collect()
+    run.thread.join(timeout=10)
+    row = store.run(workspace, "r")
+    assert row.status == "interrupted" and row.steps_done >= 36
+    stored = StoredRun(row, lambda choice, seed: split(digits, choice.validation, seed), store.blob)
+    assert len(stored.snapshot().validations) >= 2 and not stored.snapshot().active
+    step, state = stored.last_checkpoint()
+    assert step == row.checkpoints[-1][0] and step > 0
+    assert state.keys() == run.snapshot().result.model.state_dict().keys()
+
+
+def test_a_run_the_student_stopped_is_stopped(tmp_path, digits):
+    store = SQLiteStore(tmp_path / "data")
+    workspace = store.create_workspace()
+    data = split(digits, 200, seed=0)
+    config = TrainingConfig(model="MLP", epochs=500)
+    owner = RunOwner()
+    run = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
+                                                                    _choice(data))).start()
+    while not run.snapshot().steps:
+        time.sleep(0.02)
+    run.stop()
+    run.thread.join(timeout=10)
+    assert store.run(workspace, "r").status == "stopped"
+
+
+def test_a_full_store_ends_the_keeping_not_the_run(tmp_path, digits):
+    store = SQLiteStore(tmp_path / "data", workspace_cap_bytes=20_000)
+    workspace = store.create_workspace()
+    data = split(digits, 200, seed=0)
+    config = TrainingConfig(model="LeNet-5", epochs=2)
+    journal = RunJournal(store, workspace, "r", config, _choice(data))
+    owner = RunOwner()
+    run = TrainingRun("r", config, data, owner, journal=journal).start()
+    run.thread.join(timeout=120)
+    assert run.snapshot().status == "finished"
+    assert journal.not_kept and "full" in journal.not_kept
+    row = store.run(workspace, "r")
+    assert row.status == "finished" and "full" in row.problem
+
+
+def test_metric_batches_refuse_unknown_kinds():
+    with pytest.raises(ValueError):
+        metrics_from(('[["gradient", 1, 2]]',))
+    assert metrics_from((metrics_text([]),)) == []

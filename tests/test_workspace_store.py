@@ -1,0 +1,193 @@
+"""The workspace store: ids, the value codec, blobs, caps, expiry, runs, migrations, and
+writers in several threads and processes at once."""
+
+import hashlib
+import json
+import multiprocessing
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from app.workspace import values
+from app.workspace.blobs import BlobMissing
+from app.workspace.ids import ID_BYTES, is_workspace_id, new_workspace_id, redacted
+from app.workspace.sqlite_store import DATABASE, MIGRATIONS, NewerSchema, SQLiteStore
+from app.workspace.store import StoreFull, UnknownWorkspace
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SQLiteStore(tmp_path / "data")
+
+
+def test_ids_are_128_random_bits_and_never_paths():
+    ids = {new_workspace_id() for _ in range(2000)}
+    assert len(ids) == 2000 and all(is_workspace_id(i) and len(i) == 22 for i in ids)
+    assert ID_BYTES * 8 == 128
+    # Every character position varies: nothing fixed or derived in them.
+    assert all(len({i[k] for i in ids}) > 30 for k in range(21))
+    for bad in ["../../etc/passwd", "a" * 21, "a" * 23, "abc/defghijklmnopqrstu", "", None, 42, "é" * 22]:
+        assert not is_workspace_id(bad)
+    workspace = new_workspace_id()
+    assert workspace not in redacted(workspace) and len(redacted(workspace)) <= 5
+
+
+@pytest.mark.parametrize("value", ["VGG-16", 3, 0.25, True, None, [1, 2], (0.1, 0.9), ["a", (1, 2)], []])
+def test_values_round_trip_with_their_types(value):
+    back = values.decode(values.encode(value))
+    assert back == value and type(back) is type(value)
+
+
+def test_values_refuse_what_is_not_a_choice():
+    for value in [{1, 2}, {"a": 1}, float("nan"), object(), b"bytes"]:
+        assert not values.storable(value)
+        with pytest.raises(TypeError):
+            values.encode(value)
+    for text in ["{not json", '{"other": 1}']:
+        with pytest.raises(ValueError):
+            values.decode(text)
+
+
+def test_workspaces_open_only_by_their_exact_id(store):
+    workspace = store.create_workspace()
+    store.open_workspace(workspace)
+    for other in [new_workspace_id(), workspace[:-1] + ("A" if workspace[-1] != "A" else "B"), "../" + workspace]:
+        with pytest.raises(UnknownWorkspace):
+            store.open_workspace(other)
+
+
+def test_values_are_set_per_key_and_per_workspace(store):
+    one, two = store.create_workspace(), store.create_workspace()
+    store.save_values(one, {"model": '"VGG-16"', "layer": '"features.3"'})
+    store.save_values(one, {"layer": '"features.10"'})
+    store.save_values(two, {"model": '"AlexNet"'})
+    assert store.values(one) == {"model": '"VGG-16"', "layer": '"features.10"'}
+    assert store.values(two) == {"model": '"AlexNet"'}
+    store.delete_values(one, ["model"])
+    assert store.values(one) == {"layer": '"features.10"'}
+
+
+def test_two_tabs_writing_at_once_lose_no_update(store, tmp_path):
+    workspace = store.create_workspace()
+    other_store = SQLiteStore(tmp_path / "data")  # a second connection set, as a second process has
+    errors = []
+
+    def tab(which, target):
+        try:
+            for k in range(60):
+                target.save_values(workspace, {f"{which}-{k}": json.dumps(k)})
+        except Exception as error:  # noqa: BLE001 - any error is the failure this test looks for
+            errors.append(error)
+
+    threads = [threading.Thread(target=tab, args=(name, target))
+               for name, target in [("a", store), ("b", store), ("c", other_store)]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.values(workspace)) == 180
+
+
+def _write_in_another_process(folder, workspace, count):
+    target = SQLiteStore(folder)
+    for k in range(count):
+        target.save_values(workspace, {f"process-{k}": str(k)})
+
+
+def test_another_process_writing_at_the_same_time(store, tmp_path):
+    workspace = store.create_workspace()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_write_in_another_process, args=(tmp_path / "data", workspace, 100))
+    process.start()
+    for k in range(100):
+        store.save_values(workspace, {f"here-{k}": str(k)})
+    process.join(120)
+    assert process.exitcode == 0
+    assert len(store.values(workspace)) == 200
+
+
+def test_blobs_are_named_by_their_digest_and_checked_when_read(store):
+    workspace = store.create_workspace()
+    data = b"\x89PNG fake picture bytes" * 100
+    sha = store.put_blob(workspace, data)
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert store.blob(sha) == data
+    path = store.blobs.path(sha)
+    path.write_bytes(data[:-1])  # truncated on disk
+    with pytest.raises(BlobMissing, match="damaged"):
+        store.blob(sha)
+    path.unlink()
+    with pytest.raises(BlobMissing, match="missing"):
+        store.blob(sha)
+    with pytest.raises(BlobMissing):
+        store.blob("../../etc/passwd")
+
+
+def test_a_workspace_and_the_store_are_capped(tmp_path):
+    store = SQLiteStore(tmp_path / "data", workspace_cap_bytes=10_000, total_cap_bytes=1_000_000)
+    one = store.create_workspace()
+    store.put_blob(one, b"a" * 6_000)
+    with pytest.raises(StoreFull, match="this workspace is full"):
+        store.put_blob(one, b"b" * 6_000)
+    assert 6_000 <= store.workspace_bytes(one) < 10_000
+    small_total = SQLiteStore(tmp_path / "data", workspace_cap_bytes=10_000_000, total_cap_bytes=store.total_bytes() + 100)
+    with pytest.raises(StoreFull, match="server's store is full"):
+        small_total.put_blob(small_total.create_workspace(), b"c" * 1_000)
+
+
+def test_unused_workspaces_go_with_the_blobs_only_they_used(store):
+    old, kept = store.create_workspace(), store.create_workspace()
+    shared = store.put_blob(old, b"shared picture")
+    store.put_blob(kept, b"shared picture")
+    only_old = store.put_blob(old, b"old picture")
+    store._db().execute("UPDATE workspaces SET used = ? WHERE id = ?", (time.time() - 40 * 86400, old))
+    assert store.remove_unused(30 * 86400) == 1
+    with pytest.raises(UnknownWorkspace):
+        store.open_workspace(old)
+    store.open_workspace(kept)
+    assert store.blob(shared) == b"shared picture"
+    assert not store.blobs.path(only_old).exists()
+
+
+def test_a_replaced_image_frees_its_file(store):
+    workspace = store.create_workspace()
+    first = store.put_blob(workspace, b"first picture")
+    store.release_blob(workspace, first)
+    assert not store.blobs.path(first).exists() and store.workspace_bytes(workspace) == 0
+
+
+def test_runs_keep_their_metrics_checkpoints_and_end(store):
+    workspace = store.create_workspace()
+    store.begin_run(workspace, "run 1", '{"model": "LeNet-5"}', '{"dataset": "digits"}')
+    store.append_run_metrics(workspace, "run 1", '{"steps": [[1]]}', 1, 0.5)
+    store.append_run_metrics(workspace, "run 1", '{"steps": [[2]]}', 2, 1.0)
+    checkpoint = store.put_blob(workspace, b"weights at step 2")
+    store.add_checkpoint(workspace, "run 1", 2, checkpoint)
+    store.begin_run(workspace, "run 2", "{}", "{}")
+    store.end_run(workspace, "run 1", "finished", None, '{"confusion": [[1]]}', 1.5)
+    (first, second) = store.runs(workspace)
+    assert (first.label, first.status, first.steps_done, first.seconds, first.result) == \
+        ("run 1", "finished", 2, 1.5, '{"confusion": [[1]]}')
+    assert store.run_states(workspace) == [("run 1", "finished", 2), ("run 2", "training", 0)]
+    assert first.metric_chunks == ('{"steps": [[1]]}', '{"steps": [[2]]}')
+    assert first.checkpoints == ((2, checkpoint),)
+    assert second.status == "training"
+    assert store.interrupt_unfinished_runs() == 1
+    assert [r.status for r in store.runs(workspace)] == ["finished", "interrupted"]
+    store.delete_run(workspace, "run 1")
+    assert [r.label for r in store.runs(workspace)] == ["run 2"]
+    assert not store.blobs.path(checkpoint).exists()
+
+
+def test_schema_migrates_and_refuses_a_newer_one(tmp_path):
+    store = SQLiteStore(tmp_path / "data")
+    assert store.schema_version() == len(MIGRATIONS)
+    SQLiteStore(tmp_path / "data")  # opening again applies nothing twice
+    db = sqlite3.connect(tmp_path / "data" / DATABASE)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(NewerSchema, match="schema version"):
+        SQLiteStore(tmp_path / "data")
