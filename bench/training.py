@@ -1,5 +1,6 @@
 """The app's training loop (metrics reported, validation, batch-norm probe, checkpoints,
-a poller reading it as the page does) against a bare PyTorch loop, in one run.
+every metric and checkpoint written to a workspace store, a poller reading it as the page
+does) against a bare PyTorch loop, in one run.
 
     .venv/bin/python -m bench.training [--steps 600]
 
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -26,9 +29,12 @@ from app.serving.devices import best_device
 from app.serving.run_owner import RunOwner
 from app.training.datasets import SOURCES, split
 from app.training.fashion_mnist import fashion_mnist_dir
+from app.training.journal import RunJournal
 from app.training.loop import TrainingConfig
 from app.training.networks import build
+from app.training.records import DataChoice, metrics_from
 from app.training.runs import TrainingRun
+from app.workspace.sqlite_store import SQLiteStore
 
 
 def bare_loop(data, config: TrainingConfig, steps: int) -> float:
@@ -55,9 +61,13 @@ def bare_loop(data, config: TrainingConfig, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def app_loop(data, config: TrainingConfig) -> tuple[float, int]:
-    """Seconds and steps of a TrainingRun, with a poller copying snapshots twice a second."""
-    run = TrainingRun("bench", config, data, owner := RunOwner())
+def app_loop(data, config: TrainingConfig, store: SQLiteStore) -> tuple[float, int]:
+    """Seconds and steps of a TrainingRun written to `store` as the page's are, with a poller
+    copying snapshots twice a second."""
+    workspace = store.create_workspace()
+    choice = DataChoice(data.dataset, len(data.val_y), None, len(data.train_y), len(data.val_y))
+    run = TrainingRun("bench", config, data, owner := RunOwner(),
+                      journal=RunJournal(store, workspace, "bench", config, choice))
     polled = []
 
     def poll():
@@ -75,6 +85,9 @@ def app_loop(data, config: TrainingConfig) -> tuple[float, int]:
     del owner
     snapshot = run.snapshot()
     assert snapshot.status == "finished", snapshot.problem
+    kept = store.run(workspace, "bench")
+    assert kept.status == "finished" and sum(type(m).__name__ == "StepMetric"
+                                             for m in metrics_from(kept.metric_chunks)) == len(snapshot.steps)
     return seconds, len(snapshot.steps)
 
 
@@ -106,11 +119,12 @@ def main() -> None:
     steps = config.epochs * math.ceil(len(data.train_x) / config.batch_size)
     in_thread(bare_loop, data, config, 20)  # warm-up
     bare = in_thread(bare_loop, data, config, steps)
-    app_seconds, app_steps = app_loop(data, config)
+    with tempfile.TemporaryDirectory() as folder:
+        app_seconds, app_steps = app_loop(data, config, SQLiteStore(Path(folder)))
     assert app_steps == steps
     print(f"{name}, {len(data.train_x)} training images, LeNet-5, batch 64, {steps} steps on {data.train_x.device}")
     print(f"bare loop {bare:.2f} s ({steps / bare:.0f} steps/s); app loop {app_seconds:.2f} s "
-          f"({app_steps / app_seconds:.0f} steps/s) with validation, probe histograms and checkpoints")
+          f"({app_steps / app_seconds:.0f} steps/s) with validation, probe histograms and checkpoints, all written to a workspace store")
     print(f"training: ui_throughput_ratio={bare / app_seconds:.3f} steps_per_s={app_steps / app_seconds:.0f}")
 
 

@@ -123,6 +123,24 @@ def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, 
     return not_kept
 
 
+def resume_run(run: StoredRun) -> str | None:
+    """Trains an interrupted run on from its last checkpoint, under its label, with its curves
+    so far; returns why not, in words, when it cannot."""
+    workspace = workspace_id()
+    if sum(r.snapshot().active for r in workspace_runs()) >= MAX_ACTIVE_PER_WORKSPACE:
+        return f"At most {MAX_ACTIVE_PER_WORKSPACE} runs at a time per workspace: stop one first."
+    checkpoints = run.checkpoints()
+    if not checkpoints:
+        return f"{run.label} has no checkpoint to go on from: start it again instead."
+    step = checkpoints[-1][0]
+    history = run.history(step)
+    journal = RunJournal(STORE, workspace, run.label, run.config, run.choice, resumed=(step, history))
+    resumed = TrainingRun(run.label, run.config, run.data, WORKSPACE_WORK.owner(workspace), SLOTS, journal,
+                          resume_from=checkpoints, history=history).start()
+    WORKSPACE_WORK.add(workspace, resumed)
+    return None
+
+
 def _number(label: str) -> str | None:
     found = re.fullmatch(r"run (\d+)", label)
     return found.group(1) if found else None

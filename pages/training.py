@@ -28,6 +28,7 @@ from components.training_session import (
     augmentation_warning,
     dataset,
     follow_newest_finished,
+    resume_run,
     start_runs,
     stop_all,
     unreadable_runs,
@@ -121,13 +122,20 @@ def live_view() -> None:
     snapshots = [run.snapshot() for run in runs]
     labels = [f"{s.label}: {d}" for s, d in zip(snapshots, difference_labels([s.config for s in snapshots],
                                                                                [s.data for s in snapshots]))]
-    for snapshot, label in zip(snapshots, labels):
+    for run, snapshot, label in zip(runs, snapshots, labels):
         if snapshot.problem:
             st.error(f"{label} stopped: {snapshot.problem}")
         elif snapshot.status == "interrupted":
             epoch = snapshot.steps[-1].epoch if snapshot.steps else 0.0
-            st.warning(f"{label} was interrupted at epoch {epoch:.2f} (the server stopped, or every tab of this "
-                       "workspace was closed): its curves so far are kept.", icon=":material/pause_circle:")
+            note, button = st.columns([4, 1], vertical_alignment="center")
+            note.warning(f"{label} was interrupted at epoch {epoch:.2f} (the server stopped, or every tab of this "
+                         "workspace was closed): its curves so far are kept. Resuming goes on from its last "
+                         "checkpoint with a fresh optimizer state.", icon=":material/pause_circle:")
+            if button.button("Resume", icon=":material/play_arrow:", key=f"resume_{snapshot.label}"):
+                if problem := resume_run(run):
+                    st.warning(problem)
+                else:
+                    st.rerun()  # the whole page: the run is active again
     st.caption(" · ".join(f"{label}: **{s.status}**, epoch {s.steps[-1].epoch:.2f}" if s.steps else
                           f"{label}: **{s.status}**" for s, label in zip(snapshots, labels)))
     queue_notice([s.status for s in snapshots])

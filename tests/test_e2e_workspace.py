@@ -1,6 +1,7 @@
 """Nothing a student does is lost (issue 15), in Chromium on the README's command: the photo,
 the choices and the training runs come back after a reload, a typed address, a server
-restart and a kill -9 in the middle of a run; a link to no workspace says so."""
+restart and a kill -9 in the middle of a run (which then resumes from its last checkpoint); a
+link to no workspace says so."""
 
 import os
 import re
@@ -145,6 +146,11 @@ def test_runs_come_back_after_a_reload_and_a_kill_9_in_the_middle_of_one(browser
         expect(main.get_by_text("After the run")).to_be_visible()
         main.get_by_text("was interrupted at epoch").scroll_into_view_if_needed()
         screenshot(page, "workspace-after-kill")
+        main.get_by_role("button", name="Resume").click()  # from its last checkpoint, under its label
+        expect(main.get_by_text(re.compile(r"run 2: .*running, epoch")).first).to_be_visible(timeout=60_000)
+        expect(main.get_by_text("was interrupted at epoch")).to_have_count(0)
+        main.get_by_role("button", name="Stop all").click()
+        expect(main.get_by_text(re.compile(r"run 2: .*stopped")).first).to_be_visible(timeout=30_000)
         assert exception_boxes(page) == []
 
 

@@ -12,7 +12,7 @@ from app.serving.run_owner import RunOwner
 from app.training.augment import Augmentation
 from app.training.datasets import SOURCES, split
 from app.training.journal import RunJournal
-from app.training.loop import TrainingConfig
+from app.training.loop import TrainingConfig, train
 from app.training.records import DataChoice, config_from, config_text, metrics_from, metrics_text
 from app.training.runs import TrainingRun
 from app.training.stored_runs import StoredRun
@@ -102,7 +102,7 @@ def test_a_run_whose_workspace_went_away_is_interrupted_with_its_curves(tmp_path
     assert row.status == "interrupted" and row.steps_done >= 36
     stored = StoredRun(row, lambda choice, seed: split(digits, choice.validation, seed), store.blob)
     assert len(stored.snapshot().validations) >= 2 and not stored.snapshot().active
-    step, state = stored.last_checkpoint()
+    step, state = stored.checkpoints()[-1]
     assert step == row.checkpoints[-1][0] and step > 0
     assert state.keys() == run.snapshot().result.model.state_dict().keys()
 
@@ -141,3 +141,48 @@ def test_metric_batches_refuse_unknown_kinds():
     with pytest.raises(ValueError):
         metrics_from(('[["gradient", 1, 2]]',))
     assert metrics_from((metrics_text([]),)) == []
+
+
+def test_a_resumed_run_ends_where_the_uninterrupted_one_does(digits):
+    """Plain SGD keeps no state and no augmentation draws from the generator: going on from a
+    checkpoint must reach the very same parameters as never stopping (a brute-force oracle)."""
+    data = split(digits, 200, seed=1)
+    config = TrainingConfig(model="LeNet-5", optimizer="SGD", learning_rate=0.05, epochs=4, seed=1, checkpoints=5)
+    whole = train(config, data)
+    middle = [c for c in whole.checkpoints if 0 < c[0] < whole.steps][:2]
+    resumed = train(config, data, resume_from=[whole.checkpoints[0], *middle])
+    assert resumed.steps == whole.steps
+    final, expected = resumed.model.state_dict(), whole.model.state_dict()
+    assert all(torch.equal(final[k], expected[k]) for k in expected)
+    assert [s for s, _ in resumed.checkpoints] == [s for s, _ in whole.checkpoints]
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint_with_its_curves(tmp_path, digits):
+    store = SQLiteStore(tmp_path / "data")
+    workspace = store.create_workspace()
+    data = split(digits, 200, seed=0)
+    config = TrainingConfig(model="MLP", epochs=40, checkpoints=10)
+    owner = RunOwner()
+    first = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
+                                                                      _choice(data))).start()
+    while len(first.snapshot().steps) < 200:
+        time.sleep(0.02)
+    first.stop()
+    first.thread.join(timeout=10)
+    store.end_run(workspace, "r", "interrupted", None, None, 1.0)  # as after a restart
+    stored = StoredRun(store.run(workspace, "r"), lambda choice, seed: split(digits, choice.validation, seed),
+                       store.blob)
+    checkpoints = stored.checkpoints()
+    step = checkpoints[-1][0]
+    history = stored.history(step)
+    assert history and max(m.step for m in history) <= step
+    journal = RunJournal(store, workspace, "r", config, _choice(data), resumed=(step, history))
+    second = TrainingRun("r", config, data, owner, journal=journal, resume_from=checkpoints,
+                         history=history).start()
+    second.thread.join(timeout=120)
+    done = store.run(workspace, "r")
+    assert done.status == "finished"
+    again = StoredRun(done, lambda choice, seed: split(digits, choice.validation, seed), store.blob).snapshot()
+    total = -(-len(data.train_y) // config.batch_size) * config.epochs
+    assert [m.step for m in again.steps] == list(range(1, total + 1))  # every step once, none twice
+    assert [s for s, _ in again.result.checkpoints][0] == 0 and again.result.checkpoints[-1][0] == total

@@ -21,13 +21,20 @@ _log = logging.getLogger(__name__)
 
 
 class RunJournal:
-    def __init__(self, store: WorkspaceStore, workspace: str, label: str, config, data: DataChoice):
+    def __init__(self, store: WorkspaceStore, workspace: str, label: str, config, data: DataChoice,
+                 resumed: tuple[int, list[Metric]] | None = None):
+        """Begins the run's record; `resumed` (step, metrics up to it): an interrupted run's,
+        which goes on from that step and forgets what it had trained after it."""
         self.store, self.workspace, self.label = store, workspace, label
         self.not_kept: str | None = None  # why the run stopped being written, in words
         self._pending: list[Metric] = []
         self._steps_done = 0
         self._flushed_at = self._started = time.monotonic()
-        store.begin_run(workspace, label, config_text(config), data_text(data))
+        if resumed is None:
+            store.begin_run(workspace, label, config_text(config), data_text(data))
+        else:
+            self._steps_done, history = resumed
+            store.resume_run(workspace, label, metrics_text(history), self._steps_done)
 
     def record(self, metric: Metric) -> None:
         if self.not_kept:

@@ -146,13 +146,18 @@ _SEEDED_BUILD = threading.Lock()
 
 
 def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], None] = lambda m: None,
-          should_stop: Callable[[], bool] = lambda: False) -> TrainingResult:
+          should_stop: Callable[[], bool] = lambda: False,
+          resume_from: list[tuple[int, dict[str, torch.Tensor]]] | None = None) -> TrainingResult:
     """Trains a fresh model on `data` (already on its device) and returns the result.
 
     Validation runs at every epoch's end (and at mid-epoch in long epochs); the
     probe's histogram on a fixed batch of 128 validation images is taken about 24
     times: together they cost under a tenth of the training (bench/training.py).
     A non-finite loss or an out-of-memory error ends the run with a `problem`.
+
+    `resume_from`, an interrupted run's checkpoints (step, parameters), goes on from the last: the same
+    batches in the same order as the first time (without augmentation, which draws from the
+    same generator), with a fresh optimizer (its running averages were not kept).
     """
     generator = torch.Generator().manual_seed(config.seed)
     device = data.train_x.device
@@ -180,13 +185,21 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
         return checkpoints
 
     step = 0
-    keep_checkpoint()
-    on_metrics(_probe_histogram(model, probe_batch, 0))
+    if resume_from is None:
+        keep_checkpoint()
+        on_metrics(_probe_histogram(model, probe_batch, 0))
+    else:
+        checkpoints.extend(resume_from)  # kept already: not reported again
+        step, state = resume_from[-1]
+        model.load_state_dict(state)
+    first_step = step
     problem = None
     try:
         for epoch in range(config.epochs):
             order = torch.randperm(len(data.train_x), generator=generator).to(device)
             for index in range(per_epoch):
+                if epoch * per_epoch + index < first_step:
+                    continue  # trained before the interruption (the order is drawn all the same)
                 if should_stop():
                     return _finish(model, data, True, None, step, keep_checkpoint())
                 rate = schedule(config.learning_rate, step + 1)

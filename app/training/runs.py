@@ -56,6 +56,8 @@ class TrainingRun:
     owner: RunOwner
     slots: ComputeSlots | None = None  # a server-wide cap on concurrent runs
     journal: RunJournal | None = None  # where the run is written as it trains (a workspace)
+    resume_from: list[tuple[int, dict]] | None = None  # an interrupted run's checkpoints: it goes on from the last
+    history: list[Metric] = field(default_factory=list)  # its metrics up to that step
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _steps: list = field(default_factory=list, init=False)
     _validations: list = field(default_factory=list, init=False)
@@ -64,6 +66,9 @@ class TrainingRun:
     _stop_asked: bool = field(default=False, init=False)
 
     def start(self) -> "TrainingRun":
+        for metric in self.history:
+            {StepMetric: self._steps, ValidationMetric: self._validations, Histogram: self._histograms}[
+                type(metric)].append(metric)
         work = f"{self.config.model} on {self.data.dataset}, {self.config.epochs} epochs"
         self._job = BackgroundJob(self._work, self.owner, name=work, slots=self.slots)
         del self.owner  # the run must not keep the session's owner alive
@@ -90,7 +95,7 @@ class TrainingRun:
                 report(metric.epoch / self.config.epochs, None)
 
         try:
-            result = train(self.config, self.data, record, should_stop)
+            result = train(self.config, self.data, record, should_stop, self.resume_from)
         except BaseException as error:
             if self.journal is not None:
                 self.journal.ended("failed", f"{type(error).__name__}: {error}", None)

@@ -52,12 +52,13 @@ class StoredRun:
                 steps=self._steps, validations=self._validations, histograms=self._histograms)
         return self._snapshot
 
-    def last_checkpoint(self) -> tuple[int, dict[str, torch.Tensor]] | None:
-        """Where a resumed run starts from."""
-        if not self._row.checkpoints:
-            return None
-        step, sha = self._row.checkpoints[-1]
-        return step, state_from(self._blob(sha))
+    def checkpoints(self) -> list[tuple[int, dict[str, torch.Tensor]]]:
+        """(step, parameters), by step: a resumed run goes on from the last."""
+        return [(step, state_from(self._blob(sha))) for step, sha in self._row.checkpoints]
+
+    def history(self, up_to_step: int) -> list:
+        """The metrics up to `up_to_step`, in the order they came."""
+        return [m for m in metrics_from(self._row.metric_chunks) if m.step <= up_to_step]
 
     def _total_steps(self) -> int:
         per_epoch = -(-self.choice.train_images // self.config.batch_size)
@@ -65,7 +66,7 @@ class StoredRun:
 
     def _result(self) -> TrainingResult:
         fields = result_from(self._row.result)
-        checkpoints = [(step, state_from(self._blob(sha))) for step, sha in self._row.checkpoints]
+        checkpoints = self.checkpoints()
         data = self.data
         model = build(self.config.model, tuple(data.train_x.shape[1:]), len(data.classes), self.config.batch_norm,
                       self.config.dropout, self.config.width, self.config.skip_connections)

@@ -208,6 +208,16 @@ class SQLiteStore:
             db.execute("INSERT INTO runs (workspace, label, config, data, status, started)"
                        " VALUES (?, ?, ?, ?, 'training', ?)", (workspace, label, config, data, time.time()))
 
+    def resume_run(self, workspace: str, label: str, chunk: str, steps_done: int) -> None:
+        with self._write() as db:
+            if not db.execute("UPDATE runs SET status = 'training', problem = NULL, result = NULL, steps_done = ?"
+                              " WHERE workspace = ? AND label = ?", (steps_done, workspace, label)).rowcount:
+                raise KeyError(label)
+            db.execute("DELETE FROM run_metrics WHERE workspace = ? AND label = ?", (workspace, label))
+            db.execute("INSERT INTO run_metrics VALUES (?, ?, ?)", (workspace, label, chunk))
+            db.execute("DELETE FROM run_checkpoints WHERE workspace = ? AND label = ? AND step > ?",
+                       (workspace, label, steps_done))
+
     def append_run_metrics(self, workspace: str, label: str, chunk: str, steps_done: int, seconds: float) -> None:
         with self._write() as db:
             db.execute("INSERT INTO run_metrics VALUES (?, ?, ?)", (workspace, label, chunk))

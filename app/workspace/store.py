@@ -59,6 +59,10 @@ class WorkspaceStore(Protocol):
 
     def begin_run(self, workspace: str, label: str, config: str, data: str) -> None: ...
 
+    def resume_run(self, workspace: str, label: str, chunk: str, steps_done: int) -> None:
+        """An interrupted run trains again from `steps_done`: its metrics become `chunk` (those up
+        to that step), its checkpoints after it go."""
+
     def append_run_metrics(self, workspace: str, label: str, chunk: str, steps_done: int, seconds: float) -> None:
         """Adds one batch of metrics (many steps at once: one write, not one per step)."""
 
