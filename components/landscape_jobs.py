@@ -1,8 +1,11 @@
-"""The loss-landscape page's subjects (shipped networks, this session's finished runs)
-and its grid computations, which run as background jobs kept in the session."""
+"""The loss-landscape page's subjects (shipped networks, the workspace's finished runs)
+and its grid computations, which run as background jobs kept in the session; a finished
+grid is kept in the workspace, so a reload or a restart shows it without computing it again."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from dataclasses import dataclass
 
@@ -18,22 +21,28 @@ from app.landscape.grid import (
     pca_directions,
 )
 from app.landscape.lines import LINE_POINTS, Lines, subject_lines
+from app.landscape.records import grid_bytes, grid_from
 from app.landscape.sharpness import TopEigenvalue, hessian_vector_product, top_hessian_eigenvalue
 from app.landscape.subject import TrainedNetwork, subject_from_fields, subject_from_run
 from app.landscape.timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
 from app.serving.background_jobs import BackgroundJob, JobSnapshot
 from app.training.datasets import SOURCES, DatasetState, split
+from app.workspace.blobs import BlobMissing
+from app.workspace.store import StoreFull
 from components.deferred_work import deferred, watch
 from components.device_picker import current_device
-from components.server_state import LANDSCAPE_POINT_TIMINGS, SHIPPED_SPLITS, SHIPPED_SUBJECTS, SLOTS
+from components.server_state import LANDSCAPE_POINT_TIMINGS, SHIPPED_SPLITS, SHIPPED_SUBJECTS, SLOTS, STORE
 from components.session_owner import session_owner
 from components.training_session import loaded_dataset, workspace_runs
+from components.workspace import workspace_id
 from pretrained.landscape_models import SHIPPED, load
 
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
 HESSIAN_PRODUCTS = 20  # at most this many Hessian-vector products per network (power iteration)
 HESSIAN_TOLERANCE = 1e-3  # relative change of the eigenvalue estimate at which it stops
 _JOBS = "landscape_jobs"
+_KEPT = "_landscape_grids_kept"  # specs whose finished grid this session wrote to the workspace
+_READ = "_landscape_grids_read"  # spec -> the finished snapshot read back from the workspace
 
 
 @dataclass(frozen=True)
@@ -231,9 +240,49 @@ def compute(spec: GridSpec, chosen: list[TrainedNetwork], timing: JobEstimate):
 
 def job(spec: GridSpec) -> JobSnapshot | None:
     """The state of this session's job for `spec`, if it started one (watched: see
-    components.deferred_work.live_section)."""
+    components.deferred_work.live_section), else the grid the workspace kept, if any."""
     current = st.session_state.setdefault(_JOBS, {}).get(spec)
-    return watch(current) if current is not None else None
+    if current is None:
+        return _kept_grid(spec)
+    snapshot = watch(current)
+    if snapshot.status == "finished" and snapshot.result is not None:
+        _keep_grid(spec, snapshot)
+    return snapshot
+
+
+def _grid_key(spec: GridSpec) -> str:
+    return "grid:" + json.dumps(dataclasses.asdict(spec), sort_keys=True)
+
+
+def _keep_grid(spec: GridSpec, snapshot: JobSnapshot) -> None:
+    kept = st.session_state.setdefault(_KEPT, set())
+    if spec in kept:
+        return
+    kept.add(spec)
+    workspace = workspace_id()
+    try:
+        digest = STORE.put_blob(workspace, grid_bytes(snapshot.result))
+    except StoreFull as full:
+        st.warning(f"This grid is shown but not kept for your next visit: {full}.", icon=":material/cloud_off:")
+        return
+    STORE.save_values(workspace, {_grid_key(spec): json.dumps({"sha256": digest, "seconds": snapshot.seconds})})
+
+
+def _kept_grid(spec: GridSpec) -> JobSnapshot | None:
+    read = st.session_state.setdefault(_READ, {})
+    if spec not in read:
+        text = STORE.values(workspace_id()).get(_grid_key(spec))
+        if text is None:
+            return None
+        try:
+            kept = json.loads(text)
+            results = grid_from(STORE.blob(kept["sha256"]), GridResult)
+        except (BlobMissing, ValueError, KeyError, TypeError, OSError) as problem:
+            st.warning(f"A grid kept in this workspace could not be read back ({problem}): compute it again.",
+                       icon=":material/broken_image:")
+            return None
+        read[spec] = JobSnapshot("finished", 1.0, None, results, None, kept["seconds"])
+    return read[spec]
 
 
 def cancel(spec: GridSpec) -> None:

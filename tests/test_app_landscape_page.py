@@ -101,3 +101,55 @@ def test_a_corrupt_shipped_file_is_named_and_refused(monkeypatch, tmp_path):
         assert any("cannot be loaded" in e.value and "landscape_lenet.safetensors" in e.value for e in at.error)
     finally:
         SHIPPED_SUBJECTS.clear()
+
+
+def test_a_computed_grid_comes_back_in_a_new_session_of_the_workspace(app):
+    """A reload (a new session on the same workspace) shows the grid without computing anything
+    again. (AppTest reruns only the page, not the entrypoint that saves the choices, so the test
+    makes the same choices again; tests/test_e2e_workspace.py sees them come back in Chromium.)"""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    open_tab(app, "land_tab", "2D plane")
+    app.radio(key="plane_kind").set_value("PCA of the training path")
+    app.select_slider(key="plane_resolution").set_value(9).run()
+    app.button(key="start_Compute the surface").click().run()
+    _wait_for_jobs(app)
+    computed = [c.proto.spec for c in app.get("plotly_chart")]
+    reopened = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    reopened.query_params["w"] = app.session_state["_workspace"]
+    reopened.run()
+    reopened.switch_page("pages/loss_landscape.py").run()
+    assert reopened.session_state["_workspace"] == app.session_state["_workspace"]
+    open_tab(reopened, "land_tab", "2D plane")
+    reopened.radio(key="plane_kind").set_value("PCA of the training path")
+    reopened.select_slider(key="plane_resolution").set_value(9).run()
+    assert not reopened.exception
+    assert not reopened.session_state["landscape_jobs"]  # nothing was started to show it
+    assert "training path" in figure_text(reopened)
+    assert [c.proto.spec for c in reopened.get("plotly_chart")] == computed
+
+
+def test_a_grid_round_trips_through_its_stored_bytes():
+    import numpy as np
+
+    from app.landscape.grid import LossGrid, PathPlane
+    from app.landscape.records import grid_bytes, grid_from
+    from app.landscape.sharpness import TopEigenvalue
+    from components.landscape_jobs import GridResult
+
+    rng = np.random.default_rng(0)
+    loss = rng.random((5, 5))
+    loss[1, 2] = np.nan  # a point not computed (a cancelled job)
+    results = [GridResult(LossGrid(np.linspace(-1, 1, 5), np.linspace(-2, 2, 5), loss, rng.random((5, 5))),
+                          PathPlane((), (0.61, 0.22), rng.random((6, 2))), TopEigenvalue(12.5, 7, True)),
+               GridResult(LossGrid(np.arange(3.0), np.arange(3.0), rng.random((3, 3)), rng.random((3, 3))), None)]
+    back = grid_from(grid_bytes(results), GridResult)
+    for mine, theirs in zip(back, results):
+        for name in ("alphas", "betas", "loss", "accuracy"):
+            assert np.array_equal(getattr(mine.surface, name), getattr(theirs.surface, name), equal_nan=True)
+    assert back[0].plane.explained == (0.61, 0.22) and np.array_equal(back[0].plane.coordinates,
+                                                                      results[0].plane.coordinates)
+    assert back[0].top_eigenvalue == results[0].top_eigenvalue
+    assert back[1].plane is None and back[1].top_eigenvalue is None
