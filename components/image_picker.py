@@ -16,7 +16,7 @@ from app.workspace.store import StoreFull
 from components.markdown_literal import markdown_naming
 from components.server_state import STORE
 from components.upload_store import cap_session_uploads, release_upload
-from components.workspace import workspace_id
+from components.workspace import workspace_id, writable_workspace_id
 
 _CURRENT = "_current_image"
 _REJECTED = "_rejected_image"  # (sha256 of the refused bytes, message, file name)
@@ -48,7 +48,7 @@ def _restored() -> DecodedImage | None:
 
 def _keep(image: DecodedImage, data: bytes, sample: str | None) -> None:
     """Makes `image` the workspace's, replacing the one kept before."""
-    workspace = workspace_id()
+    workspace = writable_workspace_id()
     before = json.loads(STORE.values(workspace).get(_STORED, "{}"))
     try:
         stored = {"sample": sample} if sample else {"sha256": STORE.put_blob(workspace, data), "name": image.name}

@@ -34,7 +34,7 @@ from components.device_picker import current_device
 from components.server_state import LANDSCAPE_POINT_TIMINGS, SHIPPED_SPLITS, SHIPPED_SUBJECTS, SLOTS, STORE
 from components.session_owner import session_owner
 from components.training_session import loaded_dataset, workspace_runs
-from components.workspace import workspace_id
+from components.workspace import workspace_id, writable_workspace_id
 from pretrained.landscape_models import SHIPPED, load
 
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
@@ -259,7 +259,7 @@ def _keep_grid(spec: GridSpec, snapshot: JobSnapshot) -> None:
     if spec in kept:
         return
     kept.add(spec)
-    workspace = workspace_id()
+    workspace = writable_workspace_id()
     try:
         digest = STORE.put_blob(workspace, grid_bytes(snapshot.result))
     except StoreFull as full:

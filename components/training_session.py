@@ -26,7 +26,7 @@ from app.training.stored_runs import StoredRun
 from app.workspace.store import StoreFull
 from components.device_picker import current_device
 from components.server_state import DATASETS, SLOTS, STORE, STORED_RUNS, WORKSPACE_WORK
-from components.workspace import workspace_id
+from components.workspace import workspace_id, writable_workspace_id
 from pretrained.download import DownloadError
 
 MAX_RUNS_KEPT = 10
@@ -95,13 +95,13 @@ def _split_again(choice: DataChoice, seed: int) -> Split:
 def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, subset: int | None) -> str | None:
     """Starts one run per config, labelled "run N" in the order started; returns why
     not, in words, when it cannot."""
-    workspace = workspace_id()
     runs = workspace_runs()
     active = [r for r in runs if r.snapshot().active]
     if len(active) + len(configs) > MAX_ACTIVE_PER_WORKSPACE:
         return f"At most {MAX_ACTIVE_PER_WORKSPACE} runs at a time per workspace: stop one first."
     if validation >= len(data.train_labels):
         return f"The validation set ({validation}) must be smaller than the {len(data.train_labels)} training images."
+    workspace = writable_workspace_id()
     # Keep the newest runs, but never drop one that is still training.
     for old in [r for r in runs if not r.snapshot().active][:max(0, len(runs) + len(configs) - MAX_RUNS_KEPT)]:
         STORE.delete_run(workspace, old.label)
@@ -126,7 +126,6 @@ def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, 
 def resume_run(run: StoredRun) -> str | None:
     """Trains an interrupted run on from its last checkpoint, under its label, with its curves
     so far; returns why not, in words, when it cannot."""
-    workspace = workspace_id()
     if sum(r.snapshot().active for r in workspace_runs()) >= MAX_ACTIVE_PER_WORKSPACE:
         return f"At most {MAX_ACTIVE_PER_WORKSPACE} runs at a time per workspace: stop one first."
     checkpoints = run.checkpoints()
@@ -134,6 +133,7 @@ def resume_run(run: StoredRun) -> str | None:
         return f"{run.label} has no checkpoint to go on from: start it again instead."
     step = checkpoints[-1][0]
     history = run.history(step)
+    workspace = writable_workspace_id()
     journal = RunJournal(STORE, workspace, run.label, run.config, run.choice, resumed=(step, history))
     resumed = TrainingRun(run.label, run.config, run.data, WORKSPACE_WORK.owner(workspace), SLOTS, journal,
                           resume_from=checkpoints, history=history).start()

@@ -23,7 +23,7 @@ from streamlit.runtime.state import get_session_state
 
 from app.workspace import values
 from app.workspace.ids import is_workspace_id
-from app.workspace.store import StoreFull, UnknownWorkspace
+from app.workspace.store import ReadOnlyWorkspace, StoreFull, UnknownWorkspace
 from components.server_state import KEEP_DAYS, STORE, WORKSPACE_WORK
 
 PARAMETER = "w"
@@ -64,32 +64,66 @@ def open_workspace() -> None:
             _adopt(remembered)
         except UnknownWorkspace:
             _adopt(STORE.create_workspace())
+    if is_shared_view() and _changed_choices():
+        writable_workspace_id()  # the student's change arrived with this run: theirs from now on
     if st.query_params.get(PARAMETER) != workspace_id():
         st.query_params[PARAMETER] = workspace_id()
     _restore_missing_choices()
     WORKSPACE_WORK.attach(workspace_id(), _browser_session())
 
 
+def writable_workspace_id() -> str:
+    """The workspace to write to: this one, or, in a shared view (read-only), the receiver's
+    own copy of it, made now: what they change never reaches the sender's workspace."""
+    workspace = workspace_id()
+    if not STORE.is_read_only(workspace):
+        return workspace
+    fork = STORE.copy_workspace(workspace, read_only=False)
+    st.session_state[_ID] = fork  # the session's values stay: the copy holds the same
+    st.query_params[PARAMETER] = fork
+    WORKSPACE_WORK.attach(fork, _browser_session())
+    st.toast("This shared view is now your own copy: your changes stay in it.", icon=":material/fork_right:")
+    return fork
+
+
+def is_shared_view() -> bool:
+    return STORE.is_read_only(workspace_id())
+
+
 def save_choices() -> None:
-    """After a run: writes the choices that changed since the store last held them."""
+    """After a run: writes the choices that changed since the store last held them. In a
+    shared view a widget seen for the first time shows its default, not a change: it is noted,
+    not written; a real change makes the receiver's own copy first."""
     if _ID not in st.session_state:
         return
+    changed = _changed_choices()
+    if changed:
+        try:
+            STORE.save_values(writable_workspace_id(), {_CHOICE + k: t for k, t in changed.items()})
+        except (StoreFull, ReadOnlyWorkspace, UnknownWorkspace):
+            return  # the settings are tiny; the page that filled the store says so
+        st.session_state[_SAVED].update(changed)
+
+
+def _changed_choices() -> dict[str, str]:
+    """Choices (as JSON) that differ from what the store holds."""
     saved = st.session_state[_SAVED]
+    shared = is_shared_view()
     changed = {}
     for key, value in _choices().items():
         text = values.encode(value)
-        if saved.get(key) != text:
+        if shared and key not in saved:
+            saved[key] = text
+        elif saved.get(key) != text:
             changed[key] = text
-    if changed:
-        try:
-            STORE.save_values(workspace_id(), {_CHOICE + k: t for k, t in changed.items()})
-        except StoreFull:
-            return  # the settings are tiny; the page that filled the store says so
-        saved.update(changed)
+    return changed
 
 
 def remember_in_browser() -> None:
-    """Sets this browser's cookie to the workspace (a URL without an id comes back to it)."""
+    """Sets this browser's cookie to the workspace (a URL without an id comes back to it); a
+    shared view someone sent is not this browser's own workspace and is not remembered."""
+    if is_shared_view():
+        return
     days = int(KEEP_DAYS * 86400)
     st.html(f"<script>document.cookie = '{COOKIE}={workspace_id()}; path=/; max-age={days}; SameSite=Lax';</script>",
             unsafe_allow_javascript=True)

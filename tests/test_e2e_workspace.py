@@ -176,3 +176,40 @@ def test_a_link_to_no_workspace_says_so_and_offers_a_fresh_one(browser, data_env
         fresh = page.url.split("w=")[1]
         assert fresh not in (own, stranger) and len(fresh) == 22
         assert exception_boxes(page) == []
+
+
+def test_a_shared_link_opens_the_same_view_elsewhere_and_forks_on_the_first_change(browser, data_env):
+    sender = browser
+    with running_app(free_port(), env=data_env) as (url, _, _):
+        sender.goto(url)
+        wait_for_run(sender)
+        own = sender.url.split("w=")[1]
+        _upload(sender)
+        _open(sender, "Optimizer race")
+        _choose(sender, "Surface", "Rosenbrock")
+        sender.locator("[data-testid='stSidebar']").get_by_role("button", name="Share this view").click()
+        wait_for_run(sender)
+        link = sender.locator("[data-testid='stSidebar'] [data-testid='stCode']").inner_text().strip()
+        assert link.startswith(f"{url}/optimizers?w=") and own not in link
+        screenshot(sender, "workspace-share-link")
+
+        receiver = sender.context.browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        receiver.set_default_timeout(120_000)
+        receiver.goto(link)  # another browser: no cookie, nothing of the sender's but the link
+        wait_for_run(receiver)
+        main = receiver.locator("[data-testid='stMain']")
+        assert _photo_line(receiver) == PHOTO_LINE
+        expect(main.get_by_text("a curved, flat-bottomed valley")).to_be_visible()
+        expect(receiver.locator("[data-testid='stSidebar']").get_by_text("A shared view")).to_be_visible()
+        assert receiver.url == link  # looking changes nothing: still the shared view
+        _choose(receiver, "Surface", "Himmelblau")  # the first change: the receiver's own copy
+        forked = receiver.url.split("w=")[1]
+        assert forked not in (own, link.split("w=")[1])
+        expect(receiver.locator("[data-testid='stSidebar']").get_by_text("A shared view")).to_have_count(0)
+        receiver.reload()
+        wait_for_run(receiver)
+        expect(main.get_by_text("Four minima of equal height")).to_be_visible()
+        sender.reload()  # the sender's workspace is as the sender left it
+        wait_for_run(sender)
+        expect(sender.locator("[data-testid='stMain']").get_by_text("a curved, flat-bottomed valley")).to_be_visible()
+        assert exception_boxes(sender) == [] and exception_boxes(receiver) == []

@@ -14,7 +14,7 @@ from app.workspace import values
 from app.workspace.blobs import BlobMissing
 from app.workspace.ids import ID_BYTES, is_workspace_id, new_workspace_id, redacted
 from app.workspace.sqlite_store import DATABASE, MIGRATIONS, NewerSchema, SQLiteStore
-from app.workspace.store import StoreFull, UnknownWorkspace
+from app.workspace.store import ReadOnlyWorkspace, StoreFull, UnknownWorkspace
 
 
 @pytest.fixture
@@ -191,3 +191,37 @@ def test_schema_migrates_and_refuses_a_newer_one(tmp_path):
     db.close()
     with pytest.raises(NewerSchema, match="schema version"):
         SQLiteStore(tmp_path / "data")
+
+
+def test_a_shared_view_is_a_read_only_copy_and_its_fork_is_the_receivers_own(store):
+    sender = store.create_workspace()
+    store.save_values(sender, {"choice:race_surface": '"Rosenbrock"'})
+    picture = store.put_blob(sender, b"the sender's photo")
+    store.save_values(sender, {"image": json.dumps({"sha256": picture, "name": "photo.jpg"})})
+    store.begin_run(sender, "run 1", "{}", "{}")
+    store.append_run_metrics(sender, "run 1", "[1]", 1, 0.1)
+    store.append_run_metrics(sender, "run 1", "[2]", 2, 0.2)
+    weights = store.put_blob(sender, b"weights")
+    store.add_checkpoint(sender, "run 1", 2, weights)
+    store.end_run(sender, "run 1", "finished", None, "{}", 0.2)
+    store.begin_run(sender, "run 2", "{}", "{}")  # still training: not part of a view
+
+    shared = store.copy_workspace(sender, read_only=True)
+    assert store.is_read_only(shared) and not store.is_read_only(sender)
+    assert store.values(shared) == store.values(sender)
+    assert [r.label for r in store.runs(shared)] == ["run 1"]
+    copied = store.run(shared, "run 1")
+    assert copied.metric_chunks == ("[1]", "[2]") and copied.checkpoints == ((2, weights),)
+    for write in [lambda: store.save_values(shared, {"choice:x": "1"}), lambda: store.put_blob(shared, b"x"),
+                  lambda: store.begin_run(shared, "run 3", "{}", "{}"), lambda: store.delete_run(shared, "run 1"),
+                  lambda: store.release_blob(shared, picture)]:
+        with pytest.raises(ReadOnlyWorkspace):
+            write()
+
+    fork = store.copy_workspace(shared, read_only=False)
+    store.save_values(fork, {"choice:race_surface": '"Himmelblau"'})
+    store.delete_run(fork, "run 1")
+    assert store.values(sender)["choice:race_surface"] == '"Rosenbrock"'
+    assert store.values(shared)["choice:race_surface"] == '"Rosenbrock"'
+    assert [r.label for r in store.runs(sender)] == ["run 1", "run 2"]
+    assert store.blob(weights) == b"weights"  # still the sender's and the view's

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.workspace.blobs import BlobFolder
 from app.workspace.ids import is_workspace_id, new_workspace_id
-from app.workspace.store import RunRow, StoreFull, UnknownWorkspace
+from app.workspace.store import ReadOnlyWorkspace, RunRow, StoreFull, UnknownWorkspace
 
 DATABASE = "workspaces.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
@@ -28,7 +28,8 @@ BUSY_TIMEOUT_MS = 10_000
 # Never edit a released entry: add the next one.
 MIGRATIONS = (
     """
-    CREATE TABLE workspaces (id TEXT PRIMARY KEY, created REAL NOT NULL, used REAL NOT NULL);
+    CREATE TABLE workspaces (id TEXT PRIMARY KEY, created REAL NOT NULL, used REAL NOT NULL,
+                             read_only INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE settings (workspace TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
                            key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (workspace, key));
     CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
@@ -106,8 +107,37 @@ class SQLiteStore:
     def create_workspace(self) -> str:
         workspace, now = new_workspace_id(), time.time()
         with self._write() as db:
-            db.execute("INSERT INTO workspaces VALUES (?, ?, ?)", (workspace, now, now))
+            db.execute("INSERT INTO workspaces VALUES (?, ?, ?, 0)", (workspace, now, now))
         return workspace
+
+    def copy_workspace(self, source: str, read_only: bool) -> str:
+        """A new workspace with `source`'s settings, files and runs that are not training: a
+        shared snapshot (read-only), or a snapshot's fork (writable, its receiver's own)."""
+        copy, now = new_workspace_id(), time.time()
+        with self._write() as db:
+            db.execute("INSERT INTO workspaces VALUES (?, ?, ?, ?)", (copy, now, now, int(read_only)))
+            db.execute("INSERT INTO settings SELECT ?, key, value FROM settings WHERE workspace = ?", (copy, source))
+            db.execute("INSERT INTO workspace_blobs SELECT ?, sha256 FROM workspace_blobs WHERE workspace = ?",
+                       (copy, source))
+            runs = "SELECT label FROM runs WHERE workspace = ? AND status != 'training'"
+            db.execute("INSERT INTO runs SELECT ?, label, config, data, status, problem, steps_done, seconds,"
+                       " result, started FROM runs WHERE workspace = ? AND status != 'training'", (copy, source))
+            db.execute(f"INSERT INTO run_metrics SELECT ?, label, chunk FROM run_metrics WHERE workspace = ?"
+                       f" AND label IN ({runs}) ORDER BY rowid", (copy, source, source))
+            db.execute(f"INSERT INTO run_checkpoints SELECT ?, label, step, sha256 FROM run_checkpoints"
+                       f" WHERE workspace = ? AND label IN ({runs})", (copy, source, source))
+        return copy
+
+    def is_read_only(self, workspace: str) -> bool:
+        found = self._db().execute("SELECT read_only FROM workspaces WHERE id = ?", (workspace,)).fetchone()
+        return bool(found and found[0])
+
+    def _writable(self, db: sqlite3.Connection, workspace: str) -> None:
+        found = db.execute("SELECT read_only FROM workspaces WHERE id = ?", (workspace,)).fetchone()
+        if found is None:
+            raise UnknownWorkspace("no workspace has this id")
+        if found[0]:
+            raise ReadOnlyWorkspace("a shared view cannot be changed; a change makes the receiver's own copy")
 
     def open_workspace(self, workspace: str) -> None:
         if not is_workspace_id(workspace):
@@ -169,6 +199,7 @@ class SQLiteStore:
         self._check_room(workspace, len(data))
         sha = self.blobs.put(data)  # first the file, then the rows that point at it
         with self._write() as db:
+            self._writable(db, workspace)
             db.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?)", (sha, len(data)))
             db.execute("INSERT OR IGNORE INTO workspace_blobs VALUES (?, ?)", (workspace, sha))
         return sha
@@ -179,6 +210,7 @@ class SQLiteStore:
     def release_blob(self, workspace: str, sha256: str) -> None:
         """The workspace no longer needs this blob (a replaced image); its file goes when no one does."""
         with self._write() as db:
+            self._writable(db, workspace)
             db.execute("DELETE FROM workspace_blobs WHERE workspace = ? AND sha256 = ?", (workspace, sha256))
             orphans = self._drop_orphan_blobs(db)
         self._remove_files(orphans)
@@ -189,12 +221,14 @@ class SQLiteStore:
         if not values:
             return
         with self._write() as db:
+            self._writable(db, workspace)
             db.executemany("INSERT INTO settings VALUES (?, ?, ?) ON CONFLICT (workspace, key)"
                            " DO UPDATE SET value = excluded.value",
                            [(workspace, key, value) for key, value in values.items()])
 
     def delete_values(self, workspace: str, keys: list[str]) -> None:
         with self._write() as db:
+            self._writable(db, workspace)
             db.executemany("DELETE FROM settings WHERE workspace = ? AND key = ?", [(workspace, k) for k in keys])
 
     def values(self, workspace: str) -> dict[str, str]:
@@ -205,11 +239,13 @@ class SQLiteStore:
     def begin_run(self, workspace: str, label: str, config: str, data: str) -> None:
         self._check_room(workspace, len(config) + len(data))
         with self._write() as db:
+            self._writable(db, workspace)
             db.execute("INSERT INTO runs (workspace, label, config, data, status, started)"
                        " VALUES (?, ?, ?, ?, 'training', ?)", (workspace, label, config, data, time.time()))
 
     def resume_run(self, workspace: str, label: str, chunk: str, steps_done: int) -> None:
         with self._write() as db:
+            self._writable(db, workspace)
             if not db.execute("UPDATE runs SET status = 'training', problem = NULL, result = NULL, steps_done = ?"
                               " WHERE workspace = ? AND label = ?", (steps_done, workspace, label)).rowcount:
                 raise KeyError(label)
@@ -257,6 +293,7 @@ class SQLiteStore:
 
     def delete_run(self, workspace: str, label: str) -> None:
         with self._write() as db:
+            self._writable(db, workspace)
             checkpoints = [row[0] for row in db.execute(
                 "SELECT sha256 FROM run_checkpoints WHERE workspace = ? AND label = ?", (workspace, label))]
             db.execute("DELETE FROM runs WHERE workspace = ? AND label = ?", (workspace, label))

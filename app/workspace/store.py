@@ -17,6 +17,10 @@ class StoreFull(RuntimeError):
     """A cap is reached (one workspace's or the whole store's); the message says which."""
 
 
+class ReadOnlyWorkspace(PermissionError):
+    """A shared view: opened by its link, never written (a change forks it first)."""
+
+
 class UnknownWorkspace(LookupError):
     """No workspace has this id (never made, or removed after it went unused)."""
 
@@ -38,6 +42,11 @@ class RunRow:
 
 class WorkspaceStore(Protocol):
     def create_workspace(self) -> str: ...
+
+    def copy_workspace(self, source: str, read_only: bool) -> str:
+        """A new workspace holding `source`'s settings, files and runs that are not training."""
+
+    def is_read_only(self, workspace: str) -> bool: ...
 
     def open_workspace(self, workspace: str) -> None:
         """Marks it used now; UnknownWorkspace if there is none with this id."""
