@@ -24,6 +24,7 @@ from app.training.networks import NETWORKS, settings_of
 from app.training.pairs import AB_CHANGES, pair_changes
 from components.compute_slots import queue_notice
 from components.device_picker import current_device
+from components.lazy_tabs import lazy_tabs
 from components.training_session import (
     augmentation_warning,
     dataset,
@@ -163,30 +164,35 @@ if finished:
     chosen = st.selectbox("Run (the one that finished last, until you choose another)", list(labels),
                           key="train_after", format_func=lambda label: f"{label}: {labels[label]}")
     snapshot, run = next((s, r) for s, r in finished if s.label == chosen)
-    tabs = st.tabs(["Confusion matrix", "Most confidently wrong", "Batch norm's probe"])
+    # Only the open tab runs: each view is a figure to build, send and draw (a workspace with ten
+    # runs cost a second more to reopen than a fresh visit with all three, bench/workspace_reopen.py).
+    tabs = lazy_tabs(["Confusion matrix", "Most confidently wrong", "Batch norm's probe"], "train_after_tab", {})
     with tabs[0]:
-        st.plotly_chart(confusion_figure(snapshot.result.confusion, run.data.classes), width="stretch",
-                        key="train_confusion")
+        if tabs[0].open:
+            st.plotly_chart(confusion_figure(snapshot.result.confusion, run.data.classes), width="stretch",
+                            key="train_confusion")
     with tabs[1]:
-        if snapshot.result.wrong:
-            st.plotly_chart(wrong_images_figure(run.data.val_x, snapshot.result.wrong, run.data.classes),
-                            width="stretch", key="train_wrong", config=PICTURES)
-            st.caption("Validation images the network got wrong with the highest confidence: true class, "
-                       "then → the predicted class and its probability.")
-        else:
-            st.success("No validation image is misclassified.")
+        if tabs[1].open:
+            if snapshot.result.wrong:
+                st.plotly_chart(wrong_images_figure(run.data.val_x, snapshot.result.wrong, run.data.classes),
+                                width="stretch", key="train_wrong", config=PICTURES)
+                st.caption("Validation images the network got wrong with the highest confidence: true class, "
+                           "then → the predicted class and its probability.")
+            else:
+                st.success("No validation image is misclassified.")
     with tabs[2]:
-        partner = probe_partner(snapshot, [s for s in snapshots if s.label != chosen])
-        compare = [snapshot] + ([partner] if partner else [])
-        names = [f"{s.label}: batch norm {'on' if s.config.batch_norm else 'off'}" for s in compare]
-        peak = max(float((h.counts / max(h.counts.sum(), 1)).max()) for s in compare for h in s.histograms)
-        longest = max(epochs_trained(s) for s in compare)
-        for column, shown, name in zip(st.columns(len(compare)), compare, names):
-            column.plotly_chart(probe_figure(shown, name, peak, longest), width="stretch", key=f"probe_{shown.label}")
-        note = probe_span_note(compare, names)
-        if note:
-            st.info(note, icon=":material/straighten:")
-        st.caption("Pre-activations of one hidden layer over training, on a fixed validation batch. Batch norm is "
-                   "made to keep them centred with a steady spread (Ioffe & Szegedy 2015); without it their scale "
-                   f"can drift as the weights change. Here, first → last: {probe_drift(compare, names)}."
-                   + ("" if partner else " Train a run with batch norm the other way to see both side by side."))
+        if tabs[2].open:
+            partner = probe_partner(snapshot, [s for s in snapshots if s.label != chosen])
+            compare = [snapshot] + ([partner] if partner else [])
+            names = [f"{s.label}: batch norm {'on' if s.config.batch_norm else 'off'}" for s in compare]
+            peak = max(float((h.counts / max(h.counts.sum(), 1)).max()) for s in compare for h in s.histograms)
+            longest = max(epochs_trained(s) for s in compare)
+            for column, shown, name in zip(st.columns(len(compare)), compare, names):
+                column.plotly_chart(probe_figure(shown, name, peak, longest), width="stretch", key=f"probe_{shown.label}")
+            note = probe_span_note(compare, names)
+            if note:
+                st.info(note, icon=":material/straighten:")
+            st.caption("Pre-activations of one hidden layer over training, on a fixed validation batch. Batch norm is "
+                       "made to keep them centred with a steady spread (Ioffe & Szegedy 2015); without it their scale "
+                       f"can drift as the weights change. Here, first → last: {probe_drift(compare, names)}."
+                       + ("" if partner else " Train a run with batch norm the other way to see both side by side."))

@@ -3,7 +3,7 @@
 import pytest
 
 from components.server_state import WORKSPACE_WORK
-from tests.conftest import app_at
+from tests.conftest import app_at, open_tab
 
 DIGITS = "Digits (8×8, scikit-learn)"
 
@@ -44,6 +44,7 @@ def test_an_ab_pair_compares_batch_norm_and_offers_the_probe(app):
     table = app.dataframe[0].value
     assert list(table["Run"]) == ["run 1: BN off", "run 2: BN on"]
     assert (table["Status"] == "finished").all() and (table["Val accuracy"] > 0.5).all()
+    open_tab(app, "train_after_tab", "Batch norm's probe")  # only the open tab runs
     figures = " ".join(str(chart.proto.spec) for chart in app.get("plotly_chart"))
     assert "batch norm on" in figures and "batch norm off" in figures  # the probe, side by side
 
@@ -82,6 +83,7 @@ def test_after_the_run_follows_the_run_that_finished_last_until_one_is_chosen(ap
     app.toggle(key="train_bn").set_value(True).run()
     _train(app)
     assert app.selectbox(key="train_after").value == "run 2"  # the newest, not the one shown before
+    open_tab(app, "train_after_tab", "Batch norm's probe")
     # The probe puts run 2 (BN on, 1 epoch) beside run 1 (BN off, 2 epochs) and says they differ in length.
     assert any("run 2: batch norm on: 1 epochs" in i.value and "run 1: batch norm off: 2 epochs" in i.value
                for i in app.info)
