@@ -31,9 +31,13 @@ RUN .venv/bin/python -m pretrained.fetch --all \
     || echo "Some weights could not be fetched (listed above): those models will run untrained."
 
 ENV VISION_EXPLORER_OFFLINE=1 \
-    HF_HUB_OFFLINE=1
-RUN useradd --create-home --uid 10001 explorer
+    HF_HUB_OFFLINE=1 \
+    VISION_EXPLORER_DATA=/data
+RUN useradd --create-home --uid 10001 explorer \
+    && mkdir /data && chown 10001 /data
 USER 10001
+# The students' workspaces (SQLite and files): a volume, so they outlive the container.
+VOLUME /data
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

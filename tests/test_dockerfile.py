@@ -42,3 +42,10 @@ def test_weights_are_baked_then_the_image_is_offline_and_unprivileged():
     assert user.group(1) not in {"root", "0"}
     assert "HEALTHCHECK" in DOCKERFILE and "/_stcore/health" in DOCKERFILE
     assert "EXPOSE 8501" in DOCKERFILE
+
+
+def test_the_workspaces_live_on_a_volume_the_unprivileged_user_owns():
+    folder = re.search(r"VISION_EXPLORER_DATA=(\S+)", DOCKERFILE).group(1)
+    assert re.search(rf"^VOLUME {re.escape(folder)}$", DOCKERFILE, re.M)
+    assert re.search(rf"chown (\S+) {re.escape(folder)}", DOCKERFILE).group(1) == \
+        re.search(r"^USER (\S+)$", DOCKERFILE, re.M).group(1)

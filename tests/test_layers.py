@@ -3,7 +3,8 @@
 pages → components → app and pretrained. Inside app: topic packages (cnn, attribution, vit,
 swin, optim, training, landscape) use the drawing kit (app.figures), the serving machinery
 (app.serving) and the shared input (app's top-level modules), and another topic only where
-TOPIC_USES says why. app.serving uses no other part of app; pretrained never imports app;
+TOPIC_USES says why. app.serving and app.workspace (the workspace store) use no other part of
+app, and every part may use them; pretrained never imports app;
 nothing imports recipes or pages."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tests.conftest import ROOT
 
 CODE = ("app", "pretrained", "recipes", "components", "pages")
 TOPICS = ("cnn", "attribution", "vit", "swin", "optim", "training", "landscape")
+INFRASTRUCTURE = ("serving", "workspace")  # used by every part of app, using none
 # (user, used): why one topic may use another.
 TOPIC_USES = {
     ("landscape", "training"): "a landscape is drawn for the live-training networks, on their data",
@@ -83,10 +85,10 @@ def violations(graph: dict[str, set[str]]) -> list[str]:
 
 def _app_violations(user: str, target: str) -> list[str]:
     mine, theirs = _part_of_app(user), _part_of_app(target)
-    if mine == theirs or theirs == "serving" and mine != "serving":
+    if mine == theirs or theirs in INFRASTRUCTURE and mine not in INFRASTRUCTURE:
         return []
-    if mine == "serving":
-        return [f"{user} imports {target}: app.serving uses no other part of app"]
+    if mine in INFRASTRUCTURE:
+        return [f"{user} imports {target}: app.{mine} uses no other part of app"]
     if theirs in TOPICS and (mine, theirs) not in TOPIC_USES:
         return [f"{user} imports {target}: {mine} may not use the {theirs} topic (add it to TOPIC_USES, saying why)"]
     if mine in ("shared", "figures") and theirs in TOPICS:
@@ -103,6 +105,7 @@ def test_the_import_graph_keeps_the_layers():
 @pytest.mark.parametrize("module, wrong_import, rule", [
     ("pretrained.registry", "from app.serving.settings import SLOTS", "pretrained may not use app"),
     ("app.serving.bounded_cache", "import app.cnn.capture", "app.serving uses no other part of app"),
+    ("app.workspace.store", "from app.training.loop import train", "app.workspace uses no other part of app"),
     ("app.vit.capture", "from app.swin import windows", "vit may not use the swin topic"),
     ("app.optim.race", "from app.training.loop import train", "optim may not use the training topic"),
     ("app.figures.mosaic", "from app.attribution.methods import grad_cam", "attribution topic"),

@@ -121,7 +121,7 @@ OFFLINE = ChoiceSetting(OFFLINE_ENV, {"": False, "0": False, "false": False, "no
                         "the offline switch")
 WEIGHTS_DIR = FolderSetting(WEIGHTS_DIR_ENV, "the folder of weight files")
 
-DATA_DIR = DataFolderSetting("VISION_EXPLORER_DATA", "the folder of students' workspaces")
+DATA_DIR = DataFolderSetting("VISION_EXPLORER_DATA", "the data folder (students' workspaces, downloaded datasets)")
 KEEP_DAYS = NumberSetting("VISION_EXPLORER_KEEP_DAYS", 30, 1, 36_500, False,
                           "days an unused workspace is kept")
 WORKSPACE_MB = NumberSetting("VISION_EXPLORER_WORKSPACE_MB", 200, 1, 1 << 20, True,
