@@ -17,8 +17,3 @@ def is_workspace_id(text: object) -> bool:
     """Whether `text` has the form of an id (anything else never reaches the store: ids are
     never paths, SQL or log text)."""
     return isinstance(text, str) and _ID.fullmatch(text) is not None
-
-
-def redacted(workspace: str) -> str:
-    """What a log may say about an id: enough to tell two apart, too little to open one."""
-    return f"{workspace[:4]}…"
