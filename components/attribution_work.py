@@ -10,6 +10,8 @@ curves take 42 forward passes per map: a background job the page polls.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -22,11 +24,14 @@ from app.attribution.faithfulness import ConstantMap, Faithfulness, Stopped, fai
 from app.attribution.faithfulness_table import RANDOM_ORDER
 from app.attribution.sanity_check import randomised_model
 from app.serving.background_jobs import JobSnapshot
+from app.workspace.blobs import BlobMissing
+from app.workspace.store import StoreFull
 from components.cnn_capture import Inspection
 from components.deferred_work import deferred
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
-from components.server_state import RANDOMISED_MODELS
+from components.server_state import RANDOMISED_MODELS, STORE
+from components.workspace import workspace_id, writable_workspace_id
 
 _SLOW_RESULTS = "slow_attributions"
 _KEEP = 8  # slow results kept per session
@@ -77,8 +82,38 @@ def randomised_maps(loaded: pretrained.LoadedModel, image_sha: str, target: int,
 
 
 def slow_attribution(method: str, settings: tuple, loaded, image_sha: str, target: int) -> np.ndarray | None:
-    """A result computed earlier in this session for exactly these settings, or None."""
-    return st.session_state.get(_SLOW_RESULTS, {}).get((method, settings, *subject(loaded, image_sha, target)))
+    """A result computed earlier for exactly these settings (in this session, or kept in the
+    workspace: a reload does not pay for it again), or None."""
+    key = (method, settings, *subject(loaded, image_sha, target))
+    results = st.session_state.setdefault(_SLOW_RESULTS, {})
+    if key not in results:
+        kept = STORE.values(workspace_id()).get(_kept_key(key))
+        if kept is None:
+            return None
+        try:
+            with np.load(io.BytesIO(STORE.blob(json.loads(kept)["sha256"])), allow_pickle=False) as stored:
+                results[key] = stored["attribution"]
+        except (BlobMissing, ValueError, KeyError, OSError) as problem:
+            st.warning(f"{method} kept in this workspace could not be read back ({problem}): run it again.",
+                       icon=":material/broken_image:")
+            return None
+    return results[key]
+
+
+def _kept_key(key: tuple) -> str:
+    """The workspace's name for a slow result: a digest of what it was computed from."""
+    return "attribution:" + hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()
+
+
+def _keep(key: tuple, result: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, attribution=result)
+    try:
+        workspace = writable_workspace_id()
+        STORE.save_values(workspace, {_kept_key(key): json.dumps({"sha256": STORE.put_blob(workspace,
+                                                                                          buffer.getvalue())})})
+    except StoreFull as full:
+        st.warning(f"This result is shown but not kept for your next visit: {full}.", icon=":material/cloud_off:")
 
 
 def run_slow_attribution(method: str, settings: tuple, loaded, image_sha: str, target: int,
@@ -88,7 +123,9 @@ def run_slow_attribution(method: str, settings: tuple, loaded, image_sha: str, t
         result = compute(lambda done: bar.progress(done, text=f"{method}: {done:.0%}"))
     bar.empty()
     results = st.session_state.setdefault(_SLOW_RESULTS, {})
-    results[(method, settings, *subject(loaded, image_sha, target))] = result
+    key = (method, settings, *subject(loaded, image_sha, target))
+    results[key] = result
+    _keep(key, result)
     while len(results) > _KEEP:
         results.pop(next(iter(results)))
     return result

@@ -130,3 +130,32 @@ def test_a_layer_change_reuses_the_shared_capture(app):
     assert not app.exception
     assert after["misses"] == before["misses"] and after["hits"] == before["hits"] + 1
     assert 0 < after["bytes"] <= CAPTURES.max_bytes
+
+
+def test_a_slow_attribution_paid_for_comes_back_in_a_new_session_of_the_workspace(app):
+    """A reload (a new session on the same workspace) shows Occlusion's map without a Run button.
+    (AppTest reruns only the page, so the test sets the same window again; Chromium sees the
+    choices come back in tests/test_e2e_workspace.py.)"""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    app.switch_page("pages/attributions.py").run()
+    app.slider(key="occ_window").set_value(56)
+    app.slider(key="occ_stride").set_value(56)
+    app.button(key="run_Occlusion").click().run()
+    assert not app.exception and not any(b.key == "run_Occlusion" for b in app.button)
+    reopened = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    reopened.query_params["w"] = app.session_state["_workspace"]
+    reopened.run()
+    reopened.switch_page("pages/attributions.py").run()
+    reopened.slider(key="occ_window").set_value(56)
+    reopened.slider(key="occ_stride").set_value(56).run()
+    assert not reopened.exception
+    assert not any(b.key == "run_Occlusion" for b in reopened.button)  # shown, not offered again
+    fresh = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    fresh.run()  # another workspace: nothing of the first one's
+    fresh.switch_page("pages/attributions.py").run()
+    fresh.slider(key="occ_window").set_value(56)
+    fresh.slider(key="occ_stride").set_value(56).run()
+    assert any(b.key == "run_Occlusion" for b in fresh.button)
