@@ -105,6 +105,11 @@ def save_choices() -> None:
         st.session_state[_SAVED].update(changed)
 
 
+def current_choices() -> dict:
+    """Every choice this session holds now (widget values and the pages' plain values)."""
+    return dict(sorted(_choices().items()))
+
+
 def _changed_choices() -> dict[str, str]:
     """Choices (as JSON) that differ from what the store holds."""
     saved = st.session_state[_SAVED]

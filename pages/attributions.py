@@ -21,6 +21,7 @@ from components.attribution_work import (
 )
 from components.cnn_capture import inspect_image
 from components.deferred_work import leave_subject, live_section, result_or_progress
+from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.model_picker import model_picker
 
@@ -104,7 +105,7 @@ for column, method in zip([cell for _ in range(2) for cell in st.columns(2)], ca
         maps[method] = attribution
         signed = method in attributions.SIGNED_METHODS
         st.plotly_chart(attribution_figure(inspection.view, attribution, signed, opacity), width="stretch",
-                        key=f"map_{method}")
+                        key=f"map_{method}", config=chart_config())
         st.caption(captions[method])
 
 def sanity_check() -> dict:
@@ -131,7 +132,7 @@ def sanity_check() -> dict:
             signed = method in attributions.SIGNED_METHODS
             st.plotly_chart(attribution_figure(inspection.view, randomised, signed, opacity, height=330,
                                                colorbar_below=True),
-                            width="stretch", key=f"random_map_{method}")
+                            width="stretch", key=f"random_map_{method}", config=chart_config())
             st.caption(f"ρ = {similarity.spearman:.2f}, SSIM = {similarity.ssim:.2f}" if similarity.comparable
                        else f"SSIM = {similarity.ssim:.2f}; a constant map has no ranks, so no ρ.")
     return similarities
@@ -150,7 +151,7 @@ def faithfulness_section(similarities: dict):
                  | {column: number for column in shown if column not in ("method", "note")})
     st.markdown(faithfulness_verdict(rows))
     st.plotly_chart(faithfulness_figure({m: r for m, r in results.items() if r is not None}, names[target]),
-                    width="stretch", key="faithfulness_curves")
+                    width="stretch", key="faithfulness_curves", config=chart_config())
     st.caption("8×8 px squares are replaced by a blurred copy of the image, in the map's order; each curve is "
                "the model's probability for the class. Deletion and insertion are RISE's (Petsiuk et al. 2018); "
                "SRG, the symmetric relevance gain of Blücher et al. (2024), is the area when the least relevant "

@@ -16,6 +16,7 @@ from app.figures.mosaic import channel_mosaic
 from app.figures.overlays import map_overlay_figure
 from app.figures.prediction_chart import top_k_bar_chart
 from components.cnn_capture import inspect_image
+from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.layer_picker import layer_picker
 from components.lazy_tabs import lazy_tabs
@@ -33,7 +34,7 @@ activation = inspection.capture.activations[info.name]
 stats = layer_stats(activation)
 
 depth_col, facts_col = st.columns([3, 1])
-depth_col.plotly_chart(depth_figure(inspection.layers, info.name), width="stretch", key="depth")
+depth_col.plotly_chart(depth_figure(inspection.layers, info.name), width="stretch", key="depth", config=chart_config())
 with facts_col:
     st.metric("Output", " × ".join(str(n) for n in info.shape))
     rf = info.receptive_field
@@ -59,11 +60,11 @@ with tabs[0]:
             order = channel_order(activation, order_by)
             top = st.slider("Show the first k channels", 1, info.channels, min(info.channels, 256), key=f"fm_top_{info.name}")
             mosaic = channel_mosaic(activation, order[:top], colormap, shared)
-            st.plotly_chart(mosaic_figure(mosaic), width="stretch", key="mosaic")
+            st.plotly_chart(mosaic_figure(mosaic), width="stretch", key="mosaic", config=chart_config())
             st.caption(f"{top} of {info.channels} channels, sorted by {order_by}; hover a tile for its index.")
         else:
             st.info(f"{info.name} has no spatial extent: {info.channels} numbers, one per unit.")
-            st.plotly_chart(vector_figure(activation), width="stretch", key="vector")
+            st.plotly_chart(vector_figure(activation), width="stretch", key="vector", config=chart_config())
 with tabs[1]:
     if tabs[1].open:
         if info.is_spatial:
@@ -79,14 +80,15 @@ with tabs[1]:
                 inspection.view, channel_map, opacity, colormap, value_range, smooth,
                 None if rf.is_global else rf.box(row, col), "receptive field of the strongest unit",
                 title=f"{info.name}, channel {channel}", value_label="activation",
-            ), width="stretch", key="overlay")
+            ), width="stretch", key="overlay", config=chart_config())
             left.caption(f"Channel {strongest} has the largest mean. The dashed square is what the strongest "
                          f"unit of this map can see.")
         else:
-            st.plotly_chart(vector_figure(activation), width="stretch", key="vector_one")
+            st.plotly_chart(vector_figure(activation), width="stretch", key="vector_one", config=chart_config())
 with tabs[2]:
     if tabs[2].open:
-        st.plotly_chart(histogram_figure(stats, title=f"Activations of {info.name}"), width="stretch", key="hist")
+        st.plotly_chart(histogram_figure(stats, title=f"Activations of {info.name}"), width="stretch", key="hist",
+                        config=chart_config())
         st.caption(f"mean {stats.mean:.3g} · std {stats.std:.3g} · min {stats.minimum:.3g} · max {stats.maximum:.3g}"
                    f" · exactly zero {stats.zero_fraction:.1%} · negative {stats.negative_fraction:.1%}")
 with tabs[3]:
@@ -95,7 +97,7 @@ with tabs[3]:
         if filters is None:
             st.info("This model has no convolution on the RGB input.")
         else:
-            st.plotly_chart(filters_figure(filters), width="stretch", key="filters")
+            st.plotly_chart(filters_figure(filters), width="stretch", key="filters", config=chart_config())
             weights = "trained" if loaded.weights.trained else "random (untrained)"
             st.caption(f"The {filters.shape[0]} filters of the first convolution ({filters.shape[1]}×{filters.shape[2]}"
                        f" px, {weights} weights), each stretched to its own range. Krizhevsky et al. (2012, Fig. 3) "
@@ -103,6 +105,7 @@ with tabs[3]:
 with tabs[4]:
     if tabs[4].open:
         if loaded.weights.trained:
-            st.plotly_chart(top_k_bar_chart(top_predictions(loaded, image)), width="stretch", key="top5")
+            st.plotly_chart(top_k_bar_chart(top_predictions(loaded, image)), width="stretch", key="top5",
+                            config=chart_config())
         else:
             st.info("Class predictions are hidden: the weights are untrained.")

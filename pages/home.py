@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.figures.prediction_chart import top_k_bar_chart
 from components.compute_slots import queue_table
+from components.figure_export import chart_config
 from components.image_picker import current_image, image_caption
 from components.model_zoo import zoo_table
 from components.models import loaded_model, top_predictions, untrained_banner
@@ -30,7 +31,7 @@ with right:
     st.subheader(f"What {loaded.spec.title} sees")
     if not untrained_banner(loaded):
         predictions = top_predictions(loaded, image)
-        st.plotly_chart(top_k_bar_chart(predictions), width="stretch", key="home_top5")
+        st.plotly_chart(top_k_bar_chart(predictions), width="stretch", key="home_top5", config=chart_config())
         st.caption(
             f"Top-5 of 1,000 ImageNet classes. {loaded.spec.title} ({loaded.spec.num_params / 1e6:.1f} M "
             f"parameters) sees a {loaded.spec.preprocessing.input_size}² centre crop; weights from "

@@ -10,6 +10,7 @@ from app.landscape.grid import (
 )
 from app.landscape.sharpness import sharpness_verdict
 from components.deferred_work import live_section, result_or_progress
+from components.figure_export import chart_config
 from components.landscape_jobs import (
     COARSE,
     HESSIAN_PRODUCTS,
@@ -55,10 +56,10 @@ def lines_view():
     columns = st.columns(2)
     columns[0].plotly_chart(line_figure(computed.along, computed.path_loss, computed.path_accuracy,
                                         "From the initial to the final weights", {"initial": 0.0, "final": 1.0},
-                                        log_scale), width="stretch", key="land_line1")
+                                        log_scale), width="stretch", key="land_line1", config=chart_config())
     columns[1].plotly_chart(line_figure(computed.around, computed.random_loss, computed.random_accuracy,
                                         "Along a random filter-normalised direction", {"final": 0.0}, log_scale),
-                            width="stretch", key="land_line2")
+                            width="stretch", key="land_line2", config=chart_config())
     st.caption("θ(α) = θ₀ + α(θ* − θ₀) on the left (Goodfellow et al.'s line, continued past both ends); "
                "θ* + αd on the right, d scaled filter by filter to the weights' norms.")
 
@@ -101,8 +102,9 @@ def plane_view():
     metric = st.radio("Show", ["loss", "accuracy"], horizontal=True, key="plane_metric")
     left, right = st.columns(2)
     left.plotly_chart(contour_figure(surface, metric, log_scale, path=plane.coordinates if plane else None),
-                      width="stretch", key="plane_contour")
-    right.plotly_chart(surface_3d_figure(surface, metric, log_scale), width="stretch", key="plane_3d")
+                      width="stretch", key="plane_contour", config=chart_config())
+    right.plotly_chart(surface_3d_figure(surface, metric, log_scale), width="stretch", key="plane_3d",
+                       config=chart_config())
 
 
 def comparison_view():
@@ -131,7 +133,7 @@ def comparison_view():
     shared = shared_range(surfaces, metric, log_scale)
     for column, surface, k in zip(st.columns(2), surfaces, pair):
         column.plotly_chart(contour_figure(surface, metric, log_scale, shared, title=choices[k]), width="stretch",
-                            key=f"compare_{k}")
+                            key=f"compare_{k}", config=chart_config())
     st.caption("The same colour scale on both sides: equal colours are equal values.")
     if complete and all(r.top_eigenvalue is not None for r in result):
         images = len(subject(pair[0]).evaluation(spec.evaluation_size))

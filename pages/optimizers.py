@@ -10,6 +10,7 @@ from app.optim.race_table import race_table, steps_column
 from app.optim.schedules import SCHEDULES
 from app.optim.surfaces import SURFACES
 from app.optim.trajectories import GradientNoise
+from components.figure_export import chart_config
 from components.lazy_tabs import lazy_tabs
 from components.optimizer_race import loss_chart, race_chart, surface_chart, trajectories
 from components.race_hyperparameters import hyperparameter_rows
@@ -88,18 +89,19 @@ with chart:
     with tabs[0]:
         if tabs[0].open:
             st.plotly_chart(race_chart(settings), width="stretch", key=chart_key, on_select="rerun",
-                            selection_mode=("points", "box"))
+                            selection_mode=("points", "box"), config=chart_config())
             st.caption("▶ Replay moves every racer together: the dark line is −gradient, the grey arrow "
                        "with a head in the racer's colour the velocity of momentum methods, the dotted box "
                        "each coordinate's effective learning rate of adaptive methods (wide: that direction "
                        "moves fast).")
     with tabs[1]:
         if tabs[1].open:
-            st.plotly_chart(surface_chart(settings), width="stretch", key="race_3d", config=SURFACE_3D_CONFIG)
+            st.plotly_chart(surface_chart(settings), width="stretch", key="race_3d",
+                            config=chart_config(SURFACE_3D_CONFIG))
     with tabs[2]:
         if tabs[2].open:
             log_scale = st.toggle("Log scale", True, key="race_log")
-            st.plotly_chart(loss_chart(settings, log_scale), width="stretch", key="race_loss")
+            st.plotly_chart(loss_chart(settings, log_scale), width="stretch", key="race_loss", config=chart_config())
     with tabs[3]:
         if tabs[3].open:
             tolerance = st.number_input("Tolerance", value=1e-3, format="%.0e", key="race_tolerance")

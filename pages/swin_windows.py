@@ -21,6 +21,7 @@ from app.swin.figures import (
 )
 from app.swin.windows import region_labels, shifted_window_mask, swin_reach, window_partition
 from app.vit.figures import patch_at
+from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
@@ -83,7 +84,8 @@ with tabs[1]:
     if tabs[1].open:
         if geometry.shift:
             frames, frame_size = animation_frames(source, geometry, view)
-            st.plotly_chart(shift_animation_figure(frames, geometry, frame_size), width="stretch", key="animation")
+            st.plotly_chart(shift_animation_figure(frames, geometry, frame_size), width="stretch", key="animation",
+                            config=chart_config())
             st.caption(f"torch.roll by −{geometry.shift} tokens moves the top rows and left columns to the bottom "
                        "and right; the fixed windows then cut through tokens from different places, labelled 0–8.")
         else:
@@ -101,9 +103,9 @@ with tabs[2]:
             left, right = st.columns([2, 3])
             # No toolbar: over a picture this small it covers the title, and there is nothing to zoom.
             left.plotly_chart(window_labels_figure(geometry, window_index), width="stretch", key="window_labels",
-                              config={"displayModeBar": False})
+                              config=chart_config({"displayModeBar": False}))
             right.plotly_chart(mask_figure(mask, window_labels, f"Its {geometry.window ** 2}×{geometry.window ** 2} mask"),
-                               width="stretch", key="mask")
+                               width="stretch", key="mask", config=chart_config())
             st.caption("White: 0, the pair may attend; dark: −100, added before the softmax so the pair gets "
                        "e⁻¹⁰⁰ ≈ 0. The colour strips are the sub-regions, the same colours as on the picture.")
         else:
@@ -111,7 +113,7 @@ with tabs[2]:
 
 with tabs[3]:
     if tabs[3].open:
-        st.plotly_chart(patch_merging_figure(stages), width="stretch", key="merging")
+        st.plotly_chart(patch_merging_figure(stages), width="stretch", key="merging", config=chart_config())
         st.caption("Between stages, each 2×2 neighbourhood (x0, x1, x2, x3) is concatenated: the resolution halves "
                    "and the channels quadruple, then a linear layer brings them to twice the input's.")
 
@@ -126,7 +128,8 @@ with tabs[4]:
         fractions = [float(m.mean()) for m in maps]
         left.image(reach_picture(view, maps[names.index(after)], (row, col)), width="stretch",
                    caption=f"{fractions[names.index(after)]:.0%} of the image can reach the red token")
-        right.plotly_chart(reach_figure(fractions, [1.0] * len(names), names), width="stretch", key="reach")
+        right.plotly_chart(reach_figure(fractions, [1.0] * len(names), names), width="stretch", key="reach",
+                           config=chart_config())
         right.caption("A ViT token sees the whole image from its first block; a Swin token its window, then, "
                       "through shifted windows and patch merging, ever more.")
 
@@ -155,7 +158,8 @@ with tabs[5]:
                 kind = "shifted windows, masked keys grey" if block.shifted else "regular windows"
                 mosaic = window_attention_mosaic(native_view, maps, hidden, token, colormap)
                 st.plotly_chart(mosaic_figure(mosaic, title=f"Block {block.block + 1}: {kind}", tile_name="head",
-                                              height=420), width="stretch", key=f"swin_attention_{block.block}")
+                                              height=420), width="stretch", key=f"swin_attention_{block.block}",
+                                config=chart_config())
                 if to_padding:
                     st.caption(f"{to_padding:.0%} of this token's attention went to padding tokens.")
             if not any(block.shifted for block in blocks):
@@ -167,8 +171,8 @@ with tabs[6]:
         order = channel_order(features, "mean")
         top = st.slider("Channels", 1, features.shape[0], min(64, features.shape[0]), key=f"swin_top_{stage_number}")
         st.plotly_chart(mosaic_figure(channel_mosaic(features, order[:top], "Viridis")), width="stretch",
-                        key="swin_mosaic")
+                        key="swin_mosaic", config=chart_config())
         st.plotly_chart(histogram_figure(layer_stats(features), title=f"Stage {stage_number} output"),
-                        width="stretch", key="swin_hist")
+                        width="stretch", key="swin_hist", config=chart_config())
         st.caption(f"Stage {stage_number}: {features.shape[0]} channels on a {features.shape[1]}×{features.shape[2]} "
                    "map (timm keeps Swin's maps as NHWC; shown as channels), strongest mean first.")

@@ -24,6 +24,7 @@ from app.training.networks import NETWORKS, settings_of
 from app.training.pairs import AB_CHANGES, pair_changes
 from components.compute_slots import queue_notice
 from components.device_picker import current_device
+from components.figure_export import chart_config
 from components.lazy_tabs import lazy_tabs
 from components.training_session import (
     augmentation_warning,
@@ -87,7 +88,7 @@ with st.expander("Data augmentation", expanded=False):
             st.warning(warning, icon=":material/warning:")
         st.plotly_chart(augmentation_figure(data.train_images[:16].float() / 255, data.train_labels[:16],
                                             data.classes, augmentation, int(seed)), width="stretch",
-                        key="aug_preview", config=PICTURES)
+                        key="aug_preview", config=chart_config(PICTURES))
         st.caption("Sixteen training images as the network will see them (a new draw every step).")
 
 config = TrainingConfig(model=model, batch_norm=batch_norm, dropout=dropout, width=width,
@@ -141,7 +142,8 @@ def live_view() -> None:
                           f"{label}: **{s.status}**" for s, label in zip(snapshots, labels)))
     queue_notice([s.status for s in snapshots])
     smoothing = st.slider("Smoothing (debiased EMA, as TensorBoard)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
-    st.plotly_chart(curves_figure(snapshots, labels, smoothing), width="stretch", key="train_curves")
+    st.plotly_chart(curves_figure(snapshots, labels, smoothing), width="stretch", key="train_curves",
+                    config=chart_config())
     datasets = list(dict.fromkeys(s.data.dataset for s in snapshots))  # in the order of the runs
     if len(datasets) > 1:  # overlaid on purpose: how hard each dataset is, for one network, is worth seeing
         st.caption(f"These runs learn different data ({', '.join(datasets)}): where their curves part, the data "
@@ -170,12 +172,12 @@ if finished:
     with tabs[0]:
         if tabs[0].open:
             st.plotly_chart(confusion_figure(snapshot.result.confusion, run.data.classes), width="stretch",
-                            key="train_confusion")
+                            key="train_confusion", config=chart_config())
     with tabs[1]:
         if tabs[1].open:
             if snapshot.result.wrong:
                 st.plotly_chart(wrong_images_figure(run.data.val_x, snapshot.result.wrong, run.data.classes),
-                                width="stretch", key="train_wrong", config=PICTURES)
+                                width="stretch", key="train_wrong", config=chart_config(PICTURES))
                 st.caption("Validation images the network got wrong with the highest confidence: true class, "
                            "then → the predicted class and its probability.")
             else:
@@ -188,7 +190,8 @@ if finished:
             peak = max(float((h.counts / max(h.counts.sum(), 1)).max()) for s in compare for h in s.histograms)
             longest = max(epochs_trained(s) for s in compare)
             for column, shown, name in zip(st.columns(len(compare)), compare, names):
-                column.plotly_chart(probe_figure(shown, name, peak, longest), width="stretch", key=f"probe_{shown.label}")
+                column.plotly_chart(probe_figure(shown, name, peak, longest), width="stretch", key=f"probe_{shown.label}",
+                                    config=chart_config())
             note = probe_span_note(compare, names)
             if note:
                 st.info(note, icon=":material/straighten:")

@@ -11,6 +11,7 @@ from app.figures.prediction_chart import top_k_bar_chart
 from app.predictions import top_k
 from app.vit.figures import attention_distance_figure, head_maps_mosaic, patch_at, patch_grid_picture
 from app.vit.maps import attention_rollout, mass_threshold_mask, mean_attention_distance
+from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
@@ -46,7 +47,7 @@ with tabs[0]:
         maps = capture.patch_attention(layer - 1)
         masks = mass_threshold_mask(maps, mass / 100) if show_mask else None
         picture.plotly_chart(mosaic_figure(head_maps_mosaic(view, maps, smooth=smooth, masks=masks), tile_name="head",
-                                           height=560), width="stretch", key="heads")
+                                           height=560), width="stretch", key="heads", config=chart_config())
         who = "the CLS token" if capture.has_class_token else "the patches on average"
         picture.caption(f"Layer {layer}: how much {who} attends to each patch, one tile per head ({capture.heads}).")
 
@@ -65,7 +66,7 @@ with tabs[1]:
             column.plotly_chart(map_overlay_figure(
                 view, values, 0.75, "Inferno", (0.0, float(values.max()) or 1.0), title=title, height=420,
                 value_label=label, fade=True, tickformat=tickformat, colorbar_below=True),
-                width="stretch", key=key)
+                width="stretch", key=key, config=chart_config())
 
         side_by_side(columns[0], rollout, "Attention rollout", "share", "rollout")
         side_by_side(columns[1], raw, f"Raw layer {last}, mean of heads", "share", "raw")
@@ -97,7 +98,7 @@ with tabs[2]:
             st.caption(f"Patch ({row}, {col}) is framed in yellow; click another.")
         maps = capture.patch_attention(layer - 1, query=capture.query_of_patch(row, col))
         maps_col.plotly_chart(mosaic_figure(head_maps_mosaic(view, maps), tile_name="head", height=520),
-                              width="stretch", key="clicked_maps")
+                              width="stretch", key="clicked_maps", config=chart_config())
         maps_col.caption(f"Where patch ({row}, {col}) looks in layer {layer}, one tile per head.")
 
 with tabs[3]:
@@ -117,7 +118,7 @@ with tabs[3]:
             other_capture = attention_of(other_loaded, other_source, other_size, other_rgb).capture
             label = other_loaded.spec.title + ("" if other_loaded.weights.trained else " (untrained)")
             series[label] = distances(other_capture, other_size)
-        st.plotly_chart(attention_distance_figure(series), width="stretch", key="distance")
+        st.plotly_chart(attention_distance_figure(series), width="stretch", key="distance", config=chart_config())
         st.caption("Each point is one head: the distance, in pixels of a 224 px input, over which its patches gather "
                    "information (Dosovitskiy et al. 2020, Figure 7). In the paper's trained ViTs, early layers mix near "
                    "and far heads and deep ones look far; random weights look everywhere.")
@@ -130,4 +131,4 @@ with tabs[4]:
             st.info("Class predictions are hidden: the weights are untrained.")
         else:
             predictions = top_k(capture.logits, pretrained.class_names(spec), k=5)
-            st.plotly_chart(top_k_bar_chart(predictions), width="stretch", key="vit_top5")
+            st.plotly_chart(top_k_bar_chart(predictions), width="stretch", key="vit_top5", config=chart_config())

@@ -3,6 +3,7 @@ the choices and the training runs come back after a reload, a typed address, a s
 restart and a kill -9 in the middle of a run (which then resumes from its last checkpoint); a
 link to no workspace says so."""
 
+import json
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sklearn.datasets
+from PIL import Image
 
 from app.workspace.ids import new_workspace_id
 from tests.browser import exception_boxes, free_port, running_app, screenshot, wait_for_run
@@ -192,6 +194,18 @@ def test_a_shared_link_opens_the_same_view_elsewhere_and_forks_on_the_first_chan
         link = sender.locator("[data-testid='stSidebar'] [data-testid='stCode']").inner_text().strip()
         assert link.startswith(f"{url}/optimizers?w=") and own not in link
         screenshot(sender, "workspace-share-link")
+        with sender.expect_download() as settings:
+            sender.locator("[data-testid='stSidebar']").get_by_role("button", name="Download the settings").click()
+        assert settings.value.suggested_filename == "vision-explorer-optimizers-settings.json"
+        assert json.loads(Path(settings.value.path()).read_text())["race_surface"] == "Rosenbrock"
+        chart = sender.locator("[data-testid='stMain'] .js-plotly-plot").first
+        chart.hover()
+        with sender.expect_download() as picture:
+            chart.get_by_role("button", name="Download plot as a PNG").click()
+        box = chart.bounding_box()
+        width, height = Image.open(picture.value.path()).size
+        assert picture.value.suggested_filename == "vision-explorer-optimizers.png"
+        assert abs(width - 2 * box["width"]) <= 4 and abs(height - 2 * box["height"]) <= 4  # twice the screen
 
         receiver = sender.context.browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
         receiver.set_default_timeout(120_000)
