@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from app.notebook import snippet
 from app.optim.figures import SURFACE_3D_CONFIG
 from app.optim.race import RaceSettings, default_racers
 from app.optim.race_table import race_table, steps_column
@@ -94,6 +95,9 @@ with chart:
                        "with a head in the racer's colour the velocity of momentum methods, the dotted box "
                        "each coordinate's effective learning rate of adaptive methods (wide: that direction "
                        "moves fast).")
+            with st.expander("This race in a notebook (Python)", icon=":material/code:"):
+                st.code(snippet(settings, "settings", "race_figure(settings.surface, settings.run(), settings.start)",
+                                ["from app.optim.figures import race_figure"]), language="python")
     with tabs[1]:
         if tabs[1].open:
             st.plotly_chart(surface_chart(settings), width="stretch", key="race_3d",

@@ -111,3 +111,21 @@ def test_adams_inputs_give_torch_adams_race(app):
     expected = surface.value(*parameter.detach().tolist())
     assert shown == pytest.approx(expected, rel=5e-3)  # the table shows three significant digits
     assert default_racers(surface)["Adam"].lr != 0.01  # the input, not the default, made the race
+
+
+def test_the_notebook_code_draws_the_race_on_screen(app):
+    """The expander's Python, run as a notebook runs it, makes the very figure the page shows:
+    the surface, the start, the schedule, the noise and a changed hyperparameter included."""
+    _changed(app, app.select_slider(key="race_kappa"), 50)
+    _changed(app, app.slider(key="race_steps"), 120)
+    _changed(app, app.button_group(key="race_optimizers"), ALL)
+    _changed(app, app.selectbox(key="race_schedule"), "cosine")
+    _changed(app, app.number_input(key="hp_Momentum (course)_lam"), 0.5)
+    _changed(app, app.slider(key="race_noise"), 6.0)
+    [code] = [c.value for c in app.code]
+    cell = {}
+    *body, last = code.strip().splitlines()
+    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
+    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    assert json.loads(figure.to_json()) == _spec(app)
+    assert "lam=0.5" in code and "Cosine(" in code and "condition=50.0" in code
