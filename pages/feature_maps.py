@@ -22,6 +22,7 @@ from components.layer_picker import layer_picker
 from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
 from components.models import top_predictions
+from components.notebook_code import channel_mosaic_code
 
 st.title("Feature maps")
 st.caption("One forward pass captures every listed layer; every control below only redraws.")
@@ -62,6 +63,9 @@ with tabs[0]:
             mosaic = channel_mosaic(activation, order[:top], colormap, shared)
             st.plotly_chart(mosaic_figure(mosaic), width="stretch", key="mosaic", config=chart_config())
             st.caption(f"{top} of {info.channels} channels, sorted by {order_by}; hover a tile for its index.")
+            with st.expander("This mosaic in a notebook (Python)", icon=":material/code:"):
+                st.code(channel_mosaic_code(loaded, image, info.name, order_by, top, colormap, shared),
+                        language="python")
         else:
             st.info(f"{info.name} has no spatial extent: {info.channels} numbers, one per unit.")
             st.plotly_chart(vector_figure(activation), width="stretch", key="vector", config=chart_config())

@@ -159,3 +159,25 @@ def test_a_slow_attribution_paid_for_comes_back_in_a_new_session_of_the_workspac
     fresh.slider(key="occ_window").set_value(56)
     fresh.slider(key="occ_stride").set_value(56).run()
     assert any(b.key == "run_Occlusion" for b in fresh.button)
+
+
+def test_the_notebook_code_draws_the_mosaic_on_screen(app):
+    """The expander's Python, run as a notebook runs it (its own model load, its own forward
+    pass), makes the very mosaic the page shows for the layer, order, count and colours chosen."""
+    import json
+
+    app.switch_page("pages/feature_maps.py").run()
+    app.selectbox(key="layer_efficientnet_lite0_select").set_value("blocks.3").run()
+    app.radio(key="fm_order").set_value("max")
+    app.selectbox(key="fm_colormap").set_value(app.selectbox(key="fm_colormap").options[2])
+    app.radio(key="fm_scale").set_value("shared across the layer").run()
+    app.slider(key="fm_top_blocks.3").set_value(12).run()
+    assert not app.exception
+    [code] = [c.value for c in app.code]
+    cell = {}
+    *body, last = code.strip().splitlines()
+    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
+    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "mosaic"]
+    assert json.loads(figure.to_json()) == shown
+    assert "sample_bytes('cat')" in code and "'blocks.3'" in code and "[:12]" in code
