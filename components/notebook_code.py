@@ -39,3 +39,17 @@ def channel_mosaic_code(loaded: pretrained.LoadedModel, image: DecodedImage, lay
         f"mosaic_figure(channel_mosaic(activation, channel_order(activation, {order_by!r})[:{top}], {colormap!r}, "
         f"{shared!r}))",
     ]) + "\n"
+
+
+def top_five_code(loaded: pretrained.LoadedModel, image: DecodedImage) -> str:
+    """The Home page's top-5 bar chart."""
+    image_imports, image_line = image_code(image)
+    imports = sorted({"import pretrained", "from app.figures.prediction_chart import top_k_bar_chart",
+                      "from app.predictions import classify", "from app.preprocess import preprocess", *image_imports})
+    return "\n".join([
+        *imports, "",
+        f"loaded = pretrained.load_model({loaded.spec.name!r}, device={str(loaded.device)!r})",
+        image_line,
+        "batch = preprocess(image.rgb, loaded.spec.preprocessing)",
+        "top_k_bar_chart(classify(loaded.model, batch, pretrained.class_names(loaded.spec)))",
+    ]) + "\n"

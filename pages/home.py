@@ -8,6 +8,7 @@ from components.figure_export import chart_config
 from components.image_picker import current_image, image_caption
 from components.model_zoo import zoo_table
 from components.models import loaded_model, top_predictions, untrained_banner
+from components.notebook_code import top_five_code
 from components.server_status import server_status
 
 FIRST_TASTE_MODEL = "efficientnet_lite0"
@@ -37,6 +38,8 @@ with right:
             f"parameters) sees a {loaded.spec.preprocessing.input_size}² centre crop; weights from "
             f"{loaded.spec.weights.source_note}, checked against their SHA-256."
         )
+        with st.expander("This chart in a notebook (Python)", icon=":material/code:"):
+            st.code(top_five_code(loaded, image), language="python")
 
 st.subheader("Model zoo")
 zoo_table()

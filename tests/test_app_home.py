@@ -161,3 +161,15 @@ def test_a_download_into_an_unwritable_torch_home_says_which_folder_and_the_app_
     assert f"cannot write tiny_resnet.pth into {folder}" in message
     assert "set TORCH_HOME to a writable folder" in message
     assert at.dataframe[0].value.set_index("Model").loc["Tiny ResNet", "Weights"] == "downloadable"
+
+
+def test_the_notebook_code_draws_the_top_five_on_screen(app):
+    import json
+
+    [code] = [c.value for c in app.code]
+    cell = {}
+    *body, last = code.strip().splitlines()
+    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
+    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "home_top5"]
+    assert json.loads(figure.to_json()) == shown and "tiger cat" in code + str(shown)
