@@ -3,11 +3,12 @@
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from app.serving.allocator import keep_freed_memory
 from app.serving.settings import setting_problems
 from components.sidebar import shared_sidebar
-from components.workspace import open_workspace, remember_in_browser, save_choices
+from components.workspace import forget_restored_choices, open_workspace, remember_in_browser, save_choices
 
 keep_freed_memory()
 
@@ -46,5 +47,9 @@ with st.sidebar:
     remember_in_browser()
 try:
     navigation.run()
+except StreamlitAPIException as refusal:
+    if not forget_restored_choices(refusal):
+        raise
+    st.rerun()  # a kept choice no longer fits its widget: the page again, from the defaults
 finally:  # also after st.stop() or a rerun: what the student chose so far is kept
     save_choices()

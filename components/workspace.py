@@ -16,6 +16,8 @@ when the student comes back to a page Streamlit had forgotten.
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -31,6 +33,7 @@ COOKIE = "vision_explorer_workspace"
 _ID = "_workspace"
 _SAVED = "_workspace_saved"  # key -> the JSON text the store holds for it
 _CHOICE = "choice:"  # prefix of widget values in the store, apart from the image and runs
+_PENDING = "_workspace_restored_pending"  # keys put back whose widget has not taken them yet
 
 # Widgets whose value a script may set (Streamlit's own names for how each widget's value
 # travels); buttons, uploads, chat input and a chart's selection may not be set.
@@ -135,9 +138,10 @@ def remember_in_browser() -> None:
 
 
 def _adopt(workspace: str) -> None:
-    """This session now works in `workspace`: what it held before is another workspace's."""
-    for key in [k for k in st.session_state.keys() if _choice_key(k)]:
-        del st.session_state[key]
+    """This session now works in `workspace`: what it held of another workspace goes."""
+    if _ID in st.session_state:
+        for key in [k for k in st.session_state.keys() if _choice_key(k)]:
+            del st.session_state[key]
     st.session_state[_ID] = workspace
     stored, damaged = {}, []
     for key, text in STORE.values(workspace).items():
@@ -162,15 +166,43 @@ def _browser_session() -> str | None:
 
 
 def _restore_missing_choices() -> None:
+    pending = st.session_state.setdefault(_PENDING, set())
     for key, text in st.session_state[_SAVED].items():
         if key not in st.session_state:
             st.session_state[key] = values.decode(text)
+            pending.add(key)
+
+
+def forget_restored_choices(refusal: BaseException) -> bool:
+    """After a widget refused a value put back (out of its range now, or no longer one of its
+    options: the model or layer it belonged to changed since): forgets that value, so that the
+    widget starts from its default. The widget is found by the `key` its Streamlit function was
+    called with, in the refusal's traceback (every value put back and not yet taken by its
+    widget, when it cannot be found). False when none is waiting: the refusal is a bug, not a
+    stale choice."""
+    pending = st.session_state.get(_PENDING, set())
+    keys = set()
+    trace = refusal.__traceback__
+    while trace is not None:
+        keys.add(trace.tb_frame.f_locals.get("key"))
+        trace = trace.tb_next
+    culprits = [key for key in pending if key in keys] or list(pending)
+    pending.difference_update(culprits)
+    for key in culprits:
+        st.session_state.pop(key, None)
+        st.session_state[_SAVED].pop(key, None)
+    if culprits:
+        with contextlib.suppress(ReadOnlyWorkspace, UnknownWorkspace):
+            STORE.delete_values(workspace_id(), [_CHOICE + key for key in culprits])
+    return bool(culprits)
 
 
 def _choices() -> dict:
     state = get_session_state()._state  # noqa: SLF001 - the widget kinds are only kept there
     kinds = state._new_widget_state.widget_metadata  # noqa: SLF001
     widget_ids = state._key_id_mapper._key_id_mapping  # noqa: SLF001
+    # A value put back is safe once its widget has taken it (drawn with it, without a refusal).
+    st.session_state.get(_PENDING, set()).difference_update(k for k, w in widget_ids.items() if w in kinds)
     unsettable = {key for key, widget in widget_ids.items()
                   if widget in kinds and kinds[widget].value_type not in _SETTABLE}
     return {key: value for key, value in st.session_state.to_dict().items()

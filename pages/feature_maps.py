@@ -59,7 +59,9 @@ with tabs[0]:
     if tabs[0].open:
         if info.is_spatial:
             order = channel_order(activation, order_by)
-            top = st.slider("Show the first k channels", 1, info.channels, min(info.channels, 256), key=f"fm_top_{info.name}")
+            # Keyed by model and layer: two models' layers of one name can have other channel counts.
+            top = st.slider("Show the first k channels", 1, info.channels, min(info.channels, 256),
+                            key=f"fm_top_{loaded.spec.name}_{info.name}")
             mosaic = channel_mosaic(activation, order[:top], colormap, shared)
             st.plotly_chart(mosaic_figure(mosaic), width="stretch", key="mosaic", config=chart_config())
             st.caption(f"{top} of {info.channels} channels, sorted by {order_by}; hover a tile for its index.")
@@ -74,7 +76,8 @@ with tabs[1]:
         if info.is_spatial:
             left, right = st.columns([1, 3])
             strongest = int(channel_order(activation, "mean")[0])
-            channel = left.number_input("Channel", 0, info.channels - 1, strongest, key=f"fm_channel_{info.name}")
+            channel = left.number_input("Channel", 0, info.channels - 1, strongest,
+                                        key=f"fm_channel_{loaded.spec.name}_{info.name}")
             opacity = left.slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="fm_opacity")
             smooth = left.toggle("Smooth upsampling", key="fm_smooth")
             channel_map = activation[channel]

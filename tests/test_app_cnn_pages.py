@@ -171,7 +171,7 @@ def test_the_notebook_code_draws_the_mosaic_on_screen(app):
     app.radio(key="fm_order").set_value("max")
     app.selectbox(key="fm_colormap").set_value(app.selectbox(key="fm_colormap").options[2])
     app.radio(key="fm_scale").set_value("shared across the layer").run()
-    app.slider(key="fm_top_blocks.3").set_value(12).run()
+    app.slider(key="fm_top_efficientnet_lite0_blocks.3").set_value(12).run()
     assert not app.exception
     [code] = [c.value for c in app.code]
     cell = {}

@@ -212,7 +212,7 @@ def test_a_paused_session_is_told_why_and_sees_the_queue_with_itself_as_you():
         for ticket in tickets:
             SLOTS.join(ticket)
         at = AppTest.from_function(_queue_notice_alone, default_timeout=60)
-        at.session_state["background_work_owner"] = you
+        at.session_state["_background_work_owner"] = you
         at.run()
         assert not at.exception and "Paused for fairness" in at.info[0].value
         table = at.dataframe[0].value

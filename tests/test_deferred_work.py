@@ -14,7 +14,10 @@ def _page():
     import streamlit as st
 
     from components.deferred_work import deferred, live_section, result_or_progress
+    from components.workspace import open_workspace
     from tests import test_deferred_work as here
+
+    open_workspace()  # the entrypoint does this before any page
 
     def work(report, should_stop):
         here.CALLS.append(1)
@@ -118,7 +121,10 @@ def _subject_page():
 
     from components import server_state
     from components.deferred_work import deferred, leave_subject, live_section
+    from components.workspace import open_workspace
     from tests import test_deferred_work as here
+
+    open_workspace()
 
     question = st.session_state.get("question", 1)
     leave_subject("answer", question)
@@ -161,7 +167,10 @@ def _finishing_page():
     import streamlit as st
 
     from components.deferred_work import finish_or_stop
+    from components.workspace import open_workspace
     from tests import test_deferred_work as here
+
+    open_workspace()
 
     slow = st.session_state.get("slow", False)
 

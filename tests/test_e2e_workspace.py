@@ -99,7 +99,7 @@ def test_the_photo_and_the_choices_survive_a_reload_a_typed_address_and_a_restar
         page.reload()
         wait_for_run(page)
         assert _photo_line(page) == PHOTO_LINE
-        expect(page.locator("[data-testid='stMain']").get_by_text("a curved, flat-bottomed valley")).to_be_visible()
+        expect(page.locator("[data-testid='stMain']").get_by_text("a curved, flat-bottomed valley").first).to_be_visible()
         page.goto(f"{url}/training")  # typed by hand: no id in it; this browser's cookie has it
         wait_for_run(page)
         assert _photo_line(page) == PHOTO_LINE and "w=" + workspace in page.url
@@ -107,7 +107,7 @@ def test_the_photo_and_the_choices_survive_a_reload_a_typed_address_and_a_restar
         page.goto(f"{url}/optimizers")  # the first visitor of a fresh server types a page's address
         wait_for_run(page)
         assert _photo_line(page) == PHOTO_LINE
-        expect(page.locator("[data-testid='stMain']").get_by_text("a curved, flat-bottomed valley")).to_be_visible()
+        expect(page.locator("[data-testid='stMain']").get_by_text("a curved, flat-bottomed valley").first).to_be_visible()
         expect(page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Live training")).to_be_visible()
         screenshot(page, "workspace-after-restart")
         assert exception_boxes(page) == []
@@ -213,7 +213,7 @@ def test_a_shared_link_opens_the_same_view_elsewhere_and_forks_on_the_first_chan
         wait_for_run(receiver)
         main = receiver.locator("[data-testid='stMain']")
         assert _photo_line(receiver) == PHOTO_LINE
-        expect(main.get_by_text("a curved, flat-bottomed valley")).to_be_visible()
+        expect(main.get_by_text("a curved, flat-bottomed valley").first).to_be_visible()
         expect(receiver.locator("[data-testid='stSidebar']").get_by_text("A shared view")).to_be_visible()
         assert receiver.url == link  # looking changes nothing: still the shared view
         _choose(receiver, "Surface", "Himmelblau")  # the first change: the receiver's own copy
@@ -222,8 +222,30 @@ def test_a_shared_link_opens_the_same_view_elsewhere_and_forks_on_the_first_chan
         expect(receiver.locator("[data-testid='stSidebar']").get_by_text("A shared view")).to_have_count(0)
         receiver.reload()
         wait_for_run(receiver)
-        expect(main.get_by_text("Four minima of equal height")).to_be_visible()
+        expect(main.get_by_text("Four minima of equal height").first).to_be_visible()
         sender.reload()  # the sender's workspace is as the sender left it
         wait_for_run(sender)
-        expect(sender.locator("[data-testid='stMain']").get_by_text("a curved, flat-bottomed valley")).to_be_visible()
+        expect(sender.locator("[data-testid='stMain']").get_by_text("a curved, flat-bottomed valley").first).to_be_visible()
         assert exception_boxes(sender) == [] and exception_boxes(receiver) == []
+
+
+def test_a_kept_choice_that_no_longer_fits_its_widget_falls_back_to_the_default(browser, data_env):
+    """A channel count kept for a layer that now has fewer channels (or an option that is gone)
+    must not break the page: the widget starts from its default, the rest comes back."""
+    from app.workspace.sqlite_store import SQLiteStore
+
+    store = SQLiteStore(Path(data_env["VISION_EXPLORER_DATA"]))
+    workspace = store.create_workspace()
+    store.save_values(workspace, {"choice:fm_top_efficientnet_lite0_blocks.2": "100000",
+                                  "choice:fm_colormap": json.dumps("Magma")})
+    with running_app(free_port(), env=data_env) as (url, _, _):
+        browser.goto(f"{url}/feature_maps?w={workspace}")
+        wait_for_run(browser)
+        main = browser.locator("[data-testid='stMain']")
+        expect(main.get_by_text("channels, sorted by mean")).to_be_visible()
+        assert exception_boxes(browser) == []
+        # Only the value that no longer fits is forgotten: the colormap kept comes back.
+        expect(main.get_by_role("combobox", name="Colormap")).to_have_value("Magma")
+    kept = store.values(workspace)
+    assert json.loads(kept["choice:fm_top_efficientnet_lite0_blocks.2"]) == 40  # the default: every channel
+    assert json.loads(kept["choice:fm_colormap"]) == "Magma"
