@@ -3,8 +3,9 @@ writers in several threads and processes at once."""
 
 import hashlib
 import json
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -15,6 +16,7 @@ from app.workspace.blobs import BlobMissing
 from app.workspace.ids import ID_BYTES, is_workspace_id, new_workspace_id
 from app.workspace.sqlite_store import DATABASE, MIGRATIONS, NewerSchema, SQLiteStore
 from app.workspace.store import ReadOnlyWorkspace, StoreFull, UnknownWorkspace
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -89,21 +91,23 @@ def test_two_tabs_writing_at_once_lose_no_update(store, tmp_path):
     assert len(store.values(workspace)) == 180
 
 
-def _write_in_another_process(folder, workspace, count):
-    target = SQLiteStore(folder)
-    for k in range(count):
-        target.save_values(workspace, {f"process-{k}": str(k)})
+WRITER = """
+import sys
+from pathlib import Path
+from app.workspace.sqlite_store import SQLiteStore
+store = SQLiteStore(Path(sys.argv[1]))
+for k in range(100):
+    store.save_values(sys.argv[2], {f"process-{k}": str(k)})
+"""
 
 
 def test_another_process_writing_at_the_same_time(store, tmp_path):
+    """A second server process (or a backup script) on the same folder: both writers' rows land."""
     workspace = store.create_workspace()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_write_in_another_process, args=(tmp_path / "data", workspace, 100))
-    process.start()
+    other = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "data"), workspace], cwd=ROOT)
     for k in range(100):
         store.save_values(workspace, {f"here-{k}": str(k)})
-    process.join(120)
-    assert process.exitcode == 0
+    assert other.wait(120) == 0
     assert len(store.values(workspace)) == 200
 
 
