@@ -15,7 +15,7 @@ import sklearn.datasets
 from PIL import Image
 
 from app.workspace.ids import new_workspace_id
-from tests.browser import exception_boxes, free_port, running_app, screenshot, wait_for_run
+from tests.browser import ARTIFACTS, exception_boxes, free_port, running_app, screenshot, wait_for_run
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
@@ -111,6 +111,7 @@ def test_the_photo_and_the_choices_survive_a_reload_a_typed_address_and_a_restar
         expect(page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Live training")).to_be_visible()
         screenshot(page, "workspace-after-restart")
         assert exception_boxes(page) == []
+    assert workspace not in (ARTIFACTS / f"server-{port}.log").read_text()  # ids are never logged
 
 
 def test_runs_come_back_after_a_reload_and_a_kill_9_in_the_middle_of_one(browser, data_env):
