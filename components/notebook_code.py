@@ -53,3 +53,25 @@ def top_five_code(loaded: pretrained.LoadedModel, image: DecodedImage) -> str:
         "batch = preprocess(image.rgb, loaded.spec.preprocessing)",
         "top_k_bar_chart(classify(loaded.model, batch, pretrained.class_names(loaded.spec)))",
     ]) + "\n"
+
+
+def landscape_lines_code(key: str, device: str, size: int | None, seed: int, log_scale: bool) -> str:
+    """The loss-landscape page's two lines for a shipped network (on the split it was trained with)."""
+    return "\n".join([
+        "from app.landscape.figures import line_figure",
+        "from app.landscape.lines import subject_lines",
+        "from app.landscape.subject import subject_from_fields",
+        "from app.training.datasets import SOURCES, split",
+        "from pretrained.landscape_models import load",
+        "",
+        f"trained = load({key!r})",
+        f"data = split(SOURCES['Fashion-MNIST'].load(), 2000, seed=0, device={device!r})  # its training split",
+        f"network = subject_from_fields({key!r}, trained.title, trained.config_fields, trained.final, trained.path, "
+        "data)",
+        f"lines = subject_lines(network, {size!r}, {seed!r})",
+        f"left = line_figure(lines.along, lines.path_loss, lines.path_accuracy, 'From the initial to the final "
+        f"weights', {{'initial': 0.0, 'final': 1.0}}, {log_scale!r})",
+        f"right = line_figure(lines.around, lines.random_loss, lines.random_accuracy, 'Along a random "
+        f"filter-normalised direction', {{'final': 0.0}}, {log_scale!r})",
+        "left",
+    ]) + "\n"

@@ -10,6 +10,7 @@ from app.landscape.grid import (
 )
 from app.landscape.sharpness import sharpness_verdict
 from components.deferred_work import live_section, result_or_progress
+from components.device_picker import current_device
 from components.figure_export import chart_config
 from components.landscape_jobs import (
     COARSE,
@@ -21,6 +22,7 @@ from components.landscape_jobs import (
 )
 from components.landscape_panel import grid_panel
 from components.lazy_tabs import lazy_tabs
+from components.notebook_code import landscape_lines_code
 
 st.title("Loss landscape")
 st.caption("Li et al. (NeurIPS 2018) in seconds: every point is the exact loss of the network with moved weights "
@@ -62,6 +64,9 @@ def lines_view():
                             width="stretch", key="land_line2", config=chart_config())
     st.caption("θ(α) = θ₀ + α(θ* − θ₀) on the left (Goodfellow et al.'s line, continued past both ends); "
                "θ* + αd on the right, d scaled filter by filter to the weights' norms.")
+    if not key.startswith("run:"):  # a live-training run would have to be trained again first
+        with st.expander("These lines in a notebook (Python)", icon=":material/code:"):
+            st.code(landscape_lines_code(key, str(current_device()), size, int(seed), log_scale), language="python")
 
 
 def grid_controls(prefix: str, allow_pca: bool) -> GridSpec | None:

@@ -153,3 +153,23 @@ def test_a_grid_round_trips_through_its_stored_bytes():
                                                                       results[0].plane.coordinates)
     assert back[0].top_eigenvalue == results[0].top_eigenvalue
     assert back[1].plane is None and back[1].top_eigenvalue is None
+
+
+def test_the_notebook_code_draws_the_lines_on_screen(app):
+    """The expander's Python, run as a notebook runs it (its own network, split and 2 × 41
+    points), makes the very left-hand line figure the page shows."""
+    import json
+
+    app.selectbox(key="land_size").set_value("500 validation images")
+    app.number_input(key="land_line_seed").set_value(3).run()
+    assert not app.exception
+    [code] = [c.value for c in app.code]
+    cell = {}
+    *body, last = code.strip().splitlines()
+    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
+    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "land_line1"]
+    assert json.loads(figure.to_json()) == shown
+    [right] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "land_line2"]
+    assert json.loads(cell["right"].to_json()) == right
+    assert "subject_lines(network, 500, 3)" in code
