@@ -33,6 +33,7 @@ COOKIE = "vision_explorer_workspace"
 _ID = "_workspace"
 _SAVED = "_workspace_saved"  # key -> the JSON text the store holds for it
 _CHOICE = "choice:"  # prefix of widget values in the store, apart from the image and runs
+_SHARED = "_workspace_read_only"  # (id, whether it is a shared view)
 _PENDING = "_workspace_restored_pending"  # keys put back whose widget has not taken them yet
 
 # Widgets whose value a script may set (Streamlit's own names for how each widget's value
@@ -79,7 +80,7 @@ def writable_workspace_id() -> str:
     """The workspace to write to: this one, or, in a shared view (read-only), the receiver's
     own copy of it, made now: what they change never reaches the sender's workspace."""
     workspace = workspace_id()
-    if not STORE.is_read_only(workspace):
+    if not is_shared_view():
         return workspace
     fork = STORE.copy_workspace(workspace, read_only=False)
     st.session_state[_ID] = fork  # the session's values stay: the copy holds the same
@@ -90,7 +91,13 @@ def writable_workspace_id() -> str:
 
 
 def is_shared_view() -> bool:
-    return STORE.is_read_only(workspace_id())
+    """Asked four times a run (open, sidebar, cookie, save); a workspace never changes between
+    read-only and writable (a fork is another id), so the store is asked once per id."""
+    workspace = workspace_id()
+    known = st.session_state.get(_SHARED)
+    if known is None or known[0] != workspace:
+        known = st.session_state[_SHARED] = (workspace, STORE.is_read_only(workspace))
+    return known[1]
 
 
 def save_choices() -> None:

@@ -73,6 +73,15 @@ def app_at(page: str | None = None, timeout_s: int = 180):
     return at
 
 
+def notebook_cell(code: str) -> tuple[object, dict]:
+    """Runs a page's "in a notebook" code as a notebook cell does: (the value of its last line,
+    the names it left)."""
+    cell = {}
+    *body, last = code.strip().splitlines()
+    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
+    return eval(last, cell), cell  # noqa: S307 - a notebook shows the cell's last expression
+
+
 def figure_text(at) -> str:
     """Every plotly chart's specification on the page, as one searchable string."""
     return " ".join(str(chart.proto.spec) for chart in at.get("plotly_chart"))

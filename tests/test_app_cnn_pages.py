@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import app_at, figure_text, open_tab
+from tests.conftest import app_at, figure_text, notebook_cell, open_tab
 
 
 @pytest.fixture
@@ -174,10 +174,7 @@ def test_the_notebook_code_draws_the_mosaic_on_screen(app):
     app.slider(key="fm_top_efficientnet_lite0_blocks.3").set_value(12).run()
     assert not app.exception
     [code] = [c.value for c in app.code]
-    cell = {}
-    *body, last = code.strip().splitlines()
-    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
-    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    figure, cell = notebook_cell(code)
     [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "mosaic"]
     assert json.loads(figure.to_json()) == shown
     assert "sample_bytes('cat')" in code and "'blocks.3'" in code and "[:12]" in code

@@ -9,7 +9,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import pretrained
-from tests.conftest import ROOT, app_at, figure_text
+from tests.conftest import ROOT, app_at, figure_text, notebook_cell
 
 PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/vit_attention.py", "pages/swin_windows.py",
          "pages/optimizers.py", "pages/training.py", "pages/loss_landscape.py"]
@@ -167,9 +167,6 @@ def test_the_notebook_code_draws_the_top_five_on_screen(app):
     import json
 
     [code] = [c.value for c in app.code]
-    cell = {}
-    *body, last = code.strip().splitlines()
-    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
-    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    figure, cell = notebook_cell(code)
     [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "home_top5"]
     assert json.loads(figure.to_json()) == shown and "tiger cat" in code + str(shown)

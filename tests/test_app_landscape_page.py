@@ -3,7 +3,7 @@
 import pytest
 
 from app.training.fashion_mnist import fashion_mnist_dir
-from tests.conftest import app_at, figure_text, open_tab
+from tests.conftest import app_at, figure_text, notebook_cell, open_tab
 
 pytestmark = pytest.mark.skipif(fashion_mnist_dir() is None, reason="the shipped networks need Fashion-MNIST")
 
@@ -164,10 +164,7 @@ def test_the_notebook_code_draws_the_lines_on_screen(app):
     app.number_input(key="land_line_seed").set_value(3).run()
     assert not app.exception
     [code] = [c.value for c in app.code]
-    cell = {}
-    *body, last = code.strip().splitlines()
-    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
-    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    figure, cell = notebook_cell(code)
     [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "land_line1"]
     assert json.loads(figure.to_json()) == shown
     [right] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "land_line2"]

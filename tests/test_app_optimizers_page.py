@@ -9,7 +9,7 @@ import torch
 from app.optim.race import default_racers
 from app.optim.replay import REPLAY_FRAMES
 from app.optim.surfaces import SURFACES
-from tests.conftest import app_at, open_tab
+from tests.conftest import app_at, notebook_cell, open_tab
 
 ALL = list(default_racers(SURFACES["Quadratic bowl"]))
 
@@ -123,9 +123,6 @@ def test_the_notebook_code_draws_the_race_on_screen(app):
     _changed(app, app.number_input(key="hp_Momentum (course)_lam"), 0.5)
     _changed(app, app.slider(key="race_noise"), 6.0)
     [code] = [c.value for c in app.code]
-    cell = {}
-    *body, last = code.strip().splitlines()
-    exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
-    figure = eval(last, cell)  # noqa: S307 - a notebook shows the cell's last expression
+    figure, cell = notebook_cell(code)
     assert json.loads(figure.to_json()) == _spec(app)
     assert "lam=0.5" in code and "Cosine(" in code and "condition=50.0" in code
