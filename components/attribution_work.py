@@ -24,14 +24,12 @@ from app.attribution.faithfulness import ConstantMap, Faithfulness, Stopped, fai
 from app.attribution.faithfulness_table import RANDOM_ORDER
 from app.attribution.sanity_check import randomised_model
 from app.serving.background_jobs import JobSnapshot
-from app.workspace.blobs import BlobMissing
-from app.workspace.store import StoreFull
 from components.cnn_capture import Inspection
 from components.deferred_work import deferred
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
-from components.server_state import RANDOMISED_MODELS, STORE
-from components.workspace import workspace_id, writable_workspace_id
+from components.server_state import RANDOMISED_MODELS
+from components.workspace import keep_result, kept_result
 
 _SLOW_RESULTS = "slow_attributions"
 _KEEP = 8  # slow results kept per session
@@ -87,17 +85,16 @@ def slow_attribution(method: str, settings: tuple, loaded, image_sha: str, targe
     key = (method, settings, *subject(loaded, image_sha, target))
     results = st.session_state.setdefault(_SLOW_RESULTS, {})
     if key not in results:
-        kept = STORE.values(workspace_id()).get(_kept_key(key))
+        kept = kept_result(_kept_key(key), lambda data, _: _array_from(data), method, "run it again")
         if kept is None:
             return None
-        try:
-            with np.load(io.BytesIO(STORE.blob(json.loads(kept)["sha256"])), allow_pickle=False) as stored:
-                results[key] = stored["attribution"]
-        except (BlobMissing, ValueError, KeyError, OSError) as problem:
-            st.warning(f"{method} kept in this workspace could not be read back ({problem}): run it again.",
-                       icon=":material/broken_image:")
-            return None
+        results[key] = kept
     return results[key]
+
+
+def _array_from(data: bytes) -> np.ndarray:
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        return stored["attribution"]
 
 
 def _kept_key(key: tuple) -> str:
@@ -108,12 +105,7 @@ def _kept_key(key: tuple) -> str:
 def _keep(key: tuple, result: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, attribution=result)
-    try:
-        workspace = writable_workspace_id()
-        STORE.save_values(workspace, {_kept_key(key): json.dumps({"sha256": STORE.put_blob(workspace,
-                                                                                          buffer.getvalue())})})
-    except StoreFull as full:
-        st.warning(f"This result is shown but not kept for your next visit: {full}.", icon=":material/cloud_off:")
+    keep_result(_kept_key(key), buffer.getvalue(), "This result")
 
 
 def run_slow_attribution(method: str, settings: tuple, loaded, image_sha: str, target: int,

@@ -27,14 +27,12 @@ from app.landscape.subject import TrainedNetwork, subject_from_fields, subject_f
 from app.landscape.timing import JobEstimate, Phase, seconds_per_point, seconds_per_product
 from app.serving.background_jobs import BackgroundJob, JobSnapshot
 from app.training.datasets import SOURCES, DatasetState, split
-from app.workspace.blobs import BlobMissing
-from app.workspace.store import StoreFull
 from components.deferred_work import deferred, watch
 from components.device_picker import current_device
-from components.server_state import LANDSCAPE_POINT_TIMINGS, SHIPPED_SPLITS, SHIPPED_SUBJECTS, SLOTS, STORE
+from components.server_state import LANDSCAPE_POINT_TIMINGS, SHIPPED_SPLITS, SHIPPED_SUBJECTS, SLOTS
 from components.session_owner import session_owner
 from components.training_session import loaded_dataset, workspace_runs
-from components.workspace import workspace_id, writable_workspace_id
+from components.workspace import keep_result, kept_result
 from pretrained.landscape_models import SHIPPED, load
 
 COARSE = 9  # points per side of the sub-grid computed first, drawn while the rest fills in
@@ -259,29 +257,17 @@ def _keep_grid(spec: GridSpec, snapshot: JobSnapshot) -> None:
     if spec in kept:
         return
     kept.add(spec)
-    workspace = writable_workspace_id()
-    try:
-        digest = STORE.put_blob(workspace, grid_bytes(snapshot.result))
-    except StoreFull as full:
-        st.warning(f"This grid is shown but not kept for your next visit: {full}.", icon=":material/cloud_off:")
-        return
-    STORE.save_values(workspace, {_grid_key(spec): json.dumps({"sha256": digest, "seconds": snapshot.seconds})})
+    keep_result(_grid_key(spec), grid_bytes(snapshot.result), "This grid", seconds=snapshot.seconds)
 
 
 def _kept_grid(spec: GridSpec) -> JobSnapshot | None:
     read = st.session_state.setdefault(_READ, {})
     if spec not in read:
-        text = STORE.values(workspace_id()).get(_grid_key(spec))
-        if text is None:
+        snapshot = kept_result(_grid_key(spec), lambda data, fields: JobSnapshot(
+            "finished", 1.0, None, grid_from(data, GridResult), None, fields["seconds"]), "A grid", "compute it again")
+        if snapshot is None:
             return None
-        try:
-            kept = json.loads(text)
-            results = grid_from(STORE.blob(kept["sha256"]), GridResult)
-        except (BlobMissing, ValueError, KeyError, TypeError, OSError) as problem:
-            st.warning(f"A grid kept in this workspace could not be read back ({problem}): compute it again.",
-                       icon=":material/broken_image:")
-            return None
-        read[spec] = JobSnapshot("finished", 1.0, None, results, None, kept["seconds"])
+        read[spec] = snapshot
     return read[spec]
 
 

@@ -17,6 +17,9 @@ when the student comes back to a page Streamlit had forgotten.
 from __future__ import annotations
 
 import contextlib
+import json
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 from streamlit import runtime
@@ -24,6 +27,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.state import get_session_state
 
 from app.workspace import values
+from app.workspace.blobs import BlobMissing
 from app.workspace.ids import is_workspace_id
 from app.workspace.store import ReadOnlyWorkspace, StoreFull, UnknownWorkspace
 from components.server_state import KEEP_DAYS, STORE, WORKSPACE_WORK
@@ -32,6 +36,7 @@ PARAMETER = "w"
 COOKIE = "vision_explorer_workspace"
 _ID = "_workspace"
 _SAVED = "_workspace_saved"  # key -> the JSON text the store holds for it
+T = TypeVar("T")
 _CHOICE = "choice:"  # prefix of widget values in the store, apart from the image and runs
 _SHARED = "_workspace_read_only"  # (id, whether it is a shared view)
 _PENDING = "_workspace_restored_pending"  # keys put back whose widget has not taken them yet
@@ -132,6 +137,33 @@ def _changed_choices() -> dict[str, str]:
         elif saved.get(key) != text:
             changed[key] = text
     return changed
+
+
+def keep_result(name: str, data: bytes, what: str, **fields) -> None:
+    """Keeps a computed result in the workspace (its bytes as a blob, a pointer with `fields`
+    under `name`); past a cap, says that `what` is shown but not kept."""
+    workspace = writable_workspace_id()
+    try:
+        digest = STORE.put_blob(workspace, data)
+    except StoreFull as full:
+        st.warning(f"{what} is shown but not kept for your next visit: {full}.", icon=":material/cloud_off:")
+        return
+    STORE.save_values(workspace, {name: json.dumps({"sha256": digest, **fields})})
+
+
+def kept_result(name: str, read: Callable[[bytes, dict], T], what: str, again: str) -> T | None:
+    """The result kept under `name`, decoded by `read(bytes, fields)`; None when there is none,
+    or (saying what to do `again`) when its file or pointer no longer reads."""
+    text = STORE.values(workspace_id()).get(name)
+    if text is None:
+        return None
+    try:
+        fields = json.loads(text)
+        return read(STORE.blob(fields["sha256"]), fields)
+    except (BlobMissing, ValueError, KeyError, TypeError, OSError) as problem:
+        st.warning(f"{what} kept in this workspace could not be read back ({problem}): {again}.",
+                   icon=":material/broken_image:")
+        return None
 
 
 def remember_in_browser() -> None:
