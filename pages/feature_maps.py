@@ -67,7 +67,7 @@ with tabs[0]:
             st.caption(f"{top} of {info.channels} channels, sorted by {order_by}; hover a tile for its index.")
             with st.expander("This mosaic in a notebook (Python)", icon=":material/code:"):
                 st.code(channel_mosaic_code(loaded, image, info.name, order_by, top, colormap, shared),
-                        language="python")
+                        language="python", wrap_lines=True)
         else:
             st.info(f"{info.name} has no spatial extent: {info.channels} numbers, one per unit.")
             st.plotly_chart(vector_figure(activation), width="stretch", key="vector", config=chart_config())

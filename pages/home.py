@@ -39,7 +39,7 @@ with right:
             f"{loaded.spec.weights.source_note}, checked against their SHA-256."
         )
         with st.expander("This chart in a notebook (Python)", icon=":material/code:"):
-            st.code(top_five_code(loaded, image), language="python")
+            st.code(top_five_code(loaded, image), language="python", wrap_lines=True)
 
 st.subheader("Model zoo")
 zoo_table()

@@ -66,7 +66,8 @@ def lines_view():
                "θ* + αd on the right, d scaled filter by filter to the weights' norms.")
     if not key.startswith("run:"):  # a live-training run would have to be trained again first
         with st.expander("These lines in a notebook (Python)", icon=":material/code:"):
-            st.code(landscape_lines_code(key, str(current_device()), size, int(seed), log_scale), language="python")
+            st.code(landscape_lines_code(key, str(current_device()), size, int(seed), log_scale), language="python",
+                    wrap_lines=True)
 
 
 def grid_controls(prefix: str, allow_pca: bool) -> GridSpec | None:

@@ -97,7 +97,7 @@ with chart:
                        "moves fast).")
             with st.expander("This race in a notebook (Python)", icon=":material/code:"):
                 st.code(snippet(settings, "settings", "race_figure(settings.surface, settings.run(), settings.start)",
-                                ["from app.optim.figures import race_figure"]), language="python")
+                                ["from app.optim.figures import race_figure"]), language="python", wrap_lines=True)
     with tabs[1]:
         if tabs[1].open:
             st.plotly_chart(surface_chart(settings), width="stretch", key="race_3d",
