@@ -4,6 +4,7 @@ page's current model, image and settings written in (the README's API)."""
 from __future__ import annotations
 
 import pretrained
+from app.attribution.methods import SIGNED_METHODS
 from app.images import DecodedImage
 from app.samples import SAMPLES
 
@@ -17,6 +18,97 @@ def image_code(image: DecodedImage) -> tuple[list[str], str]:
                 f"image = decode_image(sample_bytes({sample!r}), {image.name!r})")
     return (["from app.images import decode_image"],
             f"image = decode_image(open({image.name!r}, 'rb').read(), {image.name!r})  # your file")
+
+
+def _load_line(loaded: pretrained.LoadedModel) -> str:
+    return f"loaded = pretrained.load_model({loaded.spec.name!r}, device={str(loaded.device)!r})"
+
+
+def _cell(imports: set[str], lines: list[str]) -> str:
+    return "\n".join([*sorted(imports), "", *lines]) + "\n"
+
+
+def transformer_view_code(loaded: pretrained.LoadedModel, source: tuple, size: int,
+                          image: DecodedImage) -> tuple[set[str], list[str]]:
+    """(imports, lines) that leave `view`, the picture a transformer page feeds (a Fashion-MNIST
+    test image by its index, or the current image cropped at `size`), and `batch`, the same
+    normalised."""
+    lines = [f"preprocessing = at_input_size(loaded.spec.preprocessing, {size!r})"]
+    if source[0] == "fashion-mnist":
+        imports = {"from app.preprocess import at_input_size, normalize",
+                   "from app.training.fashion_mnist import test_image_rgb"}
+        lines.append(f"view = test_image_rgb({source[1]!r})")
+    else:
+        image_imports, image_line = image_code(image)
+        imports = {"from app.preprocess import at_input_size, model_view, normalize", *image_imports}
+        lines += [image_line, "view = model_view(image.rgb, preprocessing)"]
+    return imports, [*lines, "batch = normalize(view, preprocessing)"]
+
+
+def attribution_code(loaded: pretrained.LoadedModel, image: DecodedImage, target: int, class_name: str,
+                     method: str, settings: tuple, opacity: float) -> str:
+    """The attribution page's map of `method` for class `target`; `settings` are the slow
+    methods' (steps, images per pass) or (window, stride)."""
+    image_imports, image_line = image_code(image)
+    if method in ("Grad-CAM", "Saliency"):
+        function, call = "gradient_maps", f"gradient_maps(loaded.model, loaded.spec.cam_layer, batch, target)[{method!r}]"
+    else:
+        function = "integrated_gradients" if method == "Integrated Gradients" else "occlusion"
+        call = f"{function}(loaded.model, batch, target, {settings[0]!r}, {settings[1]!r})"
+    imports = {"import pretrained", "from app.attribution.figures import attribution_figure",
+               f"from app.attribution.methods import {function}", "from app.preprocess import model_view, normalize",
+               *image_imports}
+    return _cell(imports, [
+        _load_line(loaded),
+        image_line,
+        "view = model_view(image.rgb, loaded.spec.preprocessing)",
+        "batch = normalize(view, loaded.spec.preprocessing)",
+        f"target = {target!r}  # {class_name}",
+        f"attribution = {call}",
+        f"attribution_figure(view, attribution, {method in SIGNED_METHODS!r}, {opacity!r})",
+    ])
+
+
+def vit_heads_code(loaded: pretrained.LoadedModel, source: tuple, size: int, image: DecodedImage, keep_half: bool,
+                   layer: int, smooth: bool, mass: float | None) -> str:
+    """The ViT page's heads mosaic of `layer` (counted from 1), with DINO's mask at `mass` if set."""
+    view_imports, view_lines = transformer_view_code(loaded, source, size, image)
+    imports = {"import pretrained", "from app.cnn.figures import mosaic_figure", "from app.vit.capture import capture_attention", "from app.vit.figures import head_maps_mosaic",
+               *view_imports}
+    keep = ", torch.float16" if keep_half else ""  # as the page keeps a large capture
+    if keep_half:
+        imports.add("import torch")
+    masks = "None"
+    if mass is not None:
+        imports.add("from app.vit.maps import mass_threshold_mask")
+        masks = f"mass_threshold_mask(maps, {mass!r})"
+    return _cell(imports, [
+        _load_line(loaded),
+        *view_lines,
+        f"capture = capture_attention(loaded.model, batch{keep})",
+        f"maps = capture.patch_attention({layer - 1!r})",
+        f"mosaic_figure(head_maps_mosaic(view, maps, smooth={smooth!r}, masks={masks}), tile_name='head', "
+        "height=560)",
+    ])
+
+
+def swin_attention_code(loaded: pretrained.LoadedModel, source: tuple, size: int, image: DecodedImage, stage: int,
+                        block: int, shifted: bool, token: tuple[int, int], colormap: str) -> str:
+    """The Swin page's attention of one token in `block` of `stage` (both counted from 0)."""
+    view_imports, view_lines = transformer_view_code(loaded, source, size, image)
+    imports = {"import pretrained", "from app.cnn.figures import mosaic_figure",
+               "from app.swin.capture import capture_swin", "from app.swin.figures import window_attention_mosaic",
+               *view_imports}
+    kind = "shifted windows, masked keys grey" if shifted else "regular windows"
+    return _cell(imports, [
+        _load_line(loaded),
+        *view_lines,
+        "capture = capture_swin(loaded.model, batch)",
+        f"token = {token!r}  # (row, column) on stage {stage + 1}'s map",
+        f"maps, hidden, to_padding = capture.block({stage!r}, {block!r}).token_attention(*token)",
+        f"mosaic_figure(window_attention_mosaic(view, maps, hidden, token, {colormap!r}), "
+        f"title={f'Block {block + 1}: {kind}'!r}, tile_name='head', height=420)",
+    ])
 
 
 def channel_mosaic_code(loaded: pretrained.LoadedModel, image: DecodedImage, layer: str, order_by: str, top: int,

@@ -12,16 +12,16 @@ from app.preprocess import at_input_size, model_view, normalize
 from app.swin.capture import SwinCapture, capture_swin
 from app.swin.figures import frames_as_png, partition_picture, shift_frames
 from app.swin.windows import StageGeometry
+from app.training.fashion_mnist import test_image_rgb
 from components.capture_cache import captured, captured_in_background, heavy_turn
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
-from components.vit_capture import fashion_mnist_view
 
 
 def input_view(source: tuple, spec: pretrained.ModelSpec, size: int, rgb: np.ndarray | None) -> np.ndarray:
     """The picture the model sees at `size` (or the Fashion-MNIST test image)."""
     if source[0] == "fashion-mnist":
-        return fashion_mnist_view(source[1])
+        return test_image_rgb(source[1])
     return model_view(rgb, at_input_size(spec.preprocessing, size))
 
 

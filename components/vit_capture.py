@@ -15,7 +15,7 @@ import torch
 import pretrained
 from app.attribution.methods import token_grad_cam
 from app.preprocess import at_input_size, model_view, normalize
-from app.training.fashion_mnist import load_fashion_mnist
+from app.training.fashion_mnist import test_image_rgb
 from app.vit.capture import AttentionCapture, attention_memory_bytes, capture_attention
 from components.capture_cache import captured, captured_in_background
 from components.models import model_key
@@ -32,15 +32,10 @@ class ViewedAttention:
     batch: torch.Tensor
 
 
-def fashion_mnist_view(index: int) -> np.ndarray:
-    image = load_fashion_mnist("test")[0][index]
-    return np.repeat(image[..., None], 3, axis=2)
-
-
 def _capture(source: tuple, size: int, loaded: pretrained.LoadedModel, rgb: np.ndarray | None) -> ViewedAttention:
     spec = loaded.spec
     preprocessing = at_input_size(spec.preprocessing, size)
-    view = fashion_mnist_view(source[1]) if source[0] == "fashion-mnist" else model_view(rgb, preprocessing)
+    view = test_image_rgb(source[1]) if source[0] == "fashion-mnist" else model_view(rgb, preprocessing)
     batch = normalize(view, preprocessing)
     memory = attention_memory_bytes(loaded.model, size)
     keep = torch.float16 if memory > HALF_PRECISION_FROM else torch.float32

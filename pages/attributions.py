@@ -24,6 +24,7 @@ from components.deferred_work import leave_subject, live_section, result_or_prog
 from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.model_picker import model_picker
+from components.notebook_code import attribution_code
 
 st.title("Attributions")
 st.caption("Captum's methods for one class of your image. Gradients flow only to the input or the Grad-CAM "
@@ -107,6 +108,12 @@ for column, method in zip([cell for _ in range(2) for cell in st.columns(2)], ca
         st.plotly_chart(attribution_figure(inspection.view, attribution, signed, opacity), width="stretch",
                         key=f"map_{method}", config=chart_config())
         st.caption(captions[method])
+if maps:
+    with st.expander("These maps in a notebook (Python)", icon=":material/code:"):
+        slow_settings = {"Integrated Gradients": (n_steps, ig_batch), "Occlusion": (window, stride)}
+        for tab, method in zip(st.tabs(list(maps)), maps):
+            tab.code(attribution_code(loaded, image, target, names[target], method, slow_settings.get(method, ()),
+                                      opacity), language="python", wrap_lines=True)
 
 def sanity_check() -> dict:
     """The random-weights twin's maps beside the trained ones; returns their similarities."""

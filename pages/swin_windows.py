@@ -25,6 +25,7 @@ from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
+from components.notebook_code import swin_attention_code
 from components.swin_capture import animation_frames, input_view, partition_pictures, swin_capture
 from components.transformer_input import choose_input
 
@@ -164,6 +165,9 @@ with tabs[5]:
                     st.caption(f"{to_padding:.0%} of this token's attention went to padding tokens.")
             if not any(block.shifted for block in blocks):
                 st.caption("This stage has no shifted block: one window covers the whole map.")
+            with st.expander("The last map in a notebook (Python)", icon=":material/code:"):
+                st.code(swin_attention_code(loaded, source, native_size, image, block.stage, block.block,
+                                            block.shifted, token, colormap), language="python", wrap_lines=True)
 
 with tabs[6]:
     if tabs[6].open:

@@ -16,6 +16,7 @@ from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
 from components.models import loaded_model
+from components.notebook_code import vit_heads_code
 from components.transformer_input import choose_input
 from components.vit_capture import attention_of, last_block_grad_cam
 
@@ -50,6 +51,9 @@ with tabs[0]:
                                            height=560), width="stretch", key="heads", config=chart_config())
         who = "the CLS token" if capture.has_class_token else "the patches on average"
         picture.caption(f"Layer {layer}: how much {who} attends to each patch, one tile per head ({capture.heads}).")
+        with picture.expander("These maps in a notebook (Python)", icon=":material/code:"):
+            st.code(vit_heads_code(loaded, source, size, image, capture.attentions.dtype == torch.float16, layer,
+                                   smooth, mass / 100 if show_mask else None), language="python", wrap_lines=True)
 
 with tabs[1]:
     if tabs[1].open:

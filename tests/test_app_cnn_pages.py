@@ -178,3 +178,29 @@ def test_the_notebook_code_draws_the_mosaic_on_screen(app):
     [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "mosaic"]
     assert json.loads(figure.to_json()) == shown
     assert "sample_bytes('cat')" in code and "'blocks.3'" in code and "[:12]" in code
+
+
+
+def test_the_notebook_code_draws_each_attribution_map_on_screen(app):
+    """Each map's Python, run as a notebook runs it, makes the very figure the page shows for
+    the class, opacity and slow-method settings chosen (Grad-CAM from one pass; Occlusion
+    from its own greyed windows)."""
+    import json
+
+    app.switch_page("pages/attributions.py").run()
+    [target] = [s for s in app.selectbox if s.key.startswith("target_")]
+    top_class = target.value
+    target.select_index(1)  # the second most probable class
+    app.slider(key="attr_opacity").set_value(0.8)
+    app.slider(key="occ_window").set_value(56)
+    app.slider(key="occ_stride").set_value(56).run()
+    app.button(key="run_Occlusion").click().run()
+    assert not app.exception
+    codes = [c.value for c in app.code if "attribution_figure" in c.value]
+    shown = {c.key: json.loads(c.proto.spec) for c in app.get("plotly_chart")}
+    for method, call in (("Grad-CAM", "['Grad-CAM']"), ("Occlusion", "= occlusion(")):
+        [code] = [c for c in codes if call in c]
+        figure, cell = notebook_cell(code)
+        assert json.loads(figure.to_json()) == shown[f"map_{method}"], method
+        assert cell["target"] == app.selectbox(key=target.key).value != top_class
+    assert "0.8)" in code and "target, 56, 56)" in code

@@ -70,3 +70,9 @@ def load_fashion_mnist(split: Literal["train", "test"]) -> tuple[np.ndarray, np.
     images.setflags(write=False)
     labels.setflags(write=False)
     return images, labels
+
+
+def test_image_rgb(index: int) -> np.ndarray:
+    """Test image `index` as (28, 28, 3) uint8: what the Fashion-MNIST transformers are shown."""
+    image = load_fashion_mnist("test")[0][index]
+    return np.repeat(image[..., None], 3, axis=2)
