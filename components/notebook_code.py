@@ -6,6 +6,7 @@ from __future__ import annotations
 import pretrained
 from app.attribution.methods import SIGNED_METHODS
 from app.images import DecodedImage
+from app.notebook import constructor
 from app.samples import SAMPLES
 
 
@@ -167,3 +168,19 @@ def landscape_lines_code(key: str, device: str, size: int | None, seed: int, log
         f"filter-normalised direction', {{'final': 0.0}}, {log_scale!r})",
         "left",
     ]) + "\n"
+
+
+def training_curves_code(snapshots: list, labels: list[str], smoothing: float, device: str) -> str:
+    """The training page's curves: every run trained again from its settings and seed, with the
+    same split of the same data (seeded training gives the same curves on the same device)."""
+    imports = {"from app.training.datasets import SOURCES, split", "from app.training.figures import curves_figure",
+               "from app.training.runs import trained_run"}
+    runs = []
+    for snapshot in snapshots:
+        config, needed = constructor(snapshot.config)
+        imports |= needed
+        data = snapshot.data
+        runs.append(f"    trained_run({snapshot.label!r}, {config},\n"
+                    f"                split(SOURCES[{data.dataset!r}].load(), {data.validation_images!r}, "
+                    f"{snapshot.config.seed!r}, {data.train_images!r}, {device!r})),")
+    return _cell(imports, ["runs = [", *runs, "]", f"curves_figure(runs, {labels!r}, {smoothing!r})"])

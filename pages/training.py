@@ -26,6 +26,7 @@ from components.compute_slots import queue_notice
 from components.device_picker import current_device
 from components.figure_export import chart_config
 from components.lazy_tabs import lazy_tabs
+from components.notebook_code import training_curves_code
 from components.training_session import (
     augmentation_warning,
     dataset,
@@ -144,6 +145,14 @@ def live_view() -> None:
     smoothing = st.slider("Smoothing (debiased EMA, as TensorBoard)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
     st.plotly_chart(curves_figure(snapshots, labels, smoothing), width="stretch", key="train_curves",
                     config=chart_config())
+    if not any(s.active for s in snapshots):  # the settings of runs still training may yet be stopped
+        with st.expander("These curves in a notebook (Python)", icon=":material/code:"):
+            cut_short = [s.label for s in snapshots if s.status != "finished"]
+            if cut_short:
+                st.caption(f"{', '.join(cut_short)} did not train to the end here (or were resumed with a fresh "
+                           "optimizer state); in a notebook every run trains all its epochs.")
+            st.code(training_curves_code(snapshots, labels, smoothing, str(current_device())), language="python",
+                    wrap_lines=True)
     datasets = list(dict.fromkeys(s.data.dataset for s in snapshots))  # in the order of the runs
     if len(datasets) > 1:  # overlaid on purpose: how hard each dataset is, for one network, is worth seeing
         st.caption(f"These runs learn different data ({', '.join(datasets)}): where their curves part, the data "

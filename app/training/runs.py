@@ -126,3 +126,12 @@ class TrainingRun:
             return RunSnapshot(**common, label=self.label, config=self.config, data=self.data.summary,
                                steps=list(self._steps), validations=list(self._validations),
                                histograms=list(self._histograms))
+
+
+def trained_run(label: str, config: TrainingConfig, data: Split) -> RunSnapshot:
+    """Trains `config` on `data` to the end before returning, as a notebook would, through the
+    page's own machinery: the snapshot the page draws its curves from."""
+    owner = RunOwner()  # held here until the run ends: a run stops once its owner is gone
+    run = TrainingRun(label, config, data, owner).start()
+    run.thread.join()
+    return run.snapshot()
