@@ -16,11 +16,10 @@ from app.landscape.grid import (
     LossGrid,
     PathPlane,
     evaluate_grid,
-    filter_normalized_direction,
     flatten,
-    pca_directions,
 )
 from app.landscape.lines import LINE_POINTS, Lines, subject_lines
+from app.landscape.plane import plane_axes, plane_of, random_directions
 from app.landscape.records import grid_bytes, grid_from
 from app.landscape.sharpness import TopEigenvalue, hessian_vector_product, top_hessian_eigenvalue
 from app.landscape.subject import TrainedNetwork, subject_from_fields, subject_from_run
@@ -115,10 +114,6 @@ class Calibration:
     product_s: float | None  # one Hessian-vector product, when timed
 
 
-def _random_directions(chosen: TrainedNetwork, seed: int):
-    return filter_normalized_direction(chosen.final, seed), filter_normalized_direction(chosen.final, seed + 1)
-
-
 def _shared(chosen: TrainedNetwork) -> bool:
     """Whether work on this subject is the same for every session (a shipped network)."""
     return not chosen.key.startswith("run:")
@@ -128,7 +123,7 @@ def _measure(chosen: TrainedNetwork, size: int | None, curvature: bool):
     def work(report, should_stop) -> Calibration:
         data, network = chosen.evaluation(size), chosen.network()
         report(0.0, None)
-        point = seconds_per_point(network, chosen.final, _random_directions(chosen, 0), data)
+        point = seconds_per_point(network, chosen.final, random_directions(chosen, 0), data)
         report(0.5 if curvature else 1.0, None)
         product = seconds_per_product(hessian_vector_product(network, chosen.final, data),
                                       flatten(chosen.final).numel()) if curvature and not should_stop() else None
@@ -183,18 +178,6 @@ def lines(chosen: TrainedNetwork, size: int | None, seed: int) -> JobSnapshot:
                     f"Loss lines of {chosen.title}", _shared(chosen))
 
 
-def _grid_axes(spec: GridSpec, plane: PathPlane | None) -> tuple[np.ndarray, np.ndarray]:
-    if plane is None:
-        axis = np.linspace(-spec.span, spec.span, spec.resolution)
-        return axis, axis
-    # The path's plane: a square around the projected path, with a margin.
-    low, high = plane.coordinates.min(axis=0), plane.coordinates.max(axis=0)
-    margin = 0.25 * (high - low).max()
-    centre, half = (low + high) / 2, (high - low).max() / 2 + margin
-    return (np.linspace(centre[0] - half, centre[0] + half, spec.resolution),
-            np.linspace(centre[1] - half, centre[1] + half, spec.resolution))
-
-
 def compute(spec: GridSpec, chosen: list[TrainedNetwork], timing: JobEstimate):
     """The job's work: every subject's surface on the same kind of plane, coarse points
     first, then (with spec.curvature) the top Hessian eigenvalue at its trained weights."""
@@ -204,9 +187,8 @@ def compute(spec: GridSpec, chosen: list[TrainedNetwork], timing: JobEstimate):
         timing.start()
         results = []
         for index, current in enumerate(chosen):
-            plane = pca_directions(current.path) if spec.directions == "pca" else None
-            directions = plane.directions if plane else _random_directions(current, spec.seed)
-            alphas, betas = _grid_axes(spec, plane)
+            directions, plane = plane_of(current, spec.directions, spec.seed)
+            alphas, betas = plane_axes(spec.resolution, spec.span, plane)
             partial = GridResult(LossGrid(alphas, betas, np.full((len(betas), len(alphas)), np.nan),
                                          np.full((len(betas), len(alphas)), np.nan)), plane)
             data, phase = current.evaluation(spec.evaluation_size), index * phases_each

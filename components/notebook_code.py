@@ -148,26 +148,43 @@ def top_five_code(loaded: pretrained.LoadedModel, image: DecodedImage) -> str:
     ]) + "\n"
 
 
-def landscape_lines_code(key: str, device: str, size: int | None, seed: int, log_scale: bool) -> str:
-    """The loss-landscape page's two lines for a shipped network (on the split it was trained with)."""
-    return "\n".join([
-        "from app.landscape.figures import line_figure",
-        "from app.landscape.lines import subject_lines",
-        "from app.landscape.subject import subject_from_fields",
-        "from app.training.datasets import SOURCES, split",
-        "from pretrained.landscape_models import load",
-        "",
+def _shipped_network(key: str, device: str) -> tuple[set[str], list[str]]:
+    """(imports, lines) that leave `network`, a shipped landscape network on the split it was
+    trained with."""
+    return ({"from app.landscape.subject import subject_from_fields", "from app.training.datasets import SOURCES, split",
+             "from pretrained.landscape_models import load"}, [
         f"trained = load({key!r})",
         f"data = split(SOURCES['Fashion-MNIST'].load(), 2000, seed=0, device={device!r})  # its training split",
         f"network = subject_from_fields({key!r}, trained.title, trained.config_fields, trained.final, trained.path, "
         "data)",
+    ])
+
+
+def landscape_lines_code(key: str, device: str, size: int | None, seed: int, log_scale: bool) -> str:
+    """The loss-landscape page's two lines for a shipped network."""
+    imports, lines = _shipped_network(key, device)
+    return _cell(imports | {"from app.landscape.figures import line_figure",
+                            "from app.landscape.lines import subject_lines"}, [
+        *lines,
         f"lines = subject_lines(network, {size!r}, {seed!r})",
         f"left = line_figure(lines.along, lines.path_loss, lines.path_accuracy, 'From the initial to the final "
         f"weights', {{'initial': 0.0, 'final': 1.0}}, {log_scale!r})",
         f"right = line_figure(lines.around, lines.random_loss, lines.random_accuracy, 'Along a random "
         f"filter-normalised direction', {{'final': 0.0}}, {log_scale!r})",
         "left",
-    ]) + "\n"
+    ])
+
+
+def landscape_plane_code(key: str, device: str, size: int | None, directions: str, seed: int, resolution: int,
+                         span: float, metric: str, log_scale: bool) -> str:
+    """The loss-landscape page's contour of a shipped network's plane."""
+    imports, lines = _shipped_network(key, device)
+    return _cell(imports | {"from app.landscape.figures import contour_figure",
+                            "from app.landscape.plane import plane_surface"}, [
+        *lines,
+        f"surface, plane = plane_surface(network, {directions!r}, {seed!r}, {resolution!r}, {span!r}, {size!r})",
+        f"contour_figure(surface, {metric!r}, {log_scale!r}, path=plane.coordinates if plane else None)",
+    ])
 
 
 def training_curves_code(snapshots: list, labels: list[str], smoothing: float, device: str) -> str:

@@ -22,7 +22,7 @@ from components.landscape_jobs import (
 )
 from components.landscape_panel import grid_panel
 from components.lazy_tabs import lazy_tabs
-from components.notebook_code import landscape_lines_code
+from components.notebook_code import landscape_lines_code, landscape_plane_code
 
 st.title("Loss landscape")
 st.caption("Li et al. (NeurIPS 2018) in seconds: every point is the exact loss of the network with moved weights "
@@ -111,6 +111,11 @@ def plane_view():
                       width="stretch", key="plane_contour", config=chart_config())
     right.plotly_chart(surface_3d_figure(surface, metric, log_scale), width="stretch", key="plane_3d",
                        config=chart_config())
+    if surface is computed and not key.startswith("run:"):  # a run would have to be trained again first
+        with st.expander("This contour in a notebook (Python)", icon=":material/code:"):
+            st.code(landscape_plane_code(key, str(current_device()), size, spec.directions, spec.seed,
+                                         spec.resolution, spec.span, metric, log_scale), language="python",
+                    wrap_lines=True)
 
 
 def comparison_view():

@@ -170,3 +170,23 @@ def test_the_notebook_code_draws_the_lines_on_screen(app):
     [right] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "land_line2"]
     assert json.loads(cell["right"].to_json()) == right
     assert "subject_lines(network, 500, 3)" in code
+
+
+def test_the_notebook_code_draws_the_pca_contour_on_screen(app):
+    """The plane's Python, run as a notebook runs it (its own directions, square and every
+    point), makes the very contour the page shows, the training path included."""
+    import json
+
+    app.selectbox(key="land_size").set_value("500 validation images").run()
+    open_tab(app, "land_tab", "2D plane")
+    app.radio(key="plane_kind").set_value("PCA of the training path")
+    app.select_slider(key="plane_resolution").set_value(9).run()
+    app.button(key="start_Compute the surface").click().run()
+    _wait_for_jobs(app)
+    app.radio(key="plane_metric").set_value("accuracy").run()
+    assert not app.exception
+    [code] = [c.value for c in app.code if "plane_surface" in c.value]
+    figure, cell = notebook_cell(code)
+    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "plane_contour"]
+    assert json.loads(figure.to_json()) == shown
+    assert cell["plane"] is not None and "plane_surface(network, 'pca', 0, 9, 1.0, 500)" in code
