@@ -18,6 +18,11 @@ def page_slug() -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", path).strip("-") or "home"
 
 
+# A grid of pictures keeps only the camera: plotly's whole toolbar would cover its top row's
+# titles, and there is nothing to zoom or pan.
+PICTURE_TOOLBAR = {"modeBarButtons": [["toImage"]], "displaylogo": False}
+
+
 def chart_config(extra: dict | None = None) -> dict:
     """Plotly's config for st.plotly_chart: the PNG export, and `extra` (a page's own settings)."""
     return {"toImageButtonOptions": {"format": "png", "scale": SCALE, "filename": f"vision-explorer-{page_slug()}"},

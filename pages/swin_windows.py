@@ -21,7 +21,7 @@ from app.swin.figures import (
 )
 from app.swin.windows import region_labels, shifted_window_mask, swin_reach, window_partition
 from app.vit.figures import patch_at
-from components.figure_export import chart_config
+from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
 from components.model_picker import model_picker
@@ -102,9 +102,8 @@ with tabs[2]:
             labels = region_labels(geometry.padded, geometry.window, geometry.shift)
             window_labels = window_partition(labels[None, ..., None], geometry.window)[window_index].reshape(-1).numpy()
             left, right = st.columns([2, 3])
-            # No toolbar: over a picture this small it covers the title, and there is nothing to zoom.
             left.plotly_chart(window_labels_figure(geometry, window_index), width="stretch", key="window_labels",
-                              config=chart_config({"displayModeBar": False}))
+                              config=chart_config(PICTURE_TOOLBAR))
             right.plotly_chart(mask_figure(mask, window_labels, f"Its {geometry.window ** 2}×{geometry.window ** 2} mask"),
                                width="stretch", key="mask", config=chart_config())
             st.caption("White: 0, the pair may attend; dark: −100, added before the softmax so the pair gets "

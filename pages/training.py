@@ -24,7 +24,7 @@ from app.training.networks import NETWORKS, settings_of
 from app.training.pairs import AB_CHANGES, pair_changes
 from components.compute_slots import queue_notice
 from components.device_picker import current_device
-from components.figure_export import chart_config
+from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.lazy_tabs import lazy_tabs
 from components.notebook_code import training_curves_code
 from components.training_session import (
@@ -37,8 +37,6 @@ from components.training_session import (
     unreadable_runs,
     workspace_runs,
 )
-
-PICTURES = {"displayModeBar": False}  # the toolbar would cover the top row's pictures
 
 st.title("Live training")
 st.caption(f"Training runs in the background on **{describe_device(current_device())}**; switching pages does "
@@ -89,7 +87,7 @@ with st.expander("Data augmentation", expanded=False):
             st.warning(warning, icon=":material/warning:")
         st.plotly_chart(augmentation_figure(data.train_images[:16].float() / 255, data.train_labels[:16],
                                             data.classes, augmentation, int(seed)), width="stretch",
-                        key="aug_preview", config=chart_config(PICTURES))
+                        key="aug_preview", config=chart_config(PICTURE_TOOLBAR))
         st.caption("Sixteen training images as the network will see them (a new draw every step).")
 
 config = TrainingConfig(model=model, batch_norm=batch_norm, dropout=dropout, width=width,
@@ -186,7 +184,7 @@ if finished:
         if tabs[1].open:
             if snapshot.result.wrong:
                 st.plotly_chart(wrong_images_figure(run.data.val_x, snapshot.result.wrong, run.data.classes),
-                                width="stretch", key="train_wrong", config=chart_config(PICTURES))
+                                width="stretch", key="train_wrong", config=chart_config(PICTURE_TOOLBAR))
                 st.caption("Validation images the network got wrong with the highest confidence: true class, "
                            "then → the predicted class and its probability.")
             else:

@@ -24,6 +24,17 @@ def test_every_chart_is_drawn_with_the_export_config():
     assert without == []
 
 
+def test_no_chart_hides_its_camera():
+    """A chart without plotly's toolbar has no way to be saved: every page's charts keep at
+    least the camera (picture grids keep only it)."""
+    hidden = [path.name for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "components").glob("*.py")]
+              if "displayModeBar" in path.read_text()]
+    assert hidden == []
+    from components.figure_export import PICTURE_TOOLBAR
+
+    assert PICTURE_TOOLBAR["modeBarButtons"] == [["toImage"]]
+
+
 @pytest.mark.parametrize("extra", [None, {"displayModeBar": False}, {"plotGlPixelRatio": 1}])
 def test_the_export_config_keeps_a_page_s_own_settings(extra):
     from components.figure_export import SCALE, chart_config
