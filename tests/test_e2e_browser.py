@@ -248,6 +248,26 @@ def test_live_training_updates_its_chart_and_stops(page):
     assert exception_boxes(page) == []
 
 
+def test_a_picture_grid_saves_as_a_png_at_twice_its_size(page):
+    """The augmentation preview keeps plotly's camera (only it): a student can put the sixteen
+    augmented images on a slide."""
+    from PIL import Image
+
+    _open(page, "Live training")
+    main = page.locator("[data-testid='stMain']")
+    main.locator("[data-testid='stExpander']").get_by_text("Data augmentation").click()
+    wait_for_run(page)
+    preview = main.locator("[data-testid='stExpander'] .js-plotly-plot").first
+    preview.hover()
+    with page.expect_download() as picture:
+        preview.get_by_role("button", name="Download plot as a PNG").click()
+    box = preview.bounding_box()
+    width, height = Image.open(picture.value.path()).size
+    assert picture.value.suggested_filename == "vision-explorer-training.png"
+    assert abs(width - 2 * box["width"]) <= 4 and abs(height - 2 * box["height"]) <= 4
+    assert main.locator("[data-testid='stExpander'] .modebar-btn").count() == 1  # the camera alone
+
+
 def _wait_until_gone(page, locator, timeout_s: float) -> None:
     """Until the job a click started has ended: its `locator` (a Cancel button) is gone."""
     wait_for_run(page, int(timeout_s * 1000))  # waits out the job's progress bar
