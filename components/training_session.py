@@ -123,22 +123,29 @@ def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, 
     return not_kept
 
 
-def resume_run(run: StoredRun) -> str | None:
+def resume_run(run: StoredRun) -> tuple[str | None, str | None]:
     """Trains an interrupted run on from its last checkpoint, under its label, with its curves
-    so far; returns why not, in words, when it cannot."""
+    so far; returns (why not, in words, when it cannot; what the student should know when it did)."""
     if sum(r.snapshot().active for r in workspace_runs()) >= MAX_ACTIVE_PER_WORKSPACE:
-        return f"At most {MAX_ACTIVE_PER_WORKSPACE} runs at a time per workspace: stop one first."
+        return f"At most {MAX_ACTIVE_PER_WORKSPACE} runs at a time per workspace: stop one first.", None
     checkpoints = run.checkpoints()
-    if not checkpoints:
-        return f"{run.label} has no checkpoint to go on from: start it again instead."
-    step = checkpoints[-1][0]
+    try:
+        state = run.resume_state()
+    except (OSError, ValueError, KeyError) as damaged:  # a missing or damaged blob: the last checkpoint instead
+        state = None
+        note = f"{run.label}'s resume point could not be read back ({damaged}): it goes on from its last checkpoint."
+    else:
+        note = None
+    if state is None and not checkpoints:
+        return f"{run.label} has no checkpoint to go on from: start it again instead.", None
+    step = state.step if state is not None else checkpoints[-1][0]
     history = run.history(step)
     workspace = writable_workspace_id()
     journal = RunJournal(STORE, workspace, run.label, run.config, run.choice, resumed=(step, history))
     resumed = TrainingRun(run.label, run.config, run.data, WORKSPACE_WORK.owner(workspace), SLOTS, journal,
-                          resume_from=checkpoints, history=history).start()
+                          resume_from=checkpoints, resume_state=state, history=history).start()
     WORKSPACE_WORK.add(workspace, resumed)
-    return None
+    return None, note
 
 
 def _number(label: str) -> str | None:

@@ -109,6 +109,9 @@ if message:
     st.warning(message)
 
 active = any(run.snapshot().active for run in workspace_runs())
+RESUME_NOTE = "_resume_note"
+if note := st.session_state.pop(RESUME_NOTE, None):
+    st.warning(note, icon=":material/warning:")
 
 
 @st.fragment(run_every=1.0 if active else None)
@@ -129,13 +132,19 @@ def live_view() -> None:
         elif snapshot.status == "interrupted":
             epoch = snapshot.steps[-1].epoch if snapshot.steps else 0.0
             note, button = st.columns([4, 1], vertical_alignment="center")
+            step = run.resume_step
+            since = next((s.epoch for s in snapshot.steps if s.step == step), 0.0)
+            how = ("exactly as if it had not stopped: its optimizer state and random draws were kept"
+                   if run.resumes_exactly else "with a fresh optimizer state (its own was not kept)")
             note.warning(f"{label} was interrupted at epoch {epoch:.2f} (the server stopped, or every tab of this "
-                         "workspace was closed): its curves so far are kept. Resuming goes on from its last "
-                         "checkpoint with a fresh optimizer state.", icon=":material/pause_circle:")
+                         f"workspace was closed): its curves so far are kept. Resuming goes on from epoch "
+                         f"{since:.2f}, {how}.", icon=":material/pause_circle:")
             if button.button("Resume", icon=":material/play_arrow:", key=f"resume_{snapshot.label}"):
-                if problem := resume_run(run):
-                    st.warning(problem)
+                refusal, note = resume_run(run)
+                if refusal:
+                    st.warning(refusal)
                 else:
+                    st.session_state[RESUME_NOTE] = note  # shown by the run that follows
                     st.rerun()  # the whole page: the run is active again
     st.caption(" · ".join(f"{label}: **{s.status}**, epoch {s.steps[-1].epoch:.2f}" if s.steps else
                           f"{label}: **{s.status}**" for s, label in zip(snapshots, labels)))
@@ -147,8 +156,8 @@ def live_view() -> None:
         with st.expander("These curves in a notebook (Python)", icon=":material/code:"):
             cut_short = [s.label for s in snapshots if s.status != "finished"]
             if cut_short:
-                st.caption(f"{', '.join(cut_short)} did not train to the end here (or were resumed with a fresh "
-                           "optimizer state); in a notebook every run trains all its epochs.")
+                st.caption(f"{', '.join(cut_short)} did not train to the end here; in a notebook every run trains "
+                           "all its epochs.")
             st.code(training_curves_code(snapshots, labels, smoothing, str(current_device())), language="python",
                     wrap_lines=True)
     datasets = list(dict.fromkeys(s.data.dataset for s in snapshots))  # in the order of the runs

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import sklearn.datasets
 from PIL import Image
 
 from app.workspace.ids import new_workspace_id
+from app.workspace.sqlite_store import DATABASE
 from tests.browser import ARTIFACTS, exception_boxes, free_port, running_app, screenshot, wait_for_run
 
 pytest.importorskip("playwright")
@@ -114,6 +116,19 @@ def test_the_photo_and_the_choices_survive_a_reload_a_typed_address_and_a_restar
     assert workspace not in (ARTIFACTS / f"server-{port}.log").read_text()  # ids are never logged
 
 
+def _resume_step(data_env: dict, label: str, timeout_s: float) -> int:
+    """The step of the run's newest resume point in the store, once there is one."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with sqlite3.connect(Path(data_env["VISION_EXPLORER_DATA"]) / DATABASE) as db:
+            found = db.execute("SELECT resume_step FROM runs WHERE label = ? AND resume_step IS NOT NULL",
+                               (label,)).fetchone()
+        if found or time.monotonic() > deadline:
+            assert found, f"{label} has no resume point"
+            return found[0]
+        time.sleep(0.5)
+
+
 def test_runs_come_back_after_a_reload_and_a_kill_9_in_the_middle_of_one(browser, data_env):
     page, port = browser, free_port()
     main = page.locator("[data-testid='stMain']")
@@ -135,7 +150,8 @@ def test_runs_come_back_after_a_reload_and_a_kill_9_in_the_middle_of_one(browser
         page.reload()  # the run belongs to the workspace, not to the tab: it trains on, shown live
         wait_for_run(page)
         expect(main.get_by_text(re.compile(r"run 2: .*running, epoch")).first).to_be_visible(timeout=60_000)
-        time.sleep(3)  # a few more metric batches written
+        resume_point = _resume_step(data_env, "run 2", timeout_s=120)  # written every 10 s of training
+        time.sleep(3)  # a few more metric batches written after it
         os.killpg(pid, signal.SIGKILL)
     with running_app(port, env=data_env) as (url, _, _):
         page.reload()
@@ -143,6 +159,9 @@ def test_runs_come_back_after_a_reload_and_a_kill_9_in_the_middle_of_one(browser
         assert _photo_line(page) == PHOTO_LINE
         expect(main.get_by_text("run 1").filter(has_text="finished").first).to_be_visible()
         expect(main.get_by_text("was interrupted at epoch")).to_be_visible()
+        # From its newest resume point, with its optimizer state: the curves after it are trained again.
+        expect(main.get_by_text("exactly as if it had not stopped")).to_be_visible()
+        assert _resume_step(data_env, "run 2", timeout_s=0) >= resume_point
         table = main.locator("[data-testid='stDataFrame']").first
         expect(table).to_be_visible()
         # The finished run's end-of-run figures come back with it; the interrupted run has none.

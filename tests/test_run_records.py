@@ -9,11 +9,21 @@ import pytest
 import torch
 
 from app.serving.run_owner import RunOwner
+from app.training import loop
 from app.training.augment import Augmentation
 from app.training.datasets import SOURCES, split
 from app.training.journal import RunJournal
-from app.training.loop import TrainingConfig, train
-from app.training.records import DataChoice, config_from, config_text, metrics_from, metrics_text
+from app.training.loop import ResumePoint, StepMetric, TrainingConfig, train
+from app.training.records import (
+    DataChoice,
+    config_from,
+    config_text,
+    metrics_from,
+    metrics_text,
+    state_bytes,
+    state_from,
+)
+from app.training.resume_state import ResumeState
 from app.training.runs import TrainingRun
 from app.training.stored_runs import StoredRun
 from app.workspace.sqlite_store import SQLiteStore
@@ -177,12 +187,86 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint_with_its_curves(tmp
     history = stored.history(step)
     assert history and max(m.step for m in history) <= step
     journal = RunJournal(store, workspace, "r", config, _choice(data), resumed=(step, history))
+    assert stored.resumes_exactly  # the optimizer and the generator were kept at the last checkpoint
     second = TrainingRun("r", config, data, owner, journal=journal, resume_from=checkpoints,
-                         history=history).start()
+                         resume_state=stored.resume_state(), history=history).start()
     second.thread.join(timeout=120)
+    whole = train(config, data)  # the oracle: never interrupted
+    final, expected = second.snapshot().result.model.state_dict(), whole.model.state_dict()
+    assert all(torch.equal(final[k], expected[k]) for k in expected)
     done = store.run(workspace, "r")
     assert done.status == "finished"
     again = StoredRun(done, lambda choice, seed: split(digits, choice.validation, seed), store.blob).snapshot()
     total = -(-len(data.train_y) // config.batch_size) * config.epochs
     assert [m.step for m in again.steps] == list(range(1, total + 1))  # every step once, none twice
     assert [s for s, _ in again.result.checkpoints][0] == 0 and again.result.checkpoints[-1][0] == total
+
+
+def _resume_points(metrics: list) -> list[ResumeState]:
+    """As the store keeps them: through safetensors bytes."""
+    return [ResumeState.from_tensors(state_from(state_bytes(m.state.tensors())))
+            for m in metrics if isinstance(m, ResumePoint)]
+
+
+@pytest.mark.parametrize("optimizer", ["Adam", "Nesterov"])
+@pytest.mark.parametrize("stop_at, checkpoints", [
+    (0, 4),  # before the first batch order is drawn
+    (7, 4),  # within the first epoch
+    (10, 4),  # after a scheduled checkpoint on the first epoch's last batch
+    (10, 3),  # before the second epoch's first batch, its order drawn already
+    (15, 3),  # after a scheduled checkpoint within the second epoch
+])
+def test_a_run_stopped_and_resumed_goes_on_exactly(digits, optimizer, stop_at, checkpoints):
+    """With the weights, the optimizer's running state and the generator kept when it stopped,
+    going on reaches the very parameters, metrics and checkpoints of never stopping (a
+    brute-force oracle): with Adam's moments, Nesterov's momentum, and augmentation drawing
+    from the generator."""
+    data = split(digits, 200, seed=2)
+    assert -(-len(data.train_y) // 128) == 10  # batches per epoch, as the cases above assume
+    config = TrainingConfig(model="LeNet-5", optimizer=optimizer, learning_rate=0.01, batch_size=128, epochs=3,
+                            seed=3, checkpoints=checkpoints, augmentation=Augmentation(crop=1, rotation=10.0, noise=0.05))
+    whole_metrics: list = []
+    whole = train(config, data, whole_metrics.append)
+    kept: list = []
+    stopped = train(config, data, kept.append, should_stop=lambda: stop_at == 0 or any(
+        isinstance(m, StepMetric) and m.step >= stop_at for m in kept))
+    [point] = _resume_points(kept)[-1:]
+    assert point.step == stop_at and stopped.stopped_early
+    after: list = []
+    resumed = train(config, data, after.append, resume_from=stopped.checkpoints, resume_state=point)
+    final, expected = resumed.model.state_dict(), whole.model.state_dict()
+    assert all(torch.equal(final[k], expected[k]) for k in expected)
+    steps = [(m.step, m.loss, m.accuracy) for m in after if isinstance(m, StepMetric)]
+    assert steps == [(m.step, m.loss, m.accuracy) for m in whole_metrics if isinstance(m, StepMetric)][stop_at:]
+    # The landscape's path: the uninterrupted run's checkpoints, and the one taken when it stopped.
+    assert [s for s, _ in resumed.checkpoints] == sorted({s for s, _ in whole.checkpoints} | {stop_at})
+
+
+def test_a_run_killed_between_two_resume_points_goes_on_from_the_newest(digits, monkeypatch):
+    """A server killed mid-run leaves only the resume points written so far: any one of them
+    (here one taken every step) is a place to go on from exactly."""
+    monkeypatch.setattr(loop, "RESUME_EVERY_S", 0.0)
+    data = split(digits, 200, seed=2)
+    config = TrainingConfig(model="LeNet-5", optimizer="Adam", batch_size=128, epochs=2, seed=5,
+                            augmentation=Augmentation(crop=2))
+    whole_metrics: list = []
+    whole = train(config, data, whole_metrics.append)
+    points = _resume_points(whole_metrics)
+    assert [p.step for p in points] == list(range(1, 20))  # every step but the last (the run's end)
+    kept_until = [c for c in whole.checkpoints if c[0] <= 17]
+    resumed = train(config, data, resume_from=kept_until, resume_state=points[16])
+    final, expected = resumed.model.state_dict(), whole.model.state_dict()
+    assert all(torch.equal(final[k], expected[k]) for k in expected)
+
+
+def test_without_its_kept_state_a_resumed_adam_run_goes_its_own_way(digits):
+    """The oracle above can fail: a fresh optimizer (Adam's moments lost) ends elsewhere."""
+    data = split(digits, 200, seed=2)
+    config = TrainingConfig(model="LeNet-5", optimizer="Adam", learning_rate=0.01, batch_size=128, epochs=2, seed=3)
+    whole = train(config, data)
+    kept: list = []
+    stopped = train(config, data, kept.append, should_stop=lambda: any(
+        isinstance(m, StepMetric) and m.step >= 7 for m in kept))
+    resumed = train(config, data, resume_from=stopped.checkpoints)
+    final, expected = resumed.model.state_dict(), whole.model.state_dict()
+    assert not all(torch.equal(final[k], expected[k]) for k in expected)

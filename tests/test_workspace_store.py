@@ -227,3 +227,49 @@ def test_a_shared_view_is_a_read_only_copy_and_its_fork_is_the_receivers_own(sto
     assert store.values(shared)["choice:race_surface"] == '"Rosenbrock"'
     assert [r.label for r in store.runs(sender)] == ["run 1", "run 2"]
     assert store.blob(weights) == b"weights"  # still the sender's and the view's
+
+
+def test_a_run_keeps_only_its_newest_resume_point(store):
+    """Resume points come every few seconds; only the newest is kept, the one before is released
+    (its file gone), and going back to an earlier step forgets a newer one."""
+    workspace = store.create_workspace()
+    store.begin_run(workspace, "run 1", "{}", "{}")
+    states = []
+    for step in (0, 10, 20):
+        states.append(store.put_blob(workspace, f"optimizer at {step}".encode() * 50))
+        store.add_checkpoint(workspace, "run 1", step, store.put_blob(workspace, f"weights {step}".encode()))
+        store.set_resume_point(workspace, "run 1", step, states[-1])
+    assert store.run(workspace, "run 1").resume == (20, states[-1])
+    assert [store.blobs.path(s).exists() for s in states] == [False, False, True]
+    held = store.workspace_bytes(workspace)
+    assert held == sum(len(f"weights {s}".encode()) for s in (0, 10, 20)) + len(b"optimizer at 20" * 50) + 4  # + "{}", "{}"
+    store.end_run(workspace, "run 1", "interrupted", None, None, 1.0)
+    copy = store.copy_workspace(workspace, read_only=False)  # a fork keeps the run's resume state
+    assert store.run(copy, "run 1").resume == (20, states[-1])
+
+    store.resume_run(workspace, "run 1", "[]", 10)  # going on from step 10: what came after is trained again
+    row = store.run(workspace, "run 1")
+    assert row.resume is None and [s for s, _ in row.checkpoints] == [0, 10]
+    assert store.blobs.path(states[-1]).exists()  # the fork still holds it
+    store.delete_run(copy, "run 1")
+    assert not store.blobs.path(states[-1]).exists()
+    assert store.workspace_bytes(workspace) == len(b"weights 0") + len(b"weights 10") + 6  # + "{}", "{}", "[]"
+
+
+def test_a_first_version_store_gains_resume_states_and_keeps_its_runs(tmp_path):
+    """A data folder written before resume states were kept opens, migrated, with its runs."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = sqlite3.connect(folder / DATABASE)
+    db.executescript(MIGRATIONS[0])
+    db.execute("INSERT INTO workspaces VALUES ('w' || hex(randomblob(10)), 0, 0, 0)")
+    [(workspace,)] = db.execute("SELECT id FROM workspaces")
+    db.execute("INSERT INTO runs (workspace, label, config, data, status, started) VALUES (?, 'run 1', '{}', '{}',"
+               " 'interrupted', 0)", (workspace,))
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = SQLiteStore(folder)
+    assert store.schema_version() == len(MIGRATIONS) == 2
+    row = store.run(workspace, "run 1")
+    assert row.status == "interrupted" and row.resume is None

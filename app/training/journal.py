@@ -3,7 +3,7 @@ server that dies mid-run leaves its curves and checkpoints behind.
 
 Metrics go in batches (at most one write a second, and at each validation): one write per step
 would slow training (bench/training.py keeps the page's throughput ratio with every metric
-kept). A checkpoint is a blob. A store that is full, or fails, ends the keeping, not the run:
+kept). A checkpoint is a blob; so is the newest resume point, which replaces the one before. A store that is full, or fails, ends the keeping, not the run:
 the run trains on and says why it is not kept.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from app.training.loop import Checkpoint, Metric, TrainingResult, ValidationMetric
+from app.training.loop import Checkpoint, Metric, ResumePoint, TrainingResult, ValidationMetric
 from app.training.records import DataChoice, config_text, data_text, metrics_text, result_text, state_bytes
 from app.workspace.store import WorkspaceStore
 
@@ -43,6 +43,12 @@ class RunJournal:
             self._keep(lambda: self.store.add_checkpoint(
                 self.workspace, self.label, metric.step,
                 self.store.put_blob(self.workspace, state_bytes(metric.state))))
+            return
+        if isinstance(metric, ResumePoint):
+            self.flush()  # the curves up to its step first: a resumed run keeps them
+            self._keep(lambda: self.store.set_resume_point(
+                self.workspace, self.label, metric.state.step,
+                self.store.put_blob(self.workspace, state_bytes(metric.state.tensors()))))
             return
         self._pending.append(metric)
         self._steps_done = max(self._steps_done, metric.step)

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,9 +24,13 @@ from app.optim.schedules import over_run
 from app.training.augment import Augmentation, augment
 from app.training.datasets import Split
 from app.training.networks import NETWORK_SETTINGS, build, settings_of
+from app.training.resume_state import ResumeState, epoch_order, restore, resume_state_now
 
 OPTIMIZERS = ("SGD", "Momentum (PyTorch)", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW")
 HISTOGRAM_BINS = np.linspace(-4, 4, 41)  # where the probe's pre-activations are counted
+# A server killed mid-run loses at most this much of it (the landscape's checkpoints are far
+# sparser: a twelfth of the run); a resume point costs a copy of the weights and the optimizer.
+RESUME_EVERY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,14 @@ class Checkpoint:
     state: dict[str, torch.Tensor]
 
 
-Metric = StepMetric | ValidationMetric | Histogram | Checkpoint
+@dataclass(frozen=True, eq=False)
+class ResumePoint:
+    """Where an interrupted run can go on from exactly: taken every RESUME_EVERY_S of training
+    and when the run is stopped. Only the newest matters."""
+    state: ResumeState
+
+
+Metric = StepMetric | ValidationMetric | Histogram | Checkpoint | ResumePoint
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +159,8 @@ _SEEDED_BUILD = threading.Lock()
 
 def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], None] = lambda m: None,
           should_stop: Callable[[], bool] = lambda: False,
-          resume_from: list[tuple[int, dict[str, torch.Tensor]]] | None = None) -> TrainingResult:
+          resume_from: list[tuple[int, dict[str, torch.Tensor]]] | None = None,
+          resume_state: ResumeState | None = None) -> TrainingResult:
     """Trains a fresh model on `data` (already on its device) and returns the result.
 
     Validation runs at every epoch's end (and at mid-epoch in long epochs); the
@@ -155,9 +168,11 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
     times: together they cost under a tenth of the training (bench/training.py).
     A non-finite loss or an out-of-memory error ends the run with a `problem`.
 
-    `resume_from`, an interrupted run's checkpoints (step, parameters), goes on from the last: the same
-    batches in the same order as the first time (without augmentation, which draws from the
-    same generator), with a fresh optimizer (its running averages were not kept).
+    `resume_from`, an interrupted run's checkpoints (step, parameters), and its newest
+    `resume_state` (a ResumePoint's): it goes on from that state's step exactly, with the
+    optimizer's running state, the same batches in the same order and the same augmentations.
+    Without a resume state (a run kept before they were), from the last checkpoint with a
+    fresh optimizer and the same batch order.
     """
     generator = torch.Generator().manual_seed(config.seed)
     device = data.train_x.device
@@ -184,23 +199,40 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
             on_metrics(Checkpoint(*checkpoints[-1]))
         return checkpoints
 
-    step = 0
+    def keep_resume_point() -> None:
+        nonlocal resume_kept_at
+        on_metrics(ResumePoint(resume_state_now(step, model, optimizer, epoch, epoch_start, generator)))
+        resume_kept_at = time.monotonic()
+
+    step, epoch, epoch_start = 0, -1, generator.get_state()  # epoch -1: no batch order drawn yet
     if resume_from is None:
         keep_checkpoint()
         on_metrics(_probe_histogram(model, probe_batch, 0))
+    elif resume_state is not None:
+        step = resume_state.step
+        checkpoints.extend(c for c in resume_from if c[0] <= step)  # kept already: not reported again
+        restore(model, optimizer, resume_state)
     else:
-        checkpoints.extend(resume_from)  # kept already: not reported again
+        checkpoints.extend(resume_from)
         step, state = resume_from[-1]
         model.load_state_dict(state)
-    first_step = step
+    first_step, resume_kept_at = step, time.monotonic()
     problem = None
     try:
         for epoch in range(config.epochs):
-            order = torch.randperm(len(data.train_x), generator=generator).to(device)
+            if resume_state is not None and (epoch + 1) * per_epoch <= first_step:
+                continue  # trained before the interruption; its draws are in the kept generator state
+            epoch_start = generator.get_state()
+            if resume_state is not None and epoch == first_step // per_epoch:
+                order, epoch_start = epoch_order(generator, resume_state, epoch, len(data.train_x))
+                order = order.to(device)
+            else:
+                order = torch.randperm(len(data.train_x), generator=generator).to(device)
             for index in range(per_epoch):
                 if epoch * per_epoch + index < first_step:
                     continue  # trained before the interruption (the order is drawn all the same)
                 if should_stop():
+                    keep_resume_point()
                     return _finish(model, data, True, None, step, keep_checkpoint())
                 rate = schedule(config.learning_rate, step + 1)
                 for group in optimizer.param_groups:
@@ -227,6 +259,8 @@ def train(config: TrainingConfig, data: Split, on_metrics: Callable[[Metric], No
                     on_metrics(_probe_histogram(model, probe_batch, step))
                 if step % checkpoint_every == 0 or step == total:
                     keep_checkpoint()
+                if time.monotonic() - resume_kept_at >= RESUME_EVERY_S and step < total:
+                    keep_resume_point()
     except torch.OutOfMemoryError:
         problem = f"out of memory at step {step}: try a smaller batch, model or width, or the CPU"
         if device.type == "cuda":

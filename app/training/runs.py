@@ -24,12 +24,14 @@ from app.training.loop import (
     Checkpoint,
     Histogram,
     Metric,
+    ResumePoint,
     StepMetric,
     TrainingConfig,
     TrainingResult,
     ValidationMetric,
     train,
 )
+from app.training.resume_state import ResumeState
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -57,6 +59,7 @@ class TrainingRun:
     slots: ComputeSlots | None = None  # a server-wide cap on concurrent runs
     journal: RunJournal | None = None  # where the run is written as it trains (a workspace)
     resume_from: list[tuple[int, dict]] | None = None  # an interrupted run's checkpoints: it goes on from the last
+    resume_state: ResumeState | None = None  # its newest resume point, when kept: it goes on from there
     history: list[Metric] = field(default_factory=list)  # its metrics up to that step
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _steps: list = field(default_factory=list, init=False)
@@ -86,8 +89,8 @@ class TrainingRun:
         def record(metric: Metric) -> None:
             if self.journal is not None:
                 self.journal.record(metric)
-            if isinstance(metric, Checkpoint):
-                return
+            if isinstance(metric, (Checkpoint, ResumePoint)):
+                return  # kept by the journal; the page draws neither
             target = {StepMetric: self._steps, ValidationMetric: self._validations, Histogram: self._histograms}
             with self._lock:
                 target[type(metric)].append(metric)
@@ -95,7 +98,7 @@ class TrainingRun:
                 report(metric.epoch / self.config.epochs, None)
 
         try:
-            result = train(self.config, self.data, record, should_stop, self.resume_from)
+            result = train(self.config, self.data, record, should_stop, self.resume_from, self.resume_state)
         except BaseException as error:
             if self.journal is not None:
                 self.journal.ended("failed", f"{type(error).__name__}: {error}", None)

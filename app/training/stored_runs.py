@@ -13,6 +13,7 @@ from app.training.datasets import Split, SplitSummary
 from app.training.loop import Histogram, StepMetric, TrainingConfig, TrainingResult, ValidationMetric
 from app.training.networks import build
 from app.training.records import DataChoice, config_from, data_from, metrics_from, result_from, state_from
+from app.training.resume_state import ResumeState
 from app.training.runs import RunSnapshot
 from app.workspace.store import RunRow
 
@@ -55,6 +56,24 @@ class StoredRun:
     def checkpoints(self) -> list[tuple[int, dict[str, torch.Tensor]]]:
         """(step, parameters), by step: a resumed run goes on from the last."""
         return [(step, state_from(self._blob(sha))) for step, sha in self._row.checkpoints]
+
+    @property
+    def resume_step(self) -> int | None:
+        """The step it goes on from: its newest resume point's, or else (a run kept before resume
+        points were) its last checkpoint's, with a fresh optimizer; None without either."""
+        if self._row.resume is not None:
+            return self._row.resume[0]
+        return self._row.checkpoints[-1][0] if self._row.checkpoints else None
+
+    @property
+    def resumes_exactly(self) -> bool:
+        return self._row.resume is not None
+
+    def resume_state(self) -> ResumeState | None:
+        """Its newest resume point, when kept."""
+        if self._row.resume is None:
+            return None
+        return ResumeState.from_tensors(state_from(self._blob(self._row.resume[1])))
 
     def history(self, up_to_step: int) -> list:
         """The metrics up to `up_to_step`, in the order they came."""

@@ -49,6 +49,11 @@ MIGRATIONS = (
                                   PRIMARY KEY (workspace, label, step),
                                   FOREIGN KEY (workspace, label) REFERENCES runs(workspace, label) ON DELETE CASCADE);
     """,
+    # A run's newest resume state (optimizer and generator at its last checkpoint), one per run.
+    """
+    ALTER TABLE runs ADD COLUMN resume_step INTEGER;
+    ALTER TABLE runs ADD COLUMN resume_sha256 TEXT REFERENCES blobs(sha256);
+    """,
 )
 
 
@@ -121,7 +126,8 @@ class SQLiteStore:
                        (copy, source))
             runs = "SELECT label FROM runs WHERE workspace = ? AND status != 'training'"
             db.execute("INSERT INTO runs SELECT ?, label, config, data, status, problem, steps_done, seconds,"
-                       " result, started FROM runs WHERE workspace = ? AND status != 'training'", (copy, source))
+                       " result, started, resume_step, resume_sha256 FROM runs"
+                       " WHERE workspace = ? AND status != 'training'", (copy, source))
             db.execute(f"INSERT INTO run_metrics SELECT ?, label, chunk FROM run_metrics WHERE workspace = ?"
                        f" AND label IN ({runs}) ORDER BY rowid", (copy, source, source))
             db.execute(f"INSERT INTO run_checkpoints SELECT ?, label, step, sha256 FROM run_checkpoints"
@@ -157,7 +163,8 @@ class SQLiteStore:
     def _drop_orphan_blobs(db: sqlite3.Connection) -> list[str]:
         orphans = [row[0] for row in db.execute(
             "SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM workspace_blobs)"
-            " AND sha256 NOT IN (SELECT sha256 FROM run_checkpoints)")]
+            " AND sha256 NOT IN (SELECT sha256 FROM run_checkpoints)"
+            " AND sha256 NOT IN (SELECT resume_sha256 FROM runs WHERE resume_sha256 IS NOT NULL)")]
         db.executemany("DELETE FROM blobs WHERE sha256 = ?", [(sha,) for sha in orphans])
         return orphans
 
@@ -251,8 +258,19 @@ class SQLiteStore:
                 raise KeyError(label)
             db.execute("DELETE FROM run_metrics WHERE workspace = ? AND label = ?", (workspace, label))
             db.execute("INSERT INTO run_metrics VALUES (?, ?, ?)", (workspace, label, chunk))
-            db.execute("DELETE FROM run_checkpoints WHERE workspace = ? AND label = ? AND step > ?",
-                       (workspace, label, steps_done))
+            # What was trained after that step is trained again: its checkpoints and resume state go.
+            dropped = [row[0] for row in db.execute(
+                "DELETE FROM run_checkpoints WHERE workspace = ? AND label = ? AND step > ? RETURNING sha256",
+                (workspace, label, steps_done))]
+            stale = db.execute("SELECT resume_sha256 FROM runs WHERE workspace = ? AND label = ? AND resume_step > ?",
+                               (workspace, label, steps_done)).fetchone()
+            if stale:
+                db.execute("UPDATE runs SET resume_step = NULL, resume_sha256 = NULL WHERE workspace = ? AND label = ?",
+                           (workspace, label))
+                dropped.append(stale[0])
+            self._release_unreferenced(db, workspace, dropped)
+            orphans = self._drop_orphan_blobs(db)
+        self._remove_files(orphans)
 
     def append_run_metrics(self, workspace: str, label: str, chunk: str, steps_done: int, seconds: float) -> None:
         with self._write() as db:
@@ -263,6 +281,27 @@ class SQLiteStore:
     def add_checkpoint(self, workspace: str, label: str, step: int, sha256: str) -> None:
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO run_checkpoints VALUES (?, ?, ?, ?)", (workspace, label, step, sha256))
+
+    def set_resume_point(self, workspace: str, label: str, step: int, sha256: str) -> None:
+        with self._write() as db:
+            old = db.execute("SELECT resume_sha256 FROM runs WHERE workspace = ? AND label = ?",
+                             (workspace, label)).fetchone()
+            db.execute("UPDATE runs SET resume_step = ?, resume_sha256 = ? WHERE workspace = ? AND label = ?",
+                       (step, sha256, workspace, label))
+            if old and old[0] and old[0] != sha256:  # only the newest is worth keeping
+                self._release_unreferenced(db, workspace, [old[0]])
+            orphans = self._drop_orphan_blobs(db)
+        self._remove_files(orphans)
+
+    @staticmethod
+    def _release_unreferenced(db: sqlite3.Connection, workspace: str, shas: list[str]) -> None:
+        """Drops the workspace's hold on blobs none of its checkpoints, resume states or images
+        (in its settings) point at any more."""
+        db.executemany("DELETE FROM workspace_blobs WHERE workspace = ? AND sha256 = ?"
+                       " AND sha256 NOT IN (SELECT sha256 FROM run_checkpoints WHERE workspace = ?)"
+                       " AND sha256 NOT IN (SELECT resume_sha256 FROM runs WHERE workspace = ?"
+                       "                    AND resume_sha256 IS NOT NULL)",
+                       [(workspace, sha, workspace, workspace) for sha in shas])
 
     def end_run(self, workspace: str, label: str, status: str, problem: str | None, result: str | None,
                 seconds: float) -> None:
@@ -276,8 +315,8 @@ class SQLiteStore:
 
     def run(self, workspace: str, label: str) -> RunRow:
         db = self._db()
-        found = db.execute("SELECT label, config, data, status, problem, steps_done, seconds, result FROM runs"
-                           " WHERE workspace = ? AND label = ?", (workspace, label)).fetchone()
+        found = db.execute("SELECT label, config, data, status, problem, steps_done, seconds, result, resume_step,"
+                           " resume_sha256 FROM runs WHERE workspace = ? AND label = ?", (workspace, label)).fetchone()
         if found is None:
             raise KeyError(label)
         chunks = tuple(row[0] for row in db.execute(
@@ -285,8 +324,9 @@ class SQLiteStore:
         checkpoints = tuple(db.execute(
             "SELECT step, sha256 FROM run_checkpoints WHERE workspace = ? AND label = ? ORDER BY step",
             (workspace, label)))
-        label, config, data, status, problem, steps_done, seconds, result = found
-        return RunRow(label, config, data, status, problem, steps_done, seconds, chunks, result, checkpoints)
+        label, config, data, status, problem, steps_done, seconds, result, resume_step, resume_sha = found
+        return RunRow(label, config, data, status, problem, steps_done, seconds, chunks, result, checkpoints,
+                      None if resume_sha is None else (resume_step, resume_sha))
 
     def runs(self, workspace: str) -> list[RunRow]:
         return [self.run(workspace, label) for label, _, _ in self.run_states(workspace)]
@@ -294,12 +334,12 @@ class SQLiteStore:
     def delete_run(self, workspace: str, label: str) -> None:
         with self._write() as db:
             self._writable(db, workspace)
-            checkpoints = [row[0] for row in db.execute(
-                "SELECT sha256 FROM run_checkpoints WHERE workspace = ? AND label = ?", (workspace, label))]
+            held = [row[0] for row in db.execute(
+                "SELECT sha256 FROM run_checkpoints WHERE workspace = ? AND label = ? UNION"
+                " SELECT resume_sha256 FROM runs WHERE workspace = ? AND label = ? AND resume_sha256 IS NOT NULL",
+                (workspace, label, workspace, label))]
             db.execute("DELETE FROM runs WHERE workspace = ? AND label = ?", (workspace, label))
-            db.executemany("DELETE FROM workspace_blobs WHERE workspace = ? AND sha256 = ? AND sha256 NOT IN"
-                           " (SELECT sha256 FROM run_checkpoints WHERE workspace = ?)",
-                           [(workspace, sha, workspace) for sha in checkpoints])
+            self._release_unreferenced(db, workspace, held)
             orphans = self._drop_orphan_blobs(db)
         self._remove_files(orphans)
 

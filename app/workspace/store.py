@@ -38,6 +38,7 @@ class RunRow:
     metric_chunks: tuple[str, ...]  # in the order written
     result: str | None
     checkpoints: tuple[tuple[int, str], ...]  # (step, blob digest), by step
+    resume: tuple[int, str] | None = None  # (step, blob digest) of its newest resume point
 
 
 class WorkspaceStore(Protocol):
@@ -76,6 +77,9 @@ class WorkspaceStore(Protocol):
         """Adds one batch of metrics (many steps at once: one write, not one per step)."""
 
     def add_checkpoint(self, workspace: str, label: str, step: int, sha256: str) -> None: ...
+
+    def set_resume_point(self, workspace: str, label: str, step: int, sha256: str) -> None:
+        """The run's newest resume state (a blob) at `step`; the one before is released."""
 
     def end_run(self, workspace: str, label: str, status: str, problem: str | None,
                 result: str | None, seconds: float) -> None: ...
