@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 import streamlit as st
+from safetensors import SafetensorError
 
 from app.training.augment import Augmentation, label_breaking_warning
 from app.training.datasets import SOURCES, DatasetState, ImageData, Split, split
@@ -123,15 +124,21 @@ def start_runs(configs: list[TrainingConfig], data: ImageData, validation: int, 
     return not_kept
 
 
+UNREADABLE = (OSError, ValueError, LookupError, SafetensorError)  # a stored file missing, damaged or not ours
+
+
 def resume_run(run: StoredRun) -> tuple[str | None, str | None]:
-    """Trains an interrupted run on from its last checkpoint, under its label, with its curves
-    so far; returns (why not, in words, when it cannot; what the student should know when it did)."""
+    """Trains an interrupted run on from its newest resume point (or else its last checkpoint),
+    under its label, with its curves so far; returns (why not, in words, when it cannot; what the student should know when it did)."""
     if sum(r.snapshot().active for r in workspace_runs()) >= MAX_ACTIVE_PER_WORKSPACE:
         return f"At most {MAX_ACTIVE_PER_WORKSPACE} runs at a time per workspace: stop one first.", None
-    checkpoints = run.checkpoints()
+    try:
+        checkpoints = run.checkpoints()
+    except UNREADABLE as damaged:
+        return f"{run.label}'s checkpoints could not be read back ({damaged}): start it again instead.", None
     try:
         state = run.resume_state()
-    except (OSError, ValueError, KeyError) as damaged:  # a missing or damaged blob: the last checkpoint instead
+    except UNREADABLE as damaged:  # go on from the last checkpoint instead
         state = None
         note = f"{run.label}'s resume point could not be read back ({damaged}): it goes on from its last checkpoint."
     else:
