@@ -154,6 +154,31 @@ def test_unused_workspaces_go_with_the_blobs_only_they_used(store):
     assert not store.blobs.path(only_old).exists()
 
 
+def test_two_tabs_adding_at_once_cannot_both_pass_the_cap(tmp_path):
+    """Each of eight threads adds 60 % of the cap at the same moment: exactly one is kept, the
+    others are told the workspace is full, and no file of theirs is left behind."""
+    store = SQLiteStore(tmp_path / "data", workspace_cap_bytes=100_000)
+    workspace = store.create_workspace()
+    start, outcomes = threading.Barrier(8), []
+
+    def add(n: int) -> None:
+        start.wait()
+        try:
+            outcomes.append(store.put_blob(workspace, bytes([n]) * 60_000))
+        except StoreFull:
+            outcomes.append("full")
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    kept = [o for o in outcomes if o != "full"]
+    assert len(kept) == 1 and outcomes.count("full") == 7
+    assert store.workspace_bytes(workspace) == 60_000 <= store.workspace_cap_bytes
+    assert sorted(p.parent.name + p.name for p in store.blobs.folder.rglob("*") if p.is_file()) == kept
+
+
 def test_a_replaced_image_frees_its_file(store):
     workspace = store.create_workspace()
     first = store.put_blob(workspace, b"first picture")

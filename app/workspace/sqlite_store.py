@@ -203,10 +203,11 @@ class SQLiteStore:
     # -- blobs --------------------------------------------------------------------------------
 
     def put_blob(self, workspace: str, data: bytes) -> str:
-        self._check_room(workspace, len(data))
-        sha = self.blobs.put(data)  # first the file, then the rows that point at it
         with self._write() as db:
             self._writable(db, workspace)
+            # Measured inside the write lock: two tabs adding at once cannot both pass the cap.
+            self._check_room(workspace, len(data))
+            sha = self.blobs.put(data)  # first the file, then the rows that point at it
             db.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?)", (sha, len(data)))
             db.execute("INSERT OR IGNORE INTO workspace_blobs VALUES (?, ?)", (workspace, sha))
         return sha
@@ -244,9 +245,9 @@ class SQLiteStore:
     # -- training runs ------------------------------------------------------------------------
 
     def begin_run(self, workspace: str, label: str, config: str, data: str) -> None:
-        self._check_room(workspace, len(config) + len(data))
         with self._write() as db:
             self._writable(db, workspace)
+            self._check_room(workspace, len(config) + len(data))
             db.execute("INSERT INTO runs (workspace, label, config, data, status, started)"
                        " VALUES (?, ?, ?, ?, 'training', ?)", (workspace, label, config, data, time.time()))
 
