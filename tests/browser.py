@@ -111,5 +111,19 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def assert_saved_as_png(page, chart, filename: str) -> None:
+    """Saves `chart` with plotly's camera as a student does, and checks the file: its name, and
+    a picture twice the chart's size on screen (for a projector or a handout)."""
+    from PIL import Image
+
+    chart.hover()
+    with page.expect_download() as picture:
+        chart.get_by_role("button", name="Download plot as a PNG").click()
+    box = chart.bounding_box()
+    width, height = Image.open(picture.value.path()).size
+    assert picture.value.suggested_filename == filename
+    assert abs(width - 2 * box["width"]) <= 4 and abs(height - 2 * box["height"]) <= 4, (width, height, box)
+
+
 def exception_boxes(page) -> list[str]:
     return page.locator("[data-testid='stException']").all_inner_texts()

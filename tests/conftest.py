@@ -1,6 +1,7 @@
 """Test setup: offline before anything imports timm or huggingface_hub, and no
 connection may leave this machine (loopback stays open for the app's own server)."""
 
+import json
 import os
 
 os.environ["VISION_EXPLORER_OFFLINE"] = "1"
@@ -80,6 +81,21 @@ def notebook_cell(code: str) -> tuple[object, dict]:
     *body, last = code.strip().splitlines()
     exec("\n".join(body), cell)  # noqa: S102 - the code the page hands the student
     return eval(last, cell), cell  # noqa: S307 - a notebook shows the cell's last expression
+
+
+def chart_spec(at, key: str) -> dict:
+    """The plotly figure the page shows under `key`, as JSON."""
+    [shown] = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == key]
+    return shown
+
+
+def notebook_reproduces(at, marker: str, chart_key: str) -> tuple[str, dict]:
+    """Runs the page's "in a notebook" code that holds `marker` as a notebook does and checks
+    that it makes the very figure the page shows under `chart_key`; (the code, the names it left)."""
+    [code] = [c.value for c in at.code if marker in c.value]
+    figure, cell = notebook_cell(code)
+    assert json.loads(figure.to_json()) == chart_spec(at, chart_key), f"the notebook's figure is not {chart_key}"
+    return code, cell
 
 
 def figure_text(at) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import app_at, figure_text, notebook_cell, open_tab
+from tests.conftest import app_at, figure_text, notebook_reproduces, open_tab
 
 
 @pytest.fixture
@@ -164,7 +164,6 @@ def test_a_slow_attribution_paid_for_comes_back_in_a_new_session_of_the_workspac
 def test_the_notebook_code_draws_the_mosaic_on_screen(app):
     """The expander's Python, run as a notebook runs it (its own model load, its own forward
     pass), makes the very mosaic the page shows for the layer, order, count and colours chosen."""
-    import json
 
     app.switch_page("pages/feature_maps.py").run()
     app.selectbox(key="layer_efficientnet_lite0_select").set_value("blocks.3").run()
@@ -173,10 +172,7 @@ def test_the_notebook_code_draws_the_mosaic_on_screen(app):
     app.radio(key="fm_scale").set_value("shared across the layer").run()
     app.slider(key="fm_top_efficientnet_lite0_blocks.3").set_value(12).run()
     assert not app.exception
-    [code] = [c.value for c in app.code]
-    figure, cell = notebook_cell(code)
-    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "mosaic"]
-    assert json.loads(figure.to_json()) == shown
+    code, _ = notebook_reproduces(app, "mosaic_figure", "mosaic")
     assert "sample_bytes('cat')" in code and "'blocks.3'" in code and "[:12]" in code
 
 
@@ -185,7 +181,6 @@ def test_the_notebook_code_draws_each_attribution_map_on_screen(app):
     """Each map's Python, run as a notebook runs it, makes the very figure the page shows for
     the class, opacity and slow-method settings chosen (Grad-CAM from one pass; Occlusion
     from its own greyed windows)."""
-    import json
 
     app.switch_page("pages/attributions.py").run()
     [target] = [s for s in app.selectbox if s.key.startswith("target_")]
@@ -196,11 +191,7 @@ def test_the_notebook_code_draws_each_attribution_map_on_screen(app):
     app.slider(key="occ_stride").set_value(56).run()
     app.button(key="run_Occlusion").click().run()
     assert not app.exception
-    codes = [c.value for c in app.code if "attribution_figure" in c.value]
-    shown = {c.key: json.loads(c.proto.spec) for c in app.get("plotly_chart")}
     for method, call in (("Grad-CAM", "['Grad-CAM']"), ("Occlusion", "= occlusion(")):
-        [code] = [c for c in codes if call in c]
-        figure, cell = notebook_cell(code)
-        assert json.loads(figure.to_json()) == shown[f"map_{method}"], method
+        code, cell = notebook_reproduces(app, call, f"map_{method}")
         assert cell["target"] == app.selectbox(key=target.key).value != top_class
     assert "0.8)" in code and "target, 56, 56)" in code

@@ -3,7 +3,7 @@
 import pytest
 
 from app.training.fashion_mnist import fashion_mnist_dir
-from tests.conftest import app_at, figure_text, notebook_cell, open_tab
+from tests.conftest import app_at, chart_spec, figure_text, notebook_reproduces, open_tab
 
 pytestmark = pytest.mark.skipif(fashion_mnist_dir() is None, reason="the shipped networks need Fashion-MNIST")
 
@@ -163,19 +163,14 @@ def test_the_notebook_code_draws_the_lines_on_screen(app):
     app.selectbox(key="land_size").set_value("500 validation images")
     app.number_input(key="land_line_seed").set_value(3).run()
     assert not app.exception
-    [code] = [c.value for c in app.code]
-    figure, cell = notebook_cell(code)
-    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "land_line1"]
-    assert json.loads(figure.to_json()) == shown
-    [right] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "land_line2"]
-    assert json.loads(cell["right"].to_json()) == right
+    code, cell = notebook_reproduces(app, "subject_lines", "land_line1")
+    assert json.loads(cell["right"].to_json()) == chart_spec(app, "land_line2")
     assert "subject_lines(network, 500, 3)" in code
 
 
 def test_the_notebook_code_draws_the_pca_contour_on_screen(app):
     """The plane's Python, run as a notebook runs it (its own directions, square and every
     point), makes the very contour the page shows, the training path included."""
-    import json
 
     app.selectbox(key="land_size").set_value("500 validation images").run()
     open_tab(app, "land_tab", "2D plane")
@@ -185,8 +180,5 @@ def test_the_notebook_code_draws_the_pca_contour_on_screen(app):
     _wait_for_jobs(app)
     app.radio(key="plane_metric").set_value("accuracy").run()
     assert not app.exception
-    [code] = [c.value for c in app.code if "plane_surface" in c.value]
-    figure, cell = notebook_cell(code)
-    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "plane_contour"]
-    assert json.loads(figure.to_json()) == shown
+    code, cell = notebook_reproduces(app, "plane_surface", "plane_contour")
     assert cell["plane"] is not None and "plane_surface(network, 'pca', 0, 9, 1.0, 500)" in code

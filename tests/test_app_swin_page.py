@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import app_at, figure_text, notebook_cell, open_tab
+from tests.conftest import app_at, figure_text, notebook_reproduces, open_tab
 
 
 @pytest.fixture
@@ -60,13 +60,9 @@ def test_captions_follow_the_chosen_window_and_count_right(app):
 def test_the_notebook_code_draws_the_shifted_blocks_attention_on_screen(app):
     """The real-attention tab's Python, run as a notebook runs it, makes the very mosaic the page
     shows for the second (shifted) block, its default token and the colours chosen."""
-    import json
 
     open_tab(app, "swin_tab", "Real attention")
     app.selectbox(key="swin_colormap").select_index(0).run()
     assert not app.exception
-    [code] = [c.value for c in app.code if "window_attention_mosaic" in c.value]
-    figure, cell = notebook_cell(code)
-    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "swin_attention_1"]
-    assert json.loads(figure.to_json()) == shown
+    code, cell = notebook_reproduces(app, "window_attention_mosaic", "swin_attention_1")
     assert cell["capture"].block(0, 1).shifted and "capture.block(0, 1)" in code

@@ -3,7 +3,7 @@
 import pytest
 
 from components.server_state import WORKSPACE_WORK
-from tests.conftest import app_at, notebook_cell, open_tab
+from tests.conftest import app_at, notebook_reproduces, open_tab
 
 DIGITS = "Digits (8×8, scikit-learn)"
 
@@ -119,7 +119,6 @@ def test_a_wide_turn_of_digits_is_warned_with_the_digits_it_confuses(app):
 def test_the_notebook_code_trains_the_same_curves_again(app):
     """The curves' Python, run as a notebook runs it, trains each run again from its settings
     and seed on the same split, and draws the very figure the page shows (smoothing included)."""
-    import json
 
     app.selectbox(key="train_dataset").set_value(DIGITS).run()
     app.selectbox(key="train_model").set_value("MLP")
@@ -129,8 +128,5 @@ def test_the_notebook_code_trains_the_same_curves_again(app):
     _finish_runs(app)
     app.slider(key="train_smoothing").set_value(0.3).run()
     assert not app.exception
-    [code] = [c.value for c in app.code if "curves_figure" in c.value]
-    figure, cell = notebook_cell(code)
-    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "train_curves"]
-    assert json.loads(figure.to_json()) == shown
+    code, cell = notebook_reproduces(app, "curves_figure", "train_curves")
     assert [r.config.batch_norm for r in cell["runs"]] == [False, True] and "seed=7" in code

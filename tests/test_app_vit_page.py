@@ -3,7 +3,7 @@
 import pytest
 
 from app.training.fashion_mnist import fashion_mnist_dir
-from tests.conftest import app_at, figure_text, notebook_cell, open_tab
+from tests.conftest import app_at, figure_text, notebook_reproduces, open_tab
 
 needs_fashion_mnist = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
 
@@ -95,16 +95,10 @@ def test_the_rollout_tabs_grad_cam_is_kept_not_recomputed_on_every_rerun(app):
     assert passes == []
 
 
-def _heads_code(at) -> str:
-    [code] = [c.value for c in at.code if "head_maps_mosaic" in c.value]
-    return code
-
-
 @needs_fashion_mnist
 def test_the_notebook_code_draws_the_heads_on_screen(app):
     """The heads tab's Python, run as a notebook runs it, makes the very mosaic the page shows:
     for a Fashion-MNIST test image with DINO's mask, and for the user's own picture."""
-    import json
 
     app.number_input(key="fmnist_index").set_value(3)
     app.slider(key="heads_layer").set_value(2)
@@ -112,11 +106,8 @@ def test_the_notebook_code_draws_the_heads_on_screen(app):
     app.toggle(key="heads_mask").set_value(True).run()
     app.slider(key="heads_mass").set_value(80).run()
     assert not app.exception
-    figure, cell = notebook_cell(_heads_code(app))
-    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "heads"]
-    assert json.loads(figure.to_json()) == shown
-    assert "test_image_rgb(3)" in _heads_code(app) and "mass_threshold_mask(maps, 0.8)" in _heads_code(app)
+    code, _ = notebook_reproduces(app, "head_maps_mosaic", "heads")
+    assert "test_image_rgb(3)" in code and "mass_threshold_mask(maps, 0.8)" in code
     app.radio(key="tiny_input").set_value("Your image, converted").run()
-    figure, cell = notebook_cell(_heads_code(app))
-    [shown] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "heads"]
-    assert json.loads(figure.to_json()) == shown and "sample_bytes('cat')" in _heads_code(app)
+    code, _ = notebook_reproduces(app, "head_maps_mosaic", "heads")
+    assert "sample_bytes('cat')" in code

@@ -7,6 +7,7 @@ import pytest
 import sklearn.datasets
 
 from tests.browser import (
+    assert_saved_as_png,
     browser_page,
     exception_boxes,
     free_port,
@@ -251,20 +252,12 @@ def test_live_training_updates_its_chart_and_stops(page):
 def test_a_picture_grid_saves_as_a_png_at_twice_its_size(page):
     """The augmentation preview keeps plotly's camera (only it): a student can put the sixteen
     augmented images on a slide."""
-    from PIL import Image
-
     _open(page, "Live training")
     main = page.locator("[data-testid='stMain']")
     main.locator("[data-testid='stExpander']").get_by_text("Data augmentation").click()
     wait_for_run(page)
-    preview = main.locator("[data-testid='stExpander'] .js-plotly-plot").first
-    preview.hover()
-    with page.expect_download() as picture:
-        preview.get_by_role("button", name="Download plot as a PNG").click()
-    box = preview.bounding_box()
-    width, height = Image.open(picture.value.path()).size
-    assert picture.value.suggested_filename == "vision-explorer-training.png"
-    assert abs(width - 2 * box["width"]) <= 4 and abs(height - 2 * box["height"]) <= 4
+    assert_saved_as_png(page, main.locator("[data-testid='stExpander'] .js-plotly-plot").first,
+                        "vision-explorer-training.png")
     assert main.locator("[data-testid='stExpander'] .modebar-btn").count() == 1  # the camera alone
 
 

@@ -13,11 +13,18 @@ from pathlib import Path
 
 import pytest
 import sklearn.datasets
-from PIL import Image
 
 from app.workspace.ids import new_workspace_id
 from app.workspace.sqlite_store import DATABASE
-from tests.browser import ARTIFACTS, exception_boxes, free_port, running_app, screenshot, wait_for_run
+from tests.browser import (
+    ARTIFACTS,
+    assert_saved_as_png,
+    exception_boxes,
+    free_port,
+    running_app,
+    screenshot,
+    wait_for_run,
+)
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
@@ -218,14 +225,8 @@ def test_a_shared_link_opens_the_same_view_elsewhere_and_forks_on_the_first_chan
             sender.locator("[data-testid='stSidebar']").get_by_role("button", name="Download the settings").click()
         assert settings.value.suggested_filename == "vision-explorer-optimizers-settings.json"
         assert json.loads(Path(settings.value.path()).read_text())["race_surface"] == "Rosenbrock"
-        chart = sender.locator("[data-testid='stMain'] .js-plotly-plot").first
-        chart.hover()
-        with sender.expect_download() as picture:
-            chart.get_by_role("button", name="Download plot as a PNG").click()
-        box = chart.bounding_box()
-        width, height = Image.open(picture.value.path()).size
-        assert picture.value.suggested_filename == "vision-explorer-optimizers.png"
-        assert abs(width - 2 * box["width"]) <= 4 and abs(height - 2 * box["height"]) <= 4  # twice the screen
+        assert_saved_as_png(sender, sender.locator("[data-testid='stMain'] .js-plotly-plot").first,
+                            "vision-explorer-optimizers.png")
 
         receiver = sender.context.browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
         receiver.set_default_timeout(120_000)
