@@ -36,6 +36,18 @@ def digits():
     return SOURCES[DIGITS].load()
 
 
+def _kept_run(tmp_path, digits, config: TrainingConfig):
+    """A run started on 200 validation digits and kept in a fresh store as it trains: (store,
+    workspace, split, owner, run). The owner is returned to be held: a run whose owner is
+    collected stops."""
+    store = SQLiteStore(tmp_path / "data")
+    workspace = store.create_workspace()
+    data = split(digits, 200, seed=0)
+    owner = RunOwner()
+    run = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config, _choice(data)))
+    return store, workspace, data, owner, run.start()
+
+
 def _choice(data, validation=200):
     return DataChoice(DIGITS, validation, None, len(data.train_y), len(data.val_y))
 
@@ -78,13 +90,8 @@ def test_a_run_read_back_is_the_run_that_trained(tmp_path, digits):
 
 
 def test_metrics_are_written_in_batches_not_per_step(tmp_path, digits):
-    store = SQLiteStore(tmp_path / "data")
-    workspace = store.create_workspace()
-    data = split(digits, 200, seed=0)
     config = TrainingConfig(model="MLP", epochs=20, seed=0, checkpoints=2)
-    owner = RunOwner()  # held: a run whose owner is collected stops
-    run = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
-                                                                           _choice(data))).start()
+    store, workspace, data, owner, run = _kept_run(tmp_path, digits, config)
     run.thread.join(timeout=120)
     row = store.run(workspace, "r")
     steps = [m for m in metrics_from(row.metric_chunks) if type(m).__name__ == "StepMetric"]
@@ -95,13 +102,8 @@ def test_metrics_are_written_in_batches_not_per_step(tmp_path, digits):
 
 
 def test_a_run_whose_workspace_went_away_is_interrupted_with_its_curves(tmp_path, digits):
-    store = SQLiteStore(tmp_path / "data")
-    workspace = store.create_workspace()
-    data = split(digits, 200, seed=0)
     config = TrainingConfig(model="LeNet-5", epochs=500, checkpoints=400)
-    owner = RunOwner()
-    run = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
-                                                                    _choice(data))).start()
+    store, workspace, data, owner, run = _kept_run(tmp_path, digits, config)
     deadline = time.monotonic() + 60
     while len(run.snapshot().validations) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -118,13 +120,8 @@ def test_a_run_whose_workspace_went_away_is_interrupted_with_its_curves(tmp_path
 
 
 def test_a_run_the_student_stopped_is_stopped(tmp_path, digits):
-    store = SQLiteStore(tmp_path / "data")
-    workspace = store.create_workspace()
-    data = split(digits, 200, seed=0)
     config = TrainingConfig(model="MLP", epochs=500)
-    owner = RunOwner()
-    run = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
-                                                                    _choice(data))).start()
+    store, workspace, data, owner, run = _kept_run(tmp_path, digits, config)
     while not run.snapshot().steps:
         time.sleep(0.02)
     run.stop()
@@ -168,13 +165,8 @@ def test_a_resumed_run_ends_where_the_uninterrupted_one_does(digits):
 
 
 def test_an_interrupted_run_resumes_from_its_last_checkpoint_with_its_curves(tmp_path, digits):
-    store = SQLiteStore(tmp_path / "data")
-    workspace = store.create_workspace()
-    data = split(digits, 200, seed=0)
     config = TrainingConfig(model="MLP", epochs=40, checkpoints=10)
-    owner = RunOwner()
-    first = TrainingRun("r", config, data, owner, journal=RunJournal(store, workspace, "r", config,
-                                                                      _choice(data))).start()
+    store, workspace, data, owner, first = _kept_run(tmp_path, digits, config)
     while len(first.snapshot().steps) < 200:
         time.sleep(0.02)
     first.stop()
