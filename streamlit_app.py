@@ -27,6 +27,7 @@ navigation = st.navigation(
         "CNNs": [
             st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/layers:"),
             st.Page("pages/attributions.py", title="Attributions", icon=":material/highlight:"),
+            st.Page("pages/atlas.py", title="Architecture atlas", icon=":material/account_tree:"),
         ],
         "Transformers": [
             st.Page("pages/vit_attention.py", title="ViT & DINO attention", icon=":material/visibility:"),

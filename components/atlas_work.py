@@ -1,0 +1,62 @@
+"""The atlas's numbers, computed once per server: the counts (a few seconds for all the
+architectures, on the meta device) and, when asked, the latencies on this server's device
+(minutes at batch 32 on a CPU), each as a shared background job with progress."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+import pretrained
+from app.atlas.catalog import ARCHITECTURES, Architecture, imagenet_top1
+from app.atlas.cost import Cost, count_cost
+from app.atlas.latency import Latency, built_for_timing, measure_latency
+from app.serving.background_jobs import JobSnapshot
+from components.deferred_work import deferred
+
+LARGE_BATCH = 32
+REPEATS = {1: 5, LARGE_BATCH: 1}  # timed passes after the warm-up: batch 32 of VGG-19 takes seconds
+
+
+def costs() -> JobSnapshot:
+    """{key: Cost} for every architecture, counted without running any (partial: those so far)."""
+    def work(report, should_stop) -> dict[str, Cost]:
+        counted: dict[str, Cost] = {}
+        for index, arch in enumerate(ARCHITECTURES):
+            if should_stop():
+                break
+            counted[arch.key] = count_cost(arch)
+            report((index + 1) / len(ARCHITECTURES), dict(counted))
+        return counted
+
+    return deferred(("atlas costs",), work, "Counting the atlas's parameters and multiply-adds", shared=True,
+                    wait_s=0.3)
+
+
+def latencies(device: torch.device) -> JobSnapshot:
+    """{(key, batch): Latency} on `device`: batch 1 for every architecture first, then batch 32."""
+    def work(report, should_stop) -> dict[tuple[str, int], Latency]:
+        measured: dict[tuple[str, int], Latency] = {}
+        plan = [(arch, batch) for batch in (1, LARGE_BATCH) for arch in ARCHITECTURES]
+        for index, (arch, batch) in enumerate(plan):
+            if should_stop():
+                break
+            model = built_for_timing(arch, device)
+            measured[(arch.key, batch)] = measure_latency(model, arch, batch, device, REPEATS[batch])
+            del model
+            report((index + 1) / len(plan), dict(measured))
+        return measured
+
+    return deferred(("atlas latencies", str(device)), work, f"Timing the atlas's networks on {device}", shared=True)
+
+
+@st.cache_data(show_spinner=False)
+def top1() -> dict[str, float | None]:
+    return {arch.key: imagenet_top1(arch) for arch in ARCHITECTURES}
+
+
+def weight_status(arch: Architecture) -> str:
+    """The registry's words for its weights, for the architectures the feature-map page has."""
+    if arch.registry is None:
+        return "architecture only"
+    return pretrained.weights_status(pretrained.get_spec(arch.registry)).value

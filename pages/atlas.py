@@ -1,0 +1,161 @@
+"""Architecture atlas: what each network of the course costs, and the arithmetic of the steps."""
+
+import streamlit as st
+import torch
+
+from app.atlas import resnext, separable
+from app.atlas.catalog import ARCHITECTURES, BY_KEY
+from app.atlas.figures import atlas_rows, cost_figure
+from app.atlas.words import cheaper_and_better
+from components.atlas_work import costs, latencies, top1, weight_status
+from components.deferred_work import live_section, result_or_progress
+from components.device_picker import current_device
+from components.figure_export import chart_config
+from components.lazy_tabs import lazy_tabs
+
+st.title("Architecture atlas")
+st.caption("From LeNet-5 to ConvNeXt and the transformers. Parameters and multiply-adds are counted from each "
+           "network as torchvision, timm or this project builds it, without running it; latency is measured on "
+           "this server; accuracy is what the weights' metadata records.")
+
+TIMING = "atlas_timing_asked"
+tabs = lazy_tabs(["Atlas", "ResNeXt's paths", "Depthwise separable"], "atlas_tab",
+                 {"ResNeXt's paths": ("resnext_",), "Depthwise separable": ("separable_",)})
+
+
+def atlas_view():
+    snapshot = costs()
+    counted = snapshot.result if snapshot.status == "finished" else snapshot.partial or {}
+    if snapshot.status != "finished":
+        result_or_progress(snapshot, "Counting parameters and multiply-adds")
+    device = current_device()
+    timed = {}
+    if st.session_state.get(TIMING):
+        timing = latencies(device)
+        timed = timing.result if timing.status == "finished" else timing.partial or {}
+        if timing.status != "finished":
+            result_or_progress(timing, f"Timing every network on {device} (batch 1, then 32)")
+    elif st.button(f"Time every network on this server ({device}: batch 1, then 32)", key="atlas_time"):
+        st.session_state[TIMING] = True
+        st.rerun()
+    accuracy = top1()
+    views = ["multiply-adds", "latency on this server"]
+    view = st.radio("Accuracy against", views, horizontal=True, key="atlas_view",
+                    disabled=not any(batch == 1 for _, batch in timed))
+    by_latency = view == views[1] and any(batch == 1 for _, batch in timed)
+    if counted:
+        st.plotly_chart(cost_figure(list(ARCHITECTURES), counted, accuracy, timed if by_latency else None),
+                        width="stretch", key="atlas_chart", on_select="rerun", selection_mode="points",
+                        config=chart_config())
+        open_clicked()
+        st.caption("Bubble area: parameters. Click a CNN to look inside it on the feature-map page. "
+                   + cheaper_and_better(list(ARCHITECTURES), counted, accuracy)
+                   + " Canziani et al. (2016) drew this picture first; there, too, accuracy and cost were far "
+                     "from proportional.")
+        missing = [a.title for a in ARCHITECTURES if accuracy.get(a.key) is None]
+        st.caption(f"Not in the picture (their weights' metadata records no ImageNet accuracy): {', '.join(missing)}.")
+    rows = atlas_rows(list(ARCHITECTURES), counted, accuracy, timed, {a.key: weight_status(a) for a in ARCHITECTURES})
+    number = st.column_config.NumberColumn
+    st.dataframe(rows, hide_index=True, width="stretch", key="atlas_table", column_config={
+        "Parameters (M)": number(format="%.2f"), "GMACs": number(format="%.2f"),
+        "ImageNet top-1 (%)": number(format="%.1f"), "Latency, batch 1 (ms)": number(format="%.1f"),
+        "Images/s, batch 32": number(format="%.1f")})
+    st.caption("Depth (paper): the weight layers the name counts. Weight layers: every convolution and fully "
+               "connected layer in the module, projection shortcuts and auxiliary classifiers included. LeNet-5 is "
+               "counted at its own 28×28 grey input; latency is timed on random weights (speed does not depend "
+               "on their values).")
+
+
+def open_clicked():
+    """A click on a bubble opens that network on the feature-map page (the CNNs it has)."""
+    points = st.session_state.get("atlas_chart", {}).get("selection", {}).get("points", [])
+    if not points:
+        return
+    arch = BY_KEY[points[0]["customdata"][0]]
+    if arch.registry is None:
+        st.info(f"{arch.title} is not on the feature-map page: it shows the registry's eleven CNNs.")
+        return
+    st.session_state["chosen_cnn"] = arch.registry
+    st.switch_page("pages/feature_maps.py")
+
+
+def resnext_view():
+    channels = resnext.BLOCK_CHANNELS
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**ResNet's bottleneck** {channels} → w → w → {channels}")
+        width = st.slider("Bottleneck width w", 4, 256, 64, 4, key="resnext_bottleneck")
+        with torch.device("meta"):
+            baseline = resnext.weights(resnext.bottleneck(channels, width))
+        st.metric("Weights", f"{baseline:,}")
+        st.code(resnext.bottleneck_formula(channels, width), language=None, wrap_lines=True)
+    with right:
+        st.markdown(f"**ResNeXt's block**: C paths {channels} → d → d → {channels}, summed")
+        cardinality = st.select_slider("Cardinality C", [1, 2, 4, 8, 16, 32, 64], 32, key="resnext_cardinality")
+        path_width = st.slider("Path width d", 1, 64, 4, key="resnext_width")
+        with torch.device("meta"):
+            paths = resnext.weights(resnext.Paths(channels, cardinality, path_width))
+        st.metric("Weights", f"{paths:,}", delta=f"{paths - baseline:+,} against the bottleneck", delta_color="off")
+        st.code(resnext.paths_formula(channels, cardinality, path_width), language=None, wrap_lines=True)
+    pairs = {c: resnext.matching_width(c, baseline) for c in (1, 2, 4, 8, 32)}
+    st.markdown("Path widths that cost about what this bottleneck costs: "
+                + ", ".join(f"C = {c} → d = {d}" for c, d in pairs.items())
+                + ". Xie et al.'s Table 2 lists these pairs for w = 64: (1, 64), (2, 40), (4, 24), (8, 14), (32, 4).")
+    difference = resnext.grouped_equals_paths(channels, min(cardinality, 8), min(path_width, 16))
+    st.caption(f"As implemented, the paths are one grouped 3×3 convolution between two 1×1 ones, with the same "
+               f"weights and the same output: on a random {channels}×14×14 input (C = {min(cardinality, 8)}, "
+               f"d = {min(path_width, 16)}), the two differ by at most {difference:.1e}, float rounding.")
+
+
+def separable_view():
+    st.markdown("A standard k×k convolution from M to N channels on a D_F × D_F map costs "
+                "**D_K²·M·N·D_F²** multiply-adds; a depthwise k×k (one filter per channel) then a pointwise 1×1 "
+                "costs **D_K²·M·D_F² + M·N·D_F²**, a fraction 1/N + 1/D_K² of it (Howard et al. 2017).")
+    left, right = st.columns(2)
+    alpha = left.select_slider("Width multiplier α", [0.25, 0.5, 0.75, 1.0], 1.0, key="separable_alpha")
+    size = right.select_slider("Resolution (ρ·224)", [128, 160, 192, 224], 224, key="separable_size")
+    with torch.device("meta"):
+        model = separable.mobilenet_v1(alpha)
+    rows = separable.layer_table(model, size)
+    total_macs, total_params = sum(r.macs for r in rows), sum(p.numel() for p in model.parameters())
+    st.markdown(f"**MobileNet v1, α = {alpha}, {size}²**, read from timm's network: {len(rows)} layers, "
+                f"**{total_macs / 1e6:,.0f} M multiply-adds**, **{total_params / 1e6:.2f} M parameters**. The "
+                "paper's Tables 6 and 7 give 569 M and 4.2 M for α = 1 at 224², 41 M and 0.5 M for α = 0.25.")
+    shares = {kind: sum(r.macs for r in rows if r.kind.startswith(kind)) / total_macs
+              for kind in ("Conv dw", "Conv /", "FC")}
+    st.dataframe([{"Layer": r.name, "Type / stride": r.kind, "Filter shape": r.filter_shape,
+                   "Input size": r.input_shape, "Multiply-adds (M)": r.macs / 1e6, "Parameters": r.parameters}
+                  for r in rows], hide_index=True, width="stretch", height=320, key="separable_table",
+                 column_config={"Multiply-adds (M)": st.column_config.NumberColumn(format="%.2f")})
+    st.caption(f"Depthwise layers: {shares['Conv dw']:.1%} of the multiply-adds; pointwise and the first "
+               f"convolution: {shares['Conv /']:.1%}; the classifier: {shares['FC']:.1%}.")
+    st.subheader("FLOPs are not time")
+    one, two, three = st.columns(3)
+    m = one.select_slider("M (in)", [32, 64, 128, 256, 512], 256, key="separable_m")
+    n = two.select_slider("N (out)", [32, 64, 128, 256, 512], 256, key="separable_n")
+    fmap = three.select_slider("D_F", [7, 14, 28, 56], 28, key="separable_df")
+    timing = layer_timing(m, n, fmap, str(current_device()))
+    flops_ratio = timing.standard_macs / timing.separable_macs
+    time_ratio = timing.standard_s / timing.separable_s
+    st.markdown(f"On this server ({current_device()}), a 3×3 convolution {m} → {n} on {fmap}×{fmap}: "
+                f"**{timing.standard_s * 1e3:.2f} ms** for {timing.standard_macs / 1e6:,.1f} M multiply-adds; "
+                f"depthwise + pointwise: **{timing.separable_s * 1e3:.2f} ms** for "
+                f"{timing.separable_macs / 1e6:,.1f} M. {flops_ratio:.1f}× fewer multiply-adds, "
+                f"{time_ratio:.1f}× {'less' if time_ratio >= 1 else 'more'} time: a depthwise convolution does "
+                "little arithmetic per byte it reads, so it runs far below the machine's peak.")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def layer_timing(m: int, n: int, size: int, device: str) -> separable.LayerTiming:
+    return separable.time_layers(m, n, size, torch.device(device))
+
+
+with tabs[0]:
+    if tabs[0].open:
+        live_section("atlas", atlas_view)
+with tabs[1]:
+    if tabs[1].open:
+        resnext_view()
+with tabs[2]:
+    if tabs[2].open:
+        separable_view()
