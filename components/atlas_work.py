@@ -4,13 +4,18 @@ architectures, on the meta device) and, when asked, the latencies on this server
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
 import streamlit as st
 import torch
 
 import pretrained
-from app.atlas.catalog import ARCHITECTURES, Architecture, imagenet_top1
+from app.atlas.catalog import ARCHITECTURES, BY_KEY, Architecture, imagenet_top1
 from app.atlas.cost import Cost, count_cost
 from app.atlas.latency import Latency, built_for_timing, measure_latency
+from app.atlas.receptive import receptive_field_of
 from app.serving.background_jobs import JobSnapshot
 from components.deferred_work import deferred
 
@@ -18,19 +23,37 @@ LARGE_BATCH = 32
 REPEATS = {1: 5, LARGE_BATCH: 1}  # timed passes after the warm-up: batch 32 of VGG-19 takes seconds
 
 
-def costs() -> JobSnapshot:
-    """{key: Cost} for every architecture, counted without running any (partial: those so far)."""
-    def work(report, should_stop) -> dict[str, Cost]:
-        counted: dict[str, Cost] = {}
-        for index, arch in enumerate(ARCHITECTURES):
-            if should_stop():
-                break
-            counted[arch.key] = count_cost(arch)
-            report((index + 1) / len(ARCHITECTURES), dict(counted))
-        return counted
+@dataclass(frozen=True)
+class Counted:
+    costs: dict[str, Cost]
+    fields: dict[str, int | None]  # receptive field in pixels, None: the whole image
 
-    return deferred(("atlas costs",), work, "Counting the atlas's parameters and multiply-adds", shared=True,
-                    wait_s=0.3)
+
+def counted() -> JobSnapshot:
+    """Every architecture's Cost, then its receptive field (partial: those so far). The fields
+    are traced in a child process: torch.fx patches torch.nn.Module.__call__ for the whole
+    process while it traces, so a trace here would break the forward passes of every other
+    session's thread (a training run, a capture) running meanwhile."""
+    def work(report, should_stop) -> Counted:
+        costs: dict[str, Cost] = {}
+        fields: dict[str, int | None] = {}
+        total = 2 * len(ARCHITECTURES)
+        for arch in ARCHITECTURES:
+            if should_stop():
+                return Counted(costs, fields)
+            costs[arch.key] = count_cost(arch)
+            report(len(costs) / total, Counted(dict(costs), {}))
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as tracer:
+            for key, pixels in zip(BY_KEY, tracer.map(receptive_field_of, BY_KEY)):
+                if should_stop():
+                    tracer.shutdown(cancel_futures=True)
+                    break
+                fields[key] = pixels
+                report((len(costs) + len(fields)) / total, Counted(dict(costs), dict(fields)))
+        return Counted(costs, fields)
+
+    return deferred(("atlas counts",), work, "Counting the atlas's parameters, multiply-adds and receptive fields",
+                    shared=True, wait_s=0.3)
 
 
 def latencies(device: torch.device) -> JobSnapshot:

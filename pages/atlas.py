@@ -7,7 +7,7 @@ from app.atlas import resnext, separable
 from app.atlas.catalog import ARCHITECTURES, BY_KEY
 from app.atlas.figures import atlas_rows, cost_figure
 from app.atlas.words import cheaper_and_better
-from components.atlas_work import costs, latencies, top1, weight_status
+from components.atlas_work import Counted, counted, latencies, top1, weight_status
 from components.deferred_work import live_section, result_or_progress
 from components.device_picker import current_device
 from components.figure_export import chart_config
@@ -24,10 +24,10 @@ tabs = lazy_tabs(["Atlas", "ResNeXt's paths", "Depthwise separable"], "atlas_tab
 
 
 def atlas_view():
-    snapshot = costs()
-    counted = snapshot.result if snapshot.status == "finished" else snapshot.partial or {}
+    snapshot = counted()
+    numbers = snapshot.result if snapshot.status == "finished" else snapshot.partial or Counted({}, {})
     if snapshot.status != "finished":
-        result_or_progress(snapshot, "Counting parameters and multiply-adds")
+        result_or_progress(snapshot, "Counting parameters and multiply-adds, then tracing receptive fields")
     device = current_device()
     timed = {}
     if st.session_state.get(TIMING):
@@ -43,27 +43,30 @@ def atlas_view():
     view = st.radio("Accuracy against", views, horizontal=True, key="atlas_view",
                     disabled=not any(batch == 1 for _, batch in timed))
     by_latency = view == views[1] and any(batch == 1 for _, batch in timed)
-    if counted:
-        st.plotly_chart(cost_figure(list(ARCHITECTURES), counted, accuracy, timed if by_latency else None),
+    if numbers.costs:
+        st.plotly_chart(cost_figure(list(ARCHITECTURES), numbers.costs, accuracy, timed if by_latency else None),
                         width="stretch", key="atlas_chart", on_select="rerun", selection_mode="points",
                         config=chart_config())
         open_clicked()
         st.caption("Bubble area: parameters. Click a CNN to look inside it on the feature-map page. "
-                   + cheaper_and_better(list(ARCHITECTURES), counted, accuracy)
-                   + " Canziani et al. (2016) drew this picture first; there, too, accuracy and cost were far "
-                     "from proportional.")
+                   + cheaper_and_better(list(ARCHITECTURES), numbers.costs, accuracy)
+                   + " Canziani et al. (2016) drew this picture first and found accuracy and inference time in a "
+                     "hyperbolic relationship: a little more accuracy costs a lot more computation.")
         missing = [a.title for a in ARCHITECTURES if accuracy.get(a.key) is None]
         st.caption(f"Not in the picture (their weights' metadata records no ImageNet accuracy): {', '.join(missing)}.")
-    rows = atlas_rows(list(ARCHITECTURES), counted, accuracy, timed, {a.key: weight_status(a) for a in ARCHITECTURES})
+    rows = atlas_rows(list(ARCHITECTURES), numbers.costs, accuracy, timed,
+                      {a.key: weight_status(a) for a in ARCHITECTURES}, numbers.fields)
     number = st.column_config.NumberColumn
     st.dataframe(rows, hide_index=True, width="stretch", key="atlas_table", column_config={
-        "Parameters (M)": number(format="%.2f"), "GMACs": number(format="%.2f"),
+        "Parameters (M)": number(format="%.3g"), "GMACs": number(format="%.3g"),
         "ImageNet top-1 (%)": number(format="%.1f"), "Latency, batch 1 (ms)": number(format="%.1f"),
         "Images/s, batch 32": number(format="%.1f")})
     st.caption("Depth (paper): the weight layers the name counts. Weight layers: every convolution and fully "
                "connected layer in the module, projection shortcuts and auxiliary classifiers included. LeNet-5 is "
                "counted at its own 28×28 grey input; latency is timed on random weights (speed does not depend "
-               "on their values).")
+               "on their values). Receptive field: the input pixels on a side that one unit of the last feature "
+               "map can see, by the arithmetic of kernels and strides along the widest path (a squeeze-and-"
+               "excitation gate's global average is not counted); a transformer or MLP-Mixer mixes all tokens.")
 
 
 def open_clicked():
@@ -140,9 +143,14 @@ def separable_view():
     st.markdown(f"On this server ({current_device()}), a 3×3 convolution {m} → {n} on {fmap}×{fmap}: "
                 f"**{timing.standard_s * 1e3:.2f} ms** for {timing.standard_macs / 1e6:,.1f} M multiply-adds; "
                 f"depthwise + pointwise: **{timing.separable_s * 1e3:.2f} ms** for "
-                f"{timing.separable_macs / 1e6:,.1f} M. {flops_ratio:.1f}× fewer multiply-adds, "
-                f"{time_ratio:.1f}× {'less' if time_ratio >= 1 else 'more'} time: a depthwise convolution does "
-                "little arithmetic per byte it reads, so it runs far below the machine's peak.")
+                f"{timing.separable_macs / 1e6:,.1f} M: {flops_ratio:.1f}× fewer multiply-adds, "
+                f"{time_ratio:.1f}× {'less' if time_ratio >= 1 else 'more'} time.")
+    macs_share = timing.depthwise_macs / timing.separable_macs
+    time_share = timing.depthwise_s / timing.separable_s
+    st.markdown(f"Within the pair, the depthwise convolution does **{macs_share:.0%}** of the multiply-adds and "
+                f"takes **{time_share:.0%}** of the time"
+                + (": it does little arithmetic for each number it reads, so it runs further below the machine's "
+                   "peak than the pointwise one." if time_share > macs_share else "."))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -12,13 +12,19 @@ def app():
     return app_at("pages/atlas.py")
 
 
+def _row(table, model: str):
+    return table[table["Model"] == model].iloc[0]
+
+
 def test_every_network_is_counted_and_drawn(app):
     table = app.dataframe[0].value
     assert list(table["Model"]) == [a.title for a in ARCHITECTURES]
     assert table["Parameters (M)"].notna().all() and table["GMACs"].notna().all()
-    resnet = table[table["Model"] == "ResNet-50"].iloc[0]
+    resnet = _row(table, "ResNet-50")
     assert round(resnet["Parameters (M)"], 1) == 25.6 and resnet["ImageNet top-1 (%)"] == pytest.approx(80.858)
     assert table["Latency, batch 1 (ms)"].isna().all()  # not timed until asked
+    assert resnet["Receptive field (px)"] == "427" and _row(table, "ViT-B/16")["Receptive field (px)"] == \
+        "whole image"
     assert "VGG-19 takes" in " ".join(c.value for c in app.caption)
     assert chart_spec(app, "atlas_chart")["layout"]["xaxis"]["type"] == "log"
     assert app.radio(key="atlas_view").disabled

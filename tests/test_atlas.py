@@ -13,6 +13,7 @@ from app.atlas.catalog import ARCHITECTURES, BY_KEY, imagenet_top1
 from app.atlas.cost import count_cost
 from app.atlas.figures import atlas_rows, cost_figure
 from app.atlas.latency import measure_latency
+from app.atlas.receptive import theoretical_receptive_field
 from app.atlas.words import cheaper_and_better
 
 TORCHVISION = [a for a in ARCHITECTURES if a.framework == "torchvision"]
@@ -61,11 +62,17 @@ def test_the_sentence_compares_the_costliest_with_the_cheapest_as_accurate(costs
 
 def test_the_table_and_the_picture_hold_every_architecture(costs):
     top1 = {a.key: imagenet_top1(a) for a in ARCHITECTURES}
-    rows = atlas_rows(list(ARCHITECTURES), costs, top1, {}, {})
+    rows = atlas_rows(list(ARCHITECTURES), costs, top1, {}, {}, {})
     assert [r["Model"] for r in rows] == [a.title for a in ARCHITECTURES]
     figure = cost_figure(list(ARCHITECTURES), costs, top1)
     plotted = {point[0] for trace in figure.data for point in trace.customdata}
     assert plotted == {a.key for a in ARCHITECTURES if top1[a.key] is not None}
+
+
+@pytest.mark.parametrize("key, pixels", [("alexnet", 195), ("vgg16", 212), ("vit_b_16", None), ("mixer_b16", None)])
+def test_receptive_fields_are_the_published_ones(key, pixels):
+    """Araujo et al. (Distill 2019), Table 1: AlexNet 195 px, VGG-16 212 px; token mixers see it all."""
+    assert theoretical_receptive_field(BY_KEY[key]) == pixels
 
 
 def test_latency_is_measured_on_the_built_network():
@@ -135,5 +142,6 @@ def test_the_cost_formulas_are_what_torch_counts(kernel, m, n, size):
 
 def test_both_kinds_of_layer_are_timed():
     timing = separable.time_layers(32, 32, 14, torch.device("cpu"), repeats=2)
-    assert timing.standard_s > 0 and timing.separable_s > 0
+    assert timing.standard_s > 0 and timing.separable_s > 0 and timing.depthwise_s > 0
+    assert timing.depthwise_macs == 9 * 32 * 14 * 14
     assert timing.standard_macs == 9 * 32 * 32 * 14 * 14 and timing.separable_macs == 9 * 32 * 196 + 32 * 32 * 196

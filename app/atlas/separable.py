@@ -79,9 +79,11 @@ def mobilenet_v1(width: float = 1.0) -> nn.Module:
 @dataclass(frozen=True)
 class LayerTiming:
     standard_s: float
-    separable_s: float
+    separable_s: float  # depthwise then pointwise
+    depthwise_s: float  # the depthwise part alone
     standard_macs: int
     separable_macs: int
+    depthwise_macs: int
 
 
 def time_layers(m: int, n: int, size: int, device: torch.device, repeats: int = 7, kernel: int = 3) -> LayerTiming:
@@ -93,5 +95,6 @@ def time_layers(m: int, n: int, size: int, device: torch.device, repeats: int = 
     image = torch.randn(1, m, size, size, device=device)
     standard, separable = standard.to(device).eval(), separable.to(device).eval()
     return LayerTiming(median_seconds(lambda: standard(image), device, repeats),
-                       median_seconds(lambda: separable(image), device, repeats), standard_macs(kernel, m, n, size),
-                       separable_macs(kernel, m, n, size))
+                       median_seconds(lambda: separable(image), device, repeats),
+                       median_seconds(lambda: separable[0](image), device, repeats),
+                       standard_macs(kernel, m, n, size), separable_macs(kernel, m, n, size), kernel * kernel * m * size * size)
