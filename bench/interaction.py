@@ -44,7 +44,7 @@ from tests.student_browser import new_page, open_page, run_clock, upload
 MAIN = "[data-testid='stMain']"
 # Buttons that start work lasting seconds to minutes: timed to the first sign of progress.
 # A button's text starts with its icon's ligature name where it has one ("play_arrow Start").
-LONG_JOB = re.compile(r"(^|\s)(Start|Run |Compute|Check three)")
+LONG_JOB = re.compile(r"(^|\s)(Start|Run |Compute|Check three|Time every)")
 SKIPPED_BUTTONS = re.compile(r"^(Download|Cancel)")  # the network; a job's own cancel is used after it
 NO_RERUN_S = 3.0  # an action that sends no rerun request within this is a client-side control
 ACTION_TIMEOUT_S = 180.0

@@ -33,8 +33,15 @@ def atlas_view():
     if st.session_state.get(TIMING):
         timing = latencies(device)
         timed = timing.result if timing.status == "finished" else timing.partial or {}
-        if timing.status != "finished":
-            result_or_progress(timing, f"Timing every network on {device} (batch 1, then 32)")
+        if timing.active:
+            bar, cancel = st.columns([5, 1], vertical_alignment="center")
+            with bar:
+                result_or_progress(timing, f"Timing every network on {device} (batch 1, then 32)")
+            if cancel.button("Cancel", key="atlas_time_cancel"):
+                st.session_state[TIMING] = False  # no longer shown: the section stops the job
+                st.rerun()
+        elif timing.status == "failed":
+            result_or_progress(timing, "Timing the networks")
     elif st.button(f"Time every network on this server ({device}: batch 1, then 32)", key="atlas_time"):
         st.session_state[TIMING] = True
         st.rerun()

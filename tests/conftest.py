@@ -110,6 +110,18 @@ def _deferred_jobs(at) -> list:
     return [*SHARED_JOBS.values(), *session]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_job_left_running():
+    """At the end, every server-wide background job is stopped and waited for: a thread still
+    inside torch when the interpreter exits aborts the process (exit status 134)."""
+    yield
+    from components.server_state import SHARED_JOBS
+
+    for job in list(SHARED_JOBS.values()):
+        job.stop()
+        job.thread.join(timeout=300)
+
+
 @pytest.fixture(autouse=True)
 def settled_app_runs(request, monkeypatch):
     """In the browser, a page that shows background work (components.deferred_work) polls

@@ -9,7 +9,17 @@ from tests.conftest import app_at, chart_spec, open_tab
 
 @pytest.fixture
 def app():
-    return app_at("pages/atlas.py")
+    yield app_at("pages/atlas.py")
+    from components.server_state import SHARED_JOBS, SHARED_JOBS_LOCK
+
+    # The timings are the server's, kept for every later visitor: each test times afresh, and
+    # none leaves a job running when the process ends.
+    with SHARED_JOBS_LOCK:
+        timings = [key for key in SHARED_JOBS if key[0] == "atlas latencies"]
+        jobs = [SHARED_JOBS.pop(key) for key in timings]
+    for job in jobs:
+        job.stop()
+        job.thread.join(timeout=300)
 
 
 def _row(table, model: str):
@@ -66,3 +76,20 @@ def test_separable_panel_reads_mobilenet_v1_and_times_both_layers(app):
     assert "41 M multiply-adds" in " ".join(m.value for m in app.markdown)
     assert any("fewer multiply-adds" in m.value and "ms" in m.value for m in app.markdown)
     assert not app.exception
+
+
+@pytest.mark.unsettled
+def test_the_timing_can_be_cancelled(app):
+    from components.server_state import SHARED_JOBS
+
+    app.button(key="atlas_time").click().run()  # every network, at batch 1 and 32: minutes here
+    assert any(b.key == "atlas_time_cancel" for b in app.button)
+    app.button(key="atlas_time_cancel").click().run()
+    assert not app.exception
+    [job] = [j for key, j in SHARED_JOBS.items() if key[0] == "atlas latencies"]
+    job.thread.join(timeout=120)  # it stops between two networks
+    assert job.snapshot().status == "stopped"
+    assert any(b.key == "atlas_time" for b in app.button)  # offered again
+    for key, other in list(SHARED_JOBS.items()):  # the counts this unsettled run left going
+        if key[0] == "atlas counts":
+            other.thread.join(timeout=300)
