@@ -28,6 +28,7 @@ navigation = st.navigation(
             st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/layers:"),
             st.Page("pages/attributions.py", title="Attributions", icon=":material/highlight:"),
             st.Page("pages/atlas.py", title="Architecture atlas", icon=":material/account_tree:"),
+            st.Page("pages/channel_attention.py", title="Channel attention (SE)", icon=":material/tune:"),
         ],
         "Transformers": [
             st.Page("pages/vit_attention.py", title="ViT & DINO attention", icon=":material/visibility:"),

@@ -12,6 +12,7 @@ import streamlit as st
 import torch
 
 import pretrained
+from app.atlas import separable
 from app.atlas.catalog import ARCHITECTURES, BY_KEY, Architecture, imagenet_top1
 from app.atlas.cost import Cost, count_cost
 from app.atlas.latency import Latency, built_for_timing, measure_latency
@@ -83,3 +84,13 @@ def weight_status(arch: Architecture) -> str:
     if arch.registry is None:
         return "architecture only"
     return pretrained.weights_status(pretrained.get_spec(arch.registry)).value
+
+
+def layer_timing(m: int, n: int, size: int, device: torch.device) -> JobSnapshot:
+    """A standard 3×3 layer against a depthwise separable pair, timed on this server: quick
+    sizes answer in the script run, large ones (56² and 512 channels: a second) show progress."""
+    def work(report, should_stop) -> separable.LayerTiming:
+        return separable.time_layers(m, n, size, device)
+
+    return deferred(("layer timing", m, n, size, str(device)), work, f"Timing a {m}→{n} layer on {size}²",
+                    shared=True, wait_s=0.4)

@@ -7,7 +7,7 @@ from app.atlas import resnext, separable
 from app.atlas.catalog import ARCHITECTURES, BY_KEY
 from app.atlas.figures import atlas_rows, cost_figure
 from app.atlas.words import cheaper_and_better
-from components.atlas_work import Counted, counted, latencies, top1, weight_status
+from components.atlas_work import Counted, counted, latencies, layer_timing, top1, weight_status
 from components.deferred_work import live_section, result_or_progress
 from components.device_picker import current_device
 from components.figure_export import chart_config
@@ -144,10 +144,17 @@ def separable_view():
     m = one.select_slider("M (in)", [32, 64, 128, 256, 512], 256, key="separable_m")
     n = two.select_slider("N (out)", [32, 64, 128, 256, 512], 256, key="separable_n")
     fmap = three.select_slider("D_F", [7, 14, 28, 56], 28, key="separable_df")
-    timing = layer_timing(m, n, fmap, str(current_device()))
+    live_section("separable_timing", lambda: timing_words(m, n, fmap))
+
+
+def timing_words(m: int, n: int, fmap: int):
+    device = current_device()
+    timing = result_or_progress(layer_timing(m, n, fmap, device), "Timing both layers")
+    if timing is None:
+        return
     flops_ratio = timing.standard_macs / timing.separable_macs
     time_ratio = timing.standard_s / timing.separable_s
-    st.markdown(f"On this server ({current_device()}), a 3×3 convolution {m} → {n} on {fmap}×{fmap}: "
+    st.markdown(f"On this server ({device}), a 3×3 convolution {m} → {n} on {fmap}×{fmap}: "
                 f"**{timing.standard_s * 1e3:.2f} ms** for {timing.standard_macs / 1e6:,.1f} M multiply-adds; "
                 f"depthwise + pointwise: **{timing.separable_s * 1e3:.2f} ms** for "
                 f"{timing.separable_macs / 1e6:,.1f} M: {flops_ratio:.1f}× fewer multiply-adds, "
@@ -158,11 +165,6 @@ def separable_view():
                 f"takes **{time_share:.0%}** of the time"
                 + (": it does little arithmetic for each number it reads, so it runs further below the machine's "
                    "peak than the pointwise one." if time_share > macs_share else "."))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def layer_timing(m: int, n: int, size: int, device: str) -> separable.LayerTiming:
-    return separable.time_layers(m, n, size, torch.device(device))
 
 
 with tabs[0]:

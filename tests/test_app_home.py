@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 import pretrained
 from tests.conftest import ROOT, app_at, chart_spec, figure_text, notebook_reproduces
 
-PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/atlas.py", "pages/vit_attention.py",
-         "pages/swin_windows.py", "pages/optimizers.py", "pages/training.py", "pages/loss_landscape.py"]
+PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/atlas.py", "pages/channel_attention.py",
+         "pages/vit_attention.py", "pages/swin_windows.py", "pages/optimizers.py", "pages/training.py",
+         "pages/loss_landscape.py"]
 
 
 @pytest.fixture

@@ -1,0 +1,57 @@
+"""Channel attention: MobileNet v3's squeeze-and-excitation gates on your image."""
+
+import streamlit as st
+import torch
+
+import pretrained
+from app.atlas.se import before_after_mosaic, extreme_channels, gated_blocks, gates_figure
+from app.cnn.figures import mosaic_figure
+from app.preprocess import preprocess
+from components.capture_cache import captured
+from components.figure_export import chart_config
+from components.image_picker import current_image
+from components.models import loaded_model, model_key, untrained_banner
+from components.out_of_memory import stop_on_out_of_memory
+from components.weights_download import download_button, show_download_result
+
+MODEL = "mobilenet_v3_large"
+
+st.title("Channel attention (SE)")
+st.caption("Squeeze-and-excitation (Hu et al. 2018): a block averages each of its feature maps to one number, "
+           "passes those through two small layers and a sigmoid, and multiplies every channel by its gate in "
+           "[0, 1]: channels the image calls for are kept, the others damped. MobileNet v3 puts such a gate in "
+           "8 of its 15 blocks (a hard sigmoid).")
+
+image = current_image()
+loaded = loaded_model(MODEL)
+show_download_result()
+if untrained_banner(loaded) and pretrained.weights_status(loaded.spec) is pretrained.WeightsStatus.DOWNLOADABLE:
+    download_button(loaded.spec)
+with st.spinner(f"Reading {loaded.spec.title}'s gates…"), stop_on_out_of_memory(f"running {loaded.spec.title}"):
+    blocks = captured(("se gates", image.sha256, *model_key(loaded)),
+                      lambda: gated_blocks(loaded.model, preprocess(image.rgb, loaded.spec.preprocessing)))
+
+st.plotly_chart(gates_figure(blocks), width="stretch", key="se_gates", config=chart_config())
+spread = [float(b.gates.std()) for b in blocks]
+st.caption(f"Every block's gates, channel by channel (red: damped towards 0; blue: kept, towards 1). Their "
+           f"spread within a block runs from {min(spread):.3f} to {max(spread):.3f} (standard deviation)"
+           + ("; with random weights the gates carry nothing learned." if not loaded.weights.trained else "."))
+
+left, right = st.columns([2, 1])
+names = [b.name for b in blocks]
+chosen = left.selectbox("Block", names, index=len(names) - 1, key="se_block",
+                        format_func=lambda n: f"{n} · {len(blocks[names.index(n)].gates)} channels")
+count = right.slider("Channels shown", 3, 12, 6, key="se_count")
+block = blocks[names.index(chosen)]
+gates = block.gates
+st.markdown(f"**{chosen}**: gates from {float(gates.min()):.3f} to {float(gates.max()):.3f} (median "
+            f"{float(gates.quantile(0.5)):.3f}); {int((gates < 0.1).sum())} of {len(gates)} channels below 0.1, "
+            f"{int((gates > 0.9).sum())} above 0.9.")
+kept, damped = extreme_channels(block, count)
+for title, channels, key in (("Kept most", kept, "se_kept"), ("Damped most", damped, "se_damped")):
+    values = ", ".join(f"{c}: {float(gates[c]):.2f}" for c in channels)
+    st.plotly_chart(mosaic_figure(before_after_mosaic(block, channels), title=f"{title} — gates {values}",
+                                  height=360), width="stretch", key=key, config=chart_config())
+energy = float((block.after ** 2).sum() / (block.before ** 2).sum().clamp_min(torch.finfo(torch.float32).tiny))
+st.caption(f"Top row: the maps the gate receives; bottom row: after it, on the same colour scale. Over all "
+           f"{len(gates)} channels the gate keeps {energy:.0%} of the block's activation energy.")
