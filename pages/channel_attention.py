@@ -37,6 +37,13 @@ st.caption(f"Every block's gates, channel by channel (red: damped towards 0; blu
            f"spread within a block runs from {min(spread):.3f} to {max(spread):.3f} (standard deviation)"
            + ("; with random weights the gates carry nothing learned." if not loaded.weights.trained else "."))
 
+deviation = max(float((b.gates - 0.5).abs().max()) for b in blocks)
+if deviation < 0.01:
+    st.info(f"Every gate of every block is within {deviation:.4f} of 0.5: the gates scale all channels alike, "
+            "halving them. Choosing channels is what training teaches the gates"
+            + (" (download the weights above to see it)." if not loaded.weights.trained else "."),
+            icon=":material/info:")
+
 left, right = st.columns([2, 1])
 names = [b.name for b in blocks]
 chosen = left.selectbox("Block", names, index=len(names) - 1, key="se_block",

@@ -22,6 +22,10 @@ def test_the_gates_of_every_block_and_the_extreme_channels():
     app = app_at("pages/channel_attention.py")
     assert not app.exception
     assert any("UNTRAINED WEIGHTS" in e.value for e in app.error)  # offline: random weights, said so
+    # Untrained, the gates all sit at about 0.5, and the page says how close, from the gates drawn.
+    grid = _array(chart_spec(app, "se_gates")["data"][0]["z"])
+    deviation = float(np.nanmax(np.abs(grid - 0.5)))
+    assert any(f"within {deviation:.4f} of 0.5" in i.value for i in app.info)
     heatmap = chart_spec(app, "se_gates")["data"][0]
     assert len(heatmap["y"]) == 8
     app.selectbox(key="se_block").select_index(3)
