@@ -1,0 +1,105 @@
+"""Effective receptive fields (Luo et al. 2016): how much each input pixel really moves one unit
+in the middle of a feature map, as the gradient of that unit with respect to the input,
+averaged over images. Luo et al. found it Gaussian-shaped and far smaller than the theoretical
+receptive field, growing with the square root of depth; RepLKNet (Ding et al. 2022, Figure 1)
+measures it by the share of the image that holds a given share of the contribution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+
+class _Reached(Exception):
+    """Raised by the hook once the layer has run: nothing after it is computed."""
+
+
+def layer_output(model: torch.nn.Module, layer: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function from images to `layer`'s output that stops the forward pass there."""
+    def run(images: torch.Tensor) -> torch.Tensor:
+        seen: list[torch.Tensor] = []
+
+        def hook(module, inputs, output):
+            seen.append(output)
+            raise _Reached
+
+        handle = layer.register_forward_hook(hook)
+        try:
+            model(images)
+        except _Reached:
+            pass
+        finally:
+            handle.remove()
+        return seen[0]
+
+    return run
+
+
+def centre_unit(output: torch.Tensor, layout: str) -> torch.Tensor:
+    """The sum over images and channels of the middle unit of a feature map: NCHW maps, NHWC
+    maps (Swin), or NLC tokens whose last `side²` are a square grid (ViT: CLS first)."""
+    if layout == "NCHW":
+        return output[:, :, output.shape[2] // 2, output.shape[3] // 2].sum()
+    if layout == "NHWC":
+        return output[:, output.shape[1] // 2, output.shape[2] // 2, :].sum()
+    side = int((output.shape[1]) ** 0.5)
+    prefix = output.shape[1] - side * side
+    return output[:, prefix + (side // 2) * side + side // 2, :].sum()
+
+
+def effective_receptive_field(forward: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                              layout: str = "NCHW") -> np.ndarray:
+    """(H, W) mean over images of |∂ centre unit / ∂ pixel|, summed over colours: one forward and
+    one backward pass of the whole batch (each image's unit depends on that image only)."""
+    pixels = images.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        centre_unit(forward(pixels), layout).backward()
+    return pixels.grad.abs().sum(dim=1).mean(dim=0).cpu().numpy()
+
+
+def contribution_area(erf: np.ndarray, share: float) -> float:
+    """RepLKNet's measure: the smallest fraction of the image whose pixels hold `share` of the
+    total contribution (pixels taken from the largest down)."""
+    values = np.sort(erf.ravel())[::-1]
+    total = values.sum()
+    if total <= 0:
+        return 0.0
+    needed = int(np.searchsorted(np.cumsum(values), share * total) + 1)
+    return min(needed, values.size) / values.size
+
+
+def erf_figure(maps: dict[str, np.ndarray], boxes: dict[str, float], cols: int = 3, height: int = 560,
+               floor: float = 1e-6):
+    """The maps side by side on one colour scale: each as its pixels' shares of its own total
+    (log10), shrunk 2× for the browser; `boxes` draws a theoretical receptive field (side in
+    pixels, centred) on the maps that have one."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    titles = list(maps)
+    rows = -(-len(titles) // cols)
+    figure = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
+                           vertical_spacing=0.08)
+    for index, title in enumerate(titles):
+        erf = maps[title]
+        share = erf / erf.sum() if erf.sum() > 0 else erf
+        h, w = share.shape
+        shrunk = share[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3))
+        row, col = divmod(index, cols)
+        figure.add_trace(go.Heatmap(z=np.log10(np.maximum(shrunk, floor)).astype(np.float32), coloraxis="coloraxis",
+                                    x0=1, dx=2, y0=1, dy=2,
+                                    hovertemplate="x %{x}, y %{y}: 10^%{z:.1f} of the total<extra></extra>"),
+                         row=row + 1, col=col + 1)
+        if title in boxes:
+            half = boxes[title] / 2
+            figure.add_shape(type="rect", x0=w / 2 - half, x1=w / 2 + half, y0=h / 2 - half, y1=h / 2 + half,
+                             line=dict(color="white", width=2, dash="dot"), row=row + 1, col=col + 1)
+        figure.update_xaxes(range=[0, w], visible=False, row=row + 1, col=col + 1)
+        figure.update_yaxes(range=[h, 0], visible=False, scaleanchor=f"x{index + 1 if index else ''}",
+                            row=row + 1, col=col + 1)
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+                         coloraxis=dict(colorscale="Inferno", cmin=np.log10(floor) + 1, colorbar=dict(
+                             title="share (log10)", thickness=14)))
+    return figure
