@@ -47,9 +47,19 @@ def comparison():
     st.caption(f"RepLKNet's measure (Ding et al. 2022): the smallest share of the image whose pixels hold the "
                f"given share of the contribution. Here half of it lies in {narrowest['Area holding 50%']:.2%} of "
                f"the image for {narrowest['Network']} and in {widest['Area holding 50%']:.2%} for "
-               f"{widest['Network']}. Dotted squares: the theoretical receptive field of the two stacks. "
+               f"{widest['Network']}. {stack_fields(maps)} "
                "torchvision starts ConvNeXt's layer scale at 10⁻⁶, so untrained its blocks add almost nothing to "
                "what the stem and downsampling layers see.")
+
+
+def stack_fields(maps: dict) -> str:
+    """What the theoretical receptive fields of the two stacks are, against the image's side."""
+    side = next(iter(maps.values())).shape[0]
+    fields = [(BY_KEY[key].title, BY_KEY[key].theoretical) for key in maps if BY_KEY[key].theoretical]
+    wider = [f"{title}: {pixels} px" for title, pixels in fields if pixels >= side]
+    words = f"Theoretical receptive fields wider than the {side} px image ({', '.join(wider)})." if wider else ""
+    inside = [title for title, pixels in fields if pixels < side]
+    return words + (f" Dotted squares: the theoretical receptive fields of {', '.join(inside)}." if inside else "")
 
 
 live_section("erf", comparison)

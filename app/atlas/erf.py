@@ -73,25 +73,25 @@ def contribution_area(erf: np.ndarray, share: float) -> float:
 def erf_figure(maps: dict[str, np.ndarray], boxes: dict[str, float], cols: int = 3, height: int = 560,
                floor: float = 1e-6):
     """The maps side by side on one colour scale: each as its pixels' shares of its own total
-    (log10), shrunk 2× for the browser; `boxes` draws a theoretical receptive field (side in
-    pixels, centred) on the maps that have one."""
+    (log10), drawn as pictures (a constant area of a heatmap was drawn in another colour than its
+    value's); `boxes` draws a theoretical receptive field (side in pixels, centred) on the maps
+    that have one."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
+
+    from app.figures.colormaps import apply_colormap, normalise
+    from app.figures.plot_images import image_trace
 
     titles = list(maps)
     rows = -(-len(titles) // cols)
     figure = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
                            vertical_spacing=0.08)
-    for index, title in enumerate(titles):
-        erf = maps[title]
-        share = erf / erf.sum() if erf.sum() > 0 else erf
-        h, w = share.shape
-        shrunk = share[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3))
+    shown = {title: np.log10(np.maximum(erf / erf.sum() if erf.sum() > 0 else erf, floor)) for title, erf in maps.items()}
+    low, high = float(np.log10(floor)), max(float(z.max()) for z in shown.values())
+    for index, (title, z) in enumerate(shown.items()):
+        h, w = z.shape
         row, col = divmod(index, cols)
-        figure.add_trace(go.Heatmap(z=np.log10(np.maximum(shrunk, floor)).astype(np.float32), coloraxis="coloraxis",
-                                    x0=1, dx=2, y0=1, dy=2,
-                                    hovertemplate="x %{x}, y %{y}: 10^%{z:.1f} of the total<extra></extra>"),
-                         row=row + 1, col=col + 1)
+        figure.add_trace(image_trace(apply_colormap(normalise(z, low, high), "Inferno")), row=row + 1, col=col + 1)
         if title in boxes:
             half = boxes[title] / 2
             figure.add_shape(type="rect", x0=w / 2 - half, x1=w / 2 + half, y0=h / 2 - half, y1=h / 2 + half,
@@ -99,7 +99,9 @@ def erf_figure(maps: dict[str, np.ndarray], boxes: dict[str, float], cols: int =
         figure.update_xaxes(range=[0, w], visible=False, row=row + 1, col=col + 1)
         figure.update_yaxes(range=[h, 0], visible=False, scaleanchor=f"x{index + 1 if index else ''}",
                             row=row + 1, col=col + 1)
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                         coloraxis=dict(colorscale="Inferno", cmin=np.log10(floor) + 1, colorbar=dict(
-                             title="share (log10)", thickness=14)))
+    # The colour bar of the pictures, from an invisible point.
+    figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                marker=dict(colorscale="Inferno", cmin=low, cmax=high, color=[low], showscale=True,
+                                            colorbar=dict(title="share (log10)", thickness=14))))
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
     return figure
