@@ -7,6 +7,7 @@ from streamlit.errors import StreamlitAPIException
 
 from app.serving.allocator import keep_freed_memory
 from app.serving.settings import setting_problems
+from components.remembered import note_page_drawn
 from components.sidebar import shared_sidebar
 from components.workspace import forget_restored_choices, open_workspace, remember_in_browser, save_choices
 
@@ -56,3 +57,4 @@ except StreamlitAPIException as refusal:
     st.rerun()  # a kept choice no longer fits its widget: the page again, from the defaults
 finally:  # also after st.stop() or a rerun: what the student chose so far is kept
     save_choices()
+    note_page_drawn()

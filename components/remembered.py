@@ -35,9 +35,12 @@ def bind(value_key: str, widget_keys: Sequence[str], default, valid: Sequence | 
         value = default
     st.session_state[value_key] = value
     # A widget with the same key on another page is a new widget that starts from its own
-    # default unless it is written.
+    # default unless it is written; so is a widget of this page after a visit to another one
+    # (its key may still hold the value, restored from the workspace, while the browser shows
+    # the default: measured, the depth slider showed bn1 while the page drew blocks.2).
     page = get_script_run_ctx().page_script_hash
-    new_page = st.session_state.get(f"{value_key}__page") != page
+    new_page = (st.session_state.get(f"{value_key}__page") != page
+                or st.session_state.get(_LAST_PAGE, page) != page)
     st.session_state[f"{value_key}__page"] = page
     for key in widget_keys:
         if not new_page and key in st.session_state and st.session_state[key] == value:
@@ -47,6 +50,11 @@ def bind(value_key: str, widget_keys: Sequence[str], default, valid: Sequence | 
             set_by_server.add(key)
 
 
+def note_page_drawn() -> None:
+    """At the end of every run (the entrypoint's): which page it drew, for `bind`'s next run."""
+    st.session_state[_LAST_PAGE] = get_script_run_ctx().page_script_hash
+
+
 def on_change(value_key: str, source_key: str):
     """A callback that notes the widget's new value for the next `bind`."""
 
@@ -54,6 +62,9 @@ def on_change(value_key: str, source_key: str):
         st.session_state.setdefault(_changed_key(value_key), {})[source_key] = st.session_state[source_key]
 
     return note
+
+
+_LAST_PAGE = "_page_of_last_run"
 
 
 def _changed_key(value_key: str) -> str:
