@@ -18,10 +18,8 @@ Last line: `lineage: atlas_first_s=… atlas_fields_s=… atlas_after_ms=… erf
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import torch
 import torchvision
@@ -29,7 +27,7 @@ import torchvision
 from app.atlas.catalog import ARCHITECTURES, BY_KEY
 from app.atlas.cost import count_cost
 from app.atlas.erf import effective_receptive_field, layer_output
-from app.atlas.receptive import receptive_field_of
+from app.atlas.receptive import traced_in_child
 
 
 def atlas_first() -> tuple[float, float]:
@@ -38,8 +36,7 @@ def atlas_first() -> tuple[float, float]:
         count_cost(arch)
     counted = time.perf_counter() - start
     start = time.perf_counter()
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as tracer:
-        list(tracer.map(receptive_field_of, BY_KEY))
+    list(traced_in_child(list(BY_KEY)))
     return counted, time.perf_counter() - start
 
 

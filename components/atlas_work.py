@@ -4,8 +4,6 @@ architectures, on the meta device) and, when asked, the latencies on this server
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import streamlit as st
@@ -16,7 +14,7 @@ from app.atlas import separable
 from app.atlas.catalog import ARCHITECTURES, BY_KEY, Architecture, imagenet_top1
 from app.atlas.cost import Cost, count_cost
 from app.atlas.latency import Latency, built_for_timing, measure_latency
-from app.atlas.receptive import receptive_field_of
+from app.atlas.receptive import traced_in_child
 from app.serving.background_jobs import JobSnapshot
 from components.deferred_work import deferred
 
@@ -44,13 +42,11 @@ def counted() -> JobSnapshot:
                 return Counted(costs, fields)
             costs[arch.key] = count_cost(arch)
             report(len(costs) / total, Counted(dict(costs), {}))
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as tracer:
-            for key, pixels in zip(BY_KEY, tracer.map(receptive_field_of, BY_KEY)):
-                if should_stop():
-                    tracer.shutdown(cancel_futures=True)
-                    break
-                fields[key] = pixels
-                report((len(costs) + len(fields)) / total, Counted(dict(costs), dict(fields)))
+        for key, pixels in traced_in_child(list(BY_KEY)):
+            fields[key] = pixels
+            report((len(costs) + len(fields)) / total, Counted(dict(costs), dict(fields)))
+            if should_stop():
+                break
         return Counted(costs, fields)
 
     return deferred(("atlas counts",), work, "Counting the atlas's parameters, multiply-adds and receptive fields",

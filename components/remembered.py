@@ -52,7 +52,9 @@ def bind(value_key: str, widget_keys: Sequence[str], default, valid: Sequence | 
 
 def note_page_drawn() -> None:
     """At the end of every run (the entrypoint's): which page it drew, for `bind`'s next run."""
-    st.session_state[_LAST_PAGE] = get_script_run_ctx().page_script_hash
+    context = get_script_run_ctx()
+    if context is not None:  # None when the script is run bare (no server, no AppTest)
+        st.session_state[_LAST_PAGE] = context.page_script_hash
 
 
 def on_change(value_key: str, source_key: str):

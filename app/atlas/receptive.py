@@ -3,6 +3,9 @@ traced graph (app.cnn.receptive_field, the feature-map page's), on the meta devi
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 
 from app.atlas.catalog import BY_KEY, Architecture
@@ -27,7 +30,26 @@ def theoretical_receptive_field(arch: Architecture) -> int | None:
     return max(f.size for f in fields.values() if not f.is_global)
 
 
-def receptive_field_of(key: str) -> int | None:
-    """By the architecture's key: what a child process is given (it imports this module only,
-    nothing of the server's)."""
-    return theoretical_receptive_field(BY_KEY[key])
+def traced_in_child(keys: list[str]):
+    """Yields (key, pixels or None) for each architecture, traced in a fresh interpreter that
+    imports this module alone (`python -m app.atlas.receptive KEY...`): not multiprocessing,
+    whose children run the parent's main module again, which in a server is the app's script."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "app.atlas.receptive", *keys], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        for line in child.stdout:
+            key, pixels = json.loads(line)
+            yield key, pixels
+    finally:
+        child.kill()
+        child.wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    for name in sys.argv[1:]:
+        print(json.dumps([name, theoretical_receptive_field(BY_KEY[name])]), flush=True)
