@@ -90,3 +90,12 @@ def layer_timing(m: int, n: int, size: int, device: torch.device) -> JobSnapshot
 
     return deferred(("layer timing", m, n, size, str(device)), work, f"Timing a {m}→{n} layer on {size}²",
                     shared=True, wait_s=0.4)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def mobilenet_v1_table(width: float, size: int) -> tuple[list[separable.LayerRow], int]:
+    """(MobileNet v1's layer rows, its parameters) for α and the input size: built once per pair,
+    not on every rerun of the page (a meta build and a pass, a third of a second)."""
+    with torch.device("meta"):
+        model = separable.mobilenet_v1(width)
+    return separable.layer_table(model, size), sum(p.numel() for p in model.parameters())

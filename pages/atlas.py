@@ -3,11 +3,19 @@
 import streamlit as st
 import torch
 
-from app.atlas import resnext, separable
+from app.atlas import resnext
 from app.atlas.catalog import ARCHITECTURES, BY_KEY
 from app.atlas.figures import atlas_rows, cost_figure
 from app.atlas.words import cheaper_and_better
-from components.atlas_work import Counted, counted, latencies, layer_timing, top1, weight_status
+from components.atlas_work import (
+    Counted,
+    counted,
+    latencies,
+    layer_timing,
+    mobilenet_v1_table,
+    top1,
+    weight_status,
+)
 from components.deferred_work import live_section, result_or_progress
 from components.device_picker import current_device
 from components.figure_export import chart_config
@@ -124,10 +132,8 @@ def separable_view():
     left, right = st.columns(2)
     alpha = left.select_slider("Width multiplier α", [0.25, 0.5, 0.75, 1.0], 1.0, key="separable_alpha")
     size = right.select_slider("Resolution (ρ·224)", [128, 160, 192, 224], 224, key="separable_size")
-    with torch.device("meta"):
-        model = separable.mobilenet_v1(alpha)
-    rows = separable.layer_table(model, size)
-    total_macs, total_params = sum(r.macs for r in rows), sum(p.numel() for p in model.parameters())
+    rows, total_params = mobilenet_v1_table(alpha, size)
+    total_macs = sum(r.macs for r in rows)
     st.markdown(f"**MobileNet v1, α = {alpha}, {size}²**, read from timm's network: {len(rows)} layers, "
                 f"**{total_macs / 1e6:,.0f} M multiply-adds**, **{total_params / 1e6:.2f} M parameters**. The "
                 "paper's Tables 6 and 7 give 569 M and 4.2 M for α = 1 at 224², 41 M and 0.5 M for α = 0.25.")

@@ -19,8 +19,7 @@ MODEL = "mobilenet_v3_large"
 st.title("Channel attention (SE)")
 st.caption("Squeeze-and-excitation (Hu et al. 2018): a block averages each of its feature maps to one number, "
            "passes those through two small layers and a sigmoid, and multiplies every channel by its gate in "
-           "[0, 1]: channels the image calls for are kept, the others damped. MobileNet v3 puts such a gate in "
-           "8 of its 15 blocks (a hard sigmoid).")
+           "[0, 1]: channels the image calls for are kept, the others damped (MobileNet v3: a hard sigmoid).")
 
 image = current_image()
 loaded = loaded_model(MODEL)
@@ -33,7 +32,8 @@ with st.spinner(f"Reading {loaded.spec.title}'s gates…"), stop_on_out_of_memor
 
 st.plotly_chart(gates_figure(blocks), width="stretch", key="se_gates", config=chart_config())
 spread = [float(b.gates.std()) for b in blocks]
-st.caption(f"Every block's gates, channel by channel (red: damped towards 0; blue: kept, towards 1). Their "
+st.caption(f"The {len(blocks)} gated blocks of {loaded.spec.title}, one row each, channel by channel (red: damped "
+           f"towards 0; blue: kept, towards 1). Their "
            f"spread within a block runs from {min(spread):.3f} to {max(spread):.3f} (standard deviation)"
            + ("; with random weights the gates carry nothing learned." if not loaded.weights.trained else "."))
 
