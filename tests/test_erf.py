@@ -59,3 +59,55 @@ def test_the_large_kernel_stacks_reach_their_theoretical_field(decomposed, kerne
     rows = np.nonzero(erf.sum(axis=1))[0]
     assert stack.theoretical_receptive_field == 4 + (kernel - 1) * 4
     assert rows.max() - rows.min() + 1 == min(stack.theoretical_receptive_field, 256)
+
+
+@pytest.mark.parametrize("key", ["resnet50", "convnext_tiny", "replk31"])
+def test_the_gradient_reaches_exactly_the_traced_theoretical_field(key):
+    """Two independent ways to the same square: kernel arithmetic on the traced graph, and the
+    pixels whose gradient is not zero (random weights and images leave no pixel of the field
+    at exactly zero)."""
+    from app.atlas.erf_subjects import BY_KEY, seeded
+    from app.atlas.stage_fields import centre_unit_boxes
+
+    subject = BY_KEY[key]
+    x0, y0, x1, y1 = centre_unit_boxes(subject)[0]
+    model = seeded(subject)
+    torch.manual_seed(0)
+    erf = effective_receptive_field(layer_output(model, model.get_submodule(subject.stages[0])),
+                                    torch.randn(2, 3, 224, 224), subject.layout)
+    rows, cols = np.nonzero(erf.sum(axis=1))[0], np.nonzero(erf.sum(axis=0))[0]
+    assert (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1) == (y0, y1, x0, x1)
+
+
+def test_the_child_traces_what_the_server_would_and_attention_has_no_box():
+    from app.atlas.erf_subjects import BY_KEY
+    from app.atlas.stage_fields import boxes_in_child, centre_unit_boxes
+
+    traced = dict(boxes_in_child(["resnet50", "vit_b_16", "swin_t"]))
+    assert traced["resnet50"] == centre_unit_boxes(BY_KEY["resnet50"])
+    centre = 0.5 + 3 * 32  # unit (3, 3) of layer4's 7×7 map, 32 pixels apart
+    assert traced["resnet50"][3] == (centre - 427 / 2, centre - 427 / 2, centre + 427 / 2, centre + 427 / 2)
+    assert traced["vit_b_16"] == traced["swin_t"] == [None] * 4
+
+
+def test_the_colour_bar_picture_shows_each_tick_in_the_maps_colour():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from app.atlas.erf import erf_figure
+    from app.figures.colormaps import apply_colormap, normalise
+
+    maps = {"a": np.random.default_rng(0).random((16, 16)) ** 4, "b": np.ones((16, 16))}
+    figure = erf_figure(maps, {"a": (4, 4, 12, 12)}, cols=2)
+    bar = next(trace for trace in figure.data if trace.name.startswith("share"))
+    picture = np.array(Image.open(io.BytesIO(base64.b64decode(bar.source.split(",", 1)[1]))))
+    axis = figure.layout[bar.yaxis.replace("y", "yaxis")]
+    low, high = np.log10(1e-6), float(np.log10((maps["a"] / maps["a"].sum()).max()))
+    assert [int(t) for t in axis.ticktext] == list(range(-6, int(np.floor(high)) + 1))
+    for value, row in zip(axis.ticktext, axis.tickvals):
+        expected = apply_colormap(normalise(np.array([float(value)]), low, high), "Inferno")[0]
+        assert np.abs(picture[min(int(row), 255), 0].astype(int) - expected).max() <= 3
+    [box] = figure.layout.shapes
+    assert (box.x0, box.x1, box.y0, box.y1) == (4, 12, 4, 12)

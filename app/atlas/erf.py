@@ -55,8 +55,10 @@ def effective_receptive_field(forward: Callable[[torch.Tensor], torch.Tensor], i
     one backward pass of the whole batch (each image's unit depends on that image only)."""
     pixels = images.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        centre_unit(forward(pixels), layout).backward()
-    return pixels.grad.abs().sum(dim=1).mean(dim=0).cpu().numpy()
+        # autograd.grad, not backward(): no parameter gradients are computed or left on a model
+        # that other sessions share.
+        [gradient] = torch.autograd.grad(centre_unit(forward(pixels), layout), pixels)
+    return gradient.abs().sum(dim=1).mean(dim=0).cpu().numpy()
 
 
 def contribution_area(erf: np.ndarray, share: float) -> float:
@@ -70,22 +72,22 @@ def contribution_area(erf: np.ndarray, share: float) -> float:
     return min(needed, values.size) / values.size
 
 
-def erf_figure(maps: dict[str, np.ndarray], boxes: dict[str, float], cols: int = 3, height: int = 560,
-               floor: float = 1e-6):
+def erf_figure(maps: dict[str, np.ndarray], boxes: dict[str, tuple[float, float, float, float]], cols: int = 3,
+               height: int = 560, floor: float = 1e-6):
     """The maps side by side on one colour scale: each as its pixels' shares of its own total
     (log10), drawn as pictures (a constant area of a heatmap was drawn in another colour than its
-    value's); `boxes` draws a theoretical receptive field (side in pixels, centred) on the maps
-    that have one."""
-    import plotly.graph_objects as go
+    value's), with a picture colour bar; `boxes` draws a theoretical receptive field (x0, y0, x1,
+    y1 in pixels) on the maps that have one, cut at the image's border."""
     from plotly.subplots import make_subplots
 
     from app.figures.colormaps import apply_colormap, normalise
-    from app.figures.plot_images import image_trace
+    from app.figures.plot_images import image_trace, picture_colorbar
 
     titles = list(maps)
     rows = -(-len(titles) // cols)
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
-                           vertical_spacing=0.08)
+    specs = [[{} for _ in range(cols)] + [{"rowspan": rows} if row == 0 else None] for row in range(rows)]
+    figure = make_subplots(rows=rows, cols=cols + 1, subplot_titles=titles, horizontal_spacing=0.02,
+                           vertical_spacing=0.08, column_widths=[1.0] * cols + [0.04], specs=specs)
     shown = {title: np.log10(np.maximum(erf / erf.sum() if erf.sum() > 0 else erf, floor)) for title, erf in maps.items()}
     low, high = float(np.log10(floor)), max(float(z.max()) for z in shown.values())
     for index, (title, z) in enumerate(shown.items()):
@@ -93,15 +95,13 @@ def erf_figure(maps: dict[str, np.ndarray], boxes: dict[str, float], cols: int =
         row, col = divmod(index, cols)
         figure.add_trace(image_trace(apply_colormap(normalise(z, low, high), "Inferno")), row=row + 1, col=col + 1)
         if title in boxes:
-            half = boxes[title] / 2
-            figure.add_shape(type="rect", x0=w / 2 - half, x1=w / 2 + half, y0=h / 2 - half, y1=h / 2 + half,
+            x0, y0, x1, y1 = boxes[title]
+            figure.add_shape(type="rect", x0=max(x0, 0), x1=min(x1, w), y0=max(y0, 0), y1=min(y1, h),
                              line=dict(color="white", width=2, dash="dot"), row=row + 1, col=col + 1)
         figure.update_xaxes(range=[0, w], visible=False, row=row + 1, col=col + 1)
-        figure.update_yaxes(range=[h, 0], visible=False, scaleanchor=f"x{index + 1 if index else ''}",
-                            row=row + 1, col=col + 1)
-    # The colour bar of the pictures, from an invisible point.
-    figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                                marker=dict(colorscale="Inferno", cmin=low, cmax=high, color=[low], showscale=True,
-                                            colorbar=dict(title="share (log10)", thickness=14))))
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
+        figure.update_yaxes(range=[h, 0], visible=False, scaleanchor=figure.data[-1].xaxis, row=row + 1,
+                            col=col + 1)
+    picture_colorbar(figure, 1, cols + 1, "Inferno", low, high, "share of the total (log10)",
+                     ticks=list(range(int(np.ceil(low)), int(np.floor(high)) + 1)), tickformat=".0f")
+    figure.update_layout(height=height, margin=dict(l=10, r=60, t=40, b=10), plot_bgcolor="white")
     return figure

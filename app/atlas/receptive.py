@@ -4,11 +4,11 @@ traced graph (app.cnn.receptive_field, the feature-map page's), on the meta devi
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import torch
 
 from app.atlas.catalog import BY_KEY, Architecture
+from app.atlas.fresh_interpreter import json_lines
 from app.cnn.receptive_field import receptive_fields
 
 
@@ -31,21 +31,9 @@ def theoretical_receptive_field(arch: Architecture) -> int | None:
 
 
 def traced_in_child(keys: list[str]):
-    """Yields (key, pixels or None) for each architecture, traced in a fresh interpreter that
-    imports this module alone (`python -m app.atlas.receptive KEY...`): not multiprocessing,
-    whose children run the parent's main module again, which in a server is the app's script."""
-    import subprocess
-    import sys
-
-    child = subprocess.Popen([sys.executable, "-m", "app.atlas.receptive", *keys], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).resolve().parents[2])
-    try:
-        for line in child.stdout:
-            key, pixels = json.loads(line)
-            yield key, pixels
-    finally:
-        child.kill()
-        child.wait()
+    """Yields (key, pixels or None) for each architecture as it is traced, in a fresh interpreter."""
+    for key, pixels in json_lines("app.atlas.receptive", *keys):
+        yield key, pixels
 
 
 if __name__ == "__main__":

@@ -40,3 +40,19 @@ def resized_view(view: np.ndarray, height: int, width: int) -> np.ndarray:
     enlarged (or shrunk) under a grid of tokens, heads or windows."""
     tensor = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)[None].float()
     return F.interpolate(tensor, size=(height, width), mode="bilinear", antialias=True)[0].permute(1, 2, 0).numpy()
+
+
+def picture_colorbar(figure: go.Figure, row: int, col: int, colormap: str, low: float, high: float, title: str,
+                     ticks: list[float], tickformat: str = ".1f") -> None:
+    """A colour bar drawn as a picture in subplot (row, col), high values at the top, for
+    figures whose maps are pictures: plotly's own bar takes its colours from a colorscale,
+    which Streamlit's theme recolours, so it would not match the pictures' colours."""
+    from app.figures.colormaps import apply_colormap
+
+    levels = np.linspace(1, 0, 256)[:, None]  # (256, 1): top row is the high end
+    figure.add_trace(image_trace(apply_colormap(np.repeat(levels, 8, axis=1), colormap), name=title),
+                     row=row, col=col)
+    figure.update_xaxes(visible=False, range=[0, 8], row=row, col=col)
+    figure.update_yaxes(range=[256, 0], side="right", showgrid=False, zeroline=False, title_text=title,
+                        tickvals=[(1 - (v - low) / (high - low)) * 256 for v in ticks],
+                        ticktext=[format(v, tickformat) for v in ticks], row=row, col=col)
