@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 import pretrained
-from app.atlas.erf import effective_receptive_field, layer_output
+from app.atlas.erf import module_erf
 from app.atlas.erf_subjects import SUBJECTS, ErfSubject, seeded
 from app.atlas.stage_fields import boxes_in_child
 from app.preprocess import preprocess
@@ -23,10 +23,6 @@ def erf_batch(pictures: list[np.ndarray], registry: str = PREPROCESSING) -> torc
     return torch.cat([preprocess(rgb, spec) for rgb in pictures])
 
 
-def _measured(model: torch.nn.Module, module_name: str, layout: str, batch: torch.Tensor) -> np.ndarray:
-    return effective_receptive_field(layer_output(model, model.get_submodule(module_name)), batch, layout)
-
-
 def erf_maps(names: tuple[str, ...], pictures: list[np.ndarray], stage: int) -> JobSnapshot:
     """{subject key: (224, 224) ERF} of every subject's `stage` with seeded random weights, over
     the pictures (named by `names`: the job's key)."""
@@ -35,7 +31,7 @@ def erf_maps(names: tuple[str, ...], pictures: list[np.ndarray], stage: int) -> 
         for index, subject in enumerate(SUBJECTS):
             if should_stop():
                 break
-            maps[subject.key] = _measured(seeded(subject), subject.stages[stage], subject.layout, batch)
+            maps[subject.key] = module_erf(seeded(subject), subject.stages[stage], batch, subject.layout)
             report((index + 1) / len(SUBJECTS), dict(maps))
         return maps
 
@@ -65,7 +61,7 @@ def trained_maps(names: tuple[str, ...], pictures: list[np.ndarray], stage: int,
             model = trained_model(subject.trained.registry)
             if model is not None:
                 batch = erf_batch(pictures, subject.trained.registry)
-                maps[subject.key] = _measured(model, subject.trained.stages[stage], subject.layout, batch)
+                maps[subject.key] = module_erf(model, subject.trained.stages[stage], batch, subject.layout)
             del model
             report((index + 1) / len(subjects), dict(maps))
         return maps

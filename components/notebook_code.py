@@ -201,3 +201,24 @@ def training_curves_code(snapshots: list, labels: list[str], smoothing: float, d
                     f"                split(SOURCES[{data.dataset!r}].load(), {data.validation_images!r}, "
                     f"{snapshot.config.seed!r}, {data.train_images!r}, {device!r})),")
     return _cell(imports, ["runs = [", *runs, "]", f"curves_figure(runs, {labels!r}, {smoothing!r})"])
+
+
+def erf_code(image: DecodedImage, samples: list[str], stage: int) -> str:
+    """The receptive-field page's comparison of the six untrained networks at `stage` (from 0),
+    over the image and the bundled `samples`."""
+    image_imports, image_line = image_code(image)
+    pictures = ", ".join(["image", *(f"decode_image(sample_bytes({key!r}), {SAMPLES[key].title!r})"
+                                     for key in samples)])
+    return _cell({"import pretrained", "import torch", "from app.atlas.erf import erf_figure, module_erf",
+                  "from app.atlas.erf_subjects import SUBJECTS, seeded",
+                  "from app.atlas.stage_fields import centre_unit_boxes", "from app.images import decode_image",
+                  "from app.preprocess import preprocess", "from app.samples import sample_bytes", *image_imports}, [
+        image_line,
+        f"images = [{pictures}]",
+        "preprocessing = pretrained.get_spec('resnet50').preprocessing",
+        "batch = torch.cat([preprocess(picture.rgb, preprocessing) for picture in images])",
+        f"stage = {stage!r}  # counted from 0",
+        "maps = {s.title: module_erf(seeded(s), s.stages[stage], batch, s.layout) for s in SUBJECTS}",
+        "boxes = {s.title: centre_unit_boxes(s)[stage] for s in SUBJECTS}",
+        "erf_figure(maps, {title: box for title, box in boxes.items() if box is not None})",
+    ])

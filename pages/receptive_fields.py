@@ -12,6 +12,7 @@ from components.deferred_work import live_section, result_or_progress
 from components.erf_work import erf_maps, stage_boxes, trained_maps, with_trained_weights
 from components.figure_export import chart_config
 from components.image_picker import current_image
+from components.notebook_code import erf_code
 from components.weights_download import download_button, show_download_result
 
 SHARES = (0.2, 0.5, 0.9)
@@ -45,6 +46,9 @@ def comparison():
     st.plotly_chart(erf_figure({titles[k]: m for k, m in maps.items()},
                                {titles[k]: b for k, b in boxes.items() if b is not None}),
                     width="stretch", key="erf_maps", config=chart_config())
+    if traced.status == "finished" and len(maps) == len(BY_KEY):
+        with st.expander("These maps in a notebook (Python)", icon=":material/code:"):
+            st.code(erf_code(image, others, stage), language="python", wrap_lines=True)
     rows = [{"Network": titles[key], "Spatial mixing": BY_KEY[key].kernels,
              **{f"Area holding {share:.0%}": contribution_area(erf, share) for share in SHARES}}
             for key, erf in maps.items()]

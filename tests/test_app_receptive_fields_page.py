@@ -11,7 +11,7 @@ from app.atlas.erf import contribution_area
 from app.atlas.erf_subjects import BY_KEY, SUBJECTS
 from app.images import decode_image
 from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
-from tests.conftest import app_at, chart_spec
+from tests.conftest import app_at, chart_spec, notebook_reproduces
 
 
 def test_six_networks_compared_with_their_area_measures():
@@ -42,6 +42,7 @@ def test_an_earlier_stage_draws_the_theoretical_fields_that_fit():
     words = " ".join(c.value for c in app.caption)
     assert "Dotted squares" in words and "ViT-B/16, Swin-T mix tokens by attention" in words
     assert "No trained weights for these networks are on this server" in app.info[0].value  # offline
+    notebook_reproduces(app, "centre_unit_boxes", "erf_maps")
 
 
 def test_trained_weights_on_the_server_are_compared_with_the_untrained(monkeypatch):

@@ -61,6 +61,11 @@ def effective_receptive_field(forward: Callable[[torch.Tensor], torch.Tensor], i
     return gradient.abs().sum(dim=1).mean(dim=0).cpu().numpy()
 
 
+def module_erf(model: torch.nn.Module, module_name: str, images: torch.Tensor, layout: str = "NCHW") -> np.ndarray:
+    """The effective receptive field of the middle unit of the named module's output."""
+    return effective_receptive_field(layer_output(model, model.get_submodule(module_name)), images, layout)
+
+
 def contribution_area(erf: np.ndarray, share: float) -> float:
     """RepLKNet's measure: the smallest fraction of the image whose pixels hold `share` of the
     total contribution (pixels taken from the largest down)."""
