@@ -222,3 +222,25 @@ def erf_code(image: DecodedImage, samples: list[str], stage: int) -> str:
         "boxes = {s.title: centre_unit_boxes(s)[stage] for s in SUBJECTS}",
         "erf_figure(maps, {title: box for title, box in boxes.items() if box is not None})",
     ])
+
+
+def se_gates_code(loaded: pretrained.LoadedModel, image: DecodedImage) -> str:
+    """The channel-attention page's gates of every squeeze-and-excitation block."""
+    image_imports, image_line = image_code(image)
+    return _cell({"import pretrained", "from app.atlas.se import gated_blocks, gates_figure",
+                  "from app.preprocess import preprocess", *image_imports}, [
+        _load_line(loaded),
+        image_line,
+        "blocks = gated_blocks(loaded.model, preprocess(image.rgb, loaded.spec.preprocessing))",
+        "gates_figure(blocks)",
+    ])
+
+
+def atlas_code() -> str:
+    """The atlas's accuracy against multiply-adds: every network counted on the meta device."""
+    return _cell({"from app.atlas.catalog import ARCHITECTURES, imagenet_top1", "from app.atlas.cost import count_cost",
+                  "from app.atlas.figures import cost_figure"}, [
+        "costs = {arch.key: count_cost(arch) for arch in ARCHITECTURES}",
+        "top1 = {arch.key: imagenet_top1(arch) for arch in ARCHITECTURES}",
+        "cost_figure(list(ARCHITECTURES), costs, top1, None)",
+    ])

@@ -20,6 +20,7 @@ from components.deferred_work import live_section, result_or_progress
 from components.device_picker import current_device
 from components.figure_export import chart_config
 from components.lazy_tabs import lazy_tabs
+from components.notebook_code import atlas_code
 
 st.title("Architecture atlas")
 st.caption("From LeNet-5 to ConvNeXt and the transformers. Parameters and multiply-adds are counted from each "
@@ -63,6 +64,9 @@ def atlas_view():
                         width="stretch", key="atlas_chart", on_select="rerun", selection_mode="points",
                         config=chart_config())
         open_clicked()
+        if not by_latency and len(numbers.costs) == len(ARCHITECTURES):
+            with st.expander("This picture in a notebook (Python)", icon=":material/code:"):
+                st.code(atlas_code(), language="python", wrap_lines=True)
         st.caption("Bubble area: parameters. Click a CNN to look inside it on the feature-map page. "
                    + cheaper_and_better(list(ARCHITECTURES), numbers.costs, accuracy)
                    + " Canziani et al. (2016) drew this picture first and found accuracy and inference time in a "

@@ -11,6 +11,7 @@ from components.capture_cache import captured
 from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.models import loaded_model, model_key, untrained_banner
+from components.notebook_code import se_gates_code
 from components.out_of_memory import stop_on_out_of_memory
 from components.weights_download import download_button, show_download_result
 
@@ -31,6 +32,8 @@ with st.spinner(f"Reading {loaded.spec.title}'s gates…"), stop_on_out_of_memor
                       lambda: gated_blocks(loaded.model, preprocess(image.rgb, loaded.spec.preprocessing)))
 
 st.plotly_chart(gates_figure(blocks), width="stretch", key="se_gates", config=chart_config())
+with st.expander("These gates in a notebook (Python)", icon=":material/code:"):
+    st.code(se_gates_code(loaded, image), language="python", wrap_lines=True)
 spread = [float(b.gates.std()) for b in blocks]
 st.caption(f"The {len(blocks)} gated blocks of {loaded.spec.title}, one row each, channel by channel (red: damped "
            f"towards 0; blue: kept, towards 1). Their "

@@ -46,14 +46,18 @@ class LoadedModel:
 
 
 def build_model(spec: ModelSpec) -> torch.nn.Module:
-    """The architecture with random weights, exactly as the checkpoint expects it."""
-    if spec.framework == "torchvision":
-        import torchvision
+    """The architecture with random weights, exactly as the checkpoint expects it. The random
+    weights are seeded, so an untrained model is the same in every process (a notebook draws
+    the page's figure) and the global generator is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        if spec.framework == "torchvision":
+            import torchvision
 
-        return torchvision.models.get_model(spec.architecture, weights=None, **spec.build_kwargs)
-    import timm
+            return torchvision.models.get_model(spec.architecture, weights=None, **spec.build_kwargs)
+        import timm
 
-    return timm.create_model(spec.architecture, pretrained=False, **spec.build_kwargs)
+        return timm.create_model(spec.architecture, pretrained=False, **spec.build_kwargs)
 
 
 def read_state_dict(path: Path) -> StateDict:

@@ -4,7 +4,7 @@ MobileNet panels with their numbers."""
 import pytest
 
 from app.atlas.catalog import ARCHITECTURES, BY_KEY
-from tests.conftest import app_at, chart_spec, open_tab
+from tests.conftest import app_at, chart_spec, notebook_reproduces, open_tab
 
 
 @pytest.fixture
@@ -38,6 +38,7 @@ def test_every_network_is_counted_and_drawn(app):
     assert "VGG-19 takes" in " ".join(c.value for c in app.caption)
     assert chart_spec(app, "atlas_chart")["layout"]["xaxis"]["type"] == "log"
     assert app.radio(key="atlas_view").disabled
+    notebook_reproduces(app, "count_cost", "atlas_chart")
 
 
 def test_timing_on_request_fills_the_table_and_the_latency_view(app, monkeypatch):

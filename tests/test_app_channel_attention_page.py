@@ -7,7 +7,7 @@ import statistics
 
 import numpy as np
 
-from tests.conftest import app_at, chart_spec
+from tests.conftest import app_at, chart_spec, notebook_reproduces
 
 
 def _array(encoded) -> np.ndarray:
@@ -28,6 +28,7 @@ def test_the_gates_of_every_block_and_the_extreme_channels():
     assert any(f"within {deviation:.4f} of 0.5" in i.value for i in app.info)
     heatmap = chart_spec(app, "se_gates")["data"][0]
     assert len(heatmap["y"]) == 8
+    notebook_reproduces(app, "gated_blocks", "se_gates")
     app.selectbox(key="se_block").select_index(3)
     app.slider(key="se_count").set_value(4).run()
     assert not app.exception

@@ -384,3 +384,17 @@ def test_an_empty_digest_record_does_not_let_a_changed_file_pass(weight_dirs, ch
     sidecar_path(cached).write_text("not a digest\n")
     with pytest.warns(UserWarning, match="UNTRAINED"):
         assert not pretrained.load_model(spec).weights.trained
+
+
+def test_untrained_weights_are_the_same_in_every_process_and_leave_the_generator_alone():
+    """A notebook that loads an untrained model draws the page's figure: its random weights are
+    seeded, without moving the global generator other sessions draw from."""
+    from pretrained.loading import build_model
+
+    spec = tiny_spec()
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    first, second = build_model(spec), build_model(spec)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
