@@ -111,3 +111,15 @@ def test_the_colour_bar_picture_shows_each_tick_in_the_maps_colour():
         assert np.abs(picture[min(int(row), 255), 0].astype(int) - expected).max() <= 3
     [box] = figure.layout.shapes
     assert (box.x0, box.x1, box.y0, box.y1) == (4, 12, 4, 12)
+
+
+def test_each_title_stands_over_its_own_map():
+    from app.atlas.erf import erf_figure
+
+    maps = {f"map {i}": np.full((8, 8), i + 1.0) for i in range(6)}
+    figure = erf_figure(maps, {}, cols=3)
+    pictures = [trace for trace in figure.data if trace.name == "image"]
+    for title, picture in zip(maps, pictures):
+        [label] = [a for a in figure.layout.annotations if a.text == title]
+        low, high = figure.layout[picture.xaxis.replace("x", "xaxis")].domain
+        assert low <= label.x <= high

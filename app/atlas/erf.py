@@ -89,9 +89,12 @@ def erf_figure(maps: dict[str, np.ndarray], boxes: dict[str, tuple[float, float,
     from app.figures.plot_images import image_trace, picture_colorbar
 
     titles = list(maps)
+    cols = min(cols, len(titles))
     rows = -(-len(titles) // cols)
     specs = [[{} for _ in range(cols)] + [{"rowspan": rows} if row == 0 else None] for row in range(rows)]
-    figure = make_subplots(rows=rows, cols=cols + 1, subplot_titles=titles, horizontal_spacing=0.02,
+    # Titles go to the grid's cells in order, the colour bar's cell (the first row's last) included.
+    cell_titles = [*titles[:cols], "", *titles[cols:]] if len(titles) > cols else titles
+    figure = make_subplots(rows=rows, cols=cols + 1, subplot_titles=cell_titles, horizontal_spacing=0.02,
                            vertical_spacing=0.08, column_widths=[1.0] * cols + [0.04], specs=specs)
     shown = {title: np.log10(np.maximum(erf / erf.sum() if erf.sum() > 0 else erf, floor)) for title, erf in maps.items()}
     low, high = float(np.log10(floor)), max(float(z.max()) for z in shown.values())
