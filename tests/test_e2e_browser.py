@@ -20,7 +20,8 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
-NAVIGATION = ["Feature maps", "Attributions", "Architecture atlas", "Channel attention (SE)", "Receptive fields",
+NAVIGATION = ["Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
+              "Channel attention (SE)", "Receptive fields",
               "ViT & DINO attention",
               "Swin windows", "Optimizer race", "Live training", "Loss landscape", "Home"]
 

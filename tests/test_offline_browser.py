@@ -20,7 +20,8 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
-PAGES = ["Home", "Feature maps", "Attributions", "Architecture atlas", "Channel attention (SE)", "Receptive fields",
+PAGES = ["Home", "Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
+              "Channel attention (SE)", "Receptive fields",
          "ViT & DINO attention",
          "Swin windows", "Optimizer race", "Live training", "Loss landscape"]
 # The zoo's grid (glide-data-grid) scrolls inside this element when its rows do not fit.
