@@ -68,6 +68,10 @@ SHARED_JOBS_KEPT = 64  # each a line, a table or a few maps
 RACES = BoundedCache(max_entries=64, sizeof=lambda _: 0)
 RACE_FIGURES = BoundedCache(max_entries=48, sizeof=lambda _: 0)
 
+# The efficient-convolutions page's subjects, built once: RepVGG-A2 with settled batch norms
+# (0.1 GB), RepLKNet's 31×31 + 5×5 pair on three channels, MobileNet v2 on the meta device.
+EFFICIENT_BLOCKS = BoundedCache(max_entries=3)
+
 # Training data by dataset name (Fashion-MNIST is 55 MB as float32), and the loss landscape's
 # shipped networks with the evaluation split they were trained with, by device.
 DATASETS = BoundedCache(max_entries=4)
