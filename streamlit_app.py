@@ -30,7 +30,7 @@ navigation = st.navigation(
             st.Page("pages/attributions.py", title="Attributions", icon=":material/highlight:"),
             st.Page("pages/atlas.py", title="Architecture atlas", icon=":material/account_tree:"),
             st.Page("pages/efficient_convolutions.py", title="Efficient convolutions", icon=":material/memory:"),
-            st.Page("pages/channel_attention.py", title="Channel attention (SE)", icon=":material/tune:"),
+            st.Page("pages/channel_attention.py", title="Channel & spatial attention", icon=":material/tune:"),
             st.Page("pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
         ],
         "Transformers": [

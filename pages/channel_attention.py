@@ -1,14 +1,15 @@
-"""Channel attention: MobileNet v3's squeeze-and-excitation gates on your image."""
+"""Channel and spatial attention: MobileNet v3's squeeze-and-excitation gates on your image, and CBAM's spatial gate."""
 
 import streamlit as st
 import torch
 
 import pretrained
 from app.atlas.se import before_after_mosaic, extreme_channels, gated_blocks, gates_figure
+from app.atlas.spatial_attention import seeded_spatial_attention, spatial_gate, spatial_gate_figure
 from app.cnn.figures import mosaic_figure
 from app.preprocess import preprocess
 from components.capture_cache import captured
-from components.figure_export import chart_config
+from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.image_picker import current_image
 from components.models import loaded_model, model_key, untrained_banner
 from components.notebook_code import se_gates_code
@@ -17,7 +18,7 @@ from components.weights_download import download_button, show_download_result
 
 MODEL = "mobilenet_v3_large"
 
-st.title("Channel attention (SE)")
+st.title("Channel & spatial attention")
 st.caption("Squeeze-and-excitation (Hu et al. 2018): a block averages each of its feature maps to one number, "
            "passes those through two small layers and a sigmoid, and multiplies every channel by its gate in "
            "[0, 1]: channels the image calls for are kept, the others damped (MobileNet v3: a hard sigmoid).")
@@ -65,3 +66,20 @@ for title, channels, key in (("Kept most", kept, "se_kept"), ("Damped most", dam
 energy = float((block.after ** 2).sum() / (block.before ** 2).sum().clamp_min(torch.finfo(torch.float32).tiny))
 st.caption(f"Top row: the maps the gate receives; bottom row: after it, on the same colour scale. Over all "
            f"{len(gates)} channels the gate keeps {energy:.0%} of the block's activation energy.")
+
+st.subheader("Spatial attention (CBAM)")
+st.caption("CBAM (Woo et al. 2018) follows the channel gates with a gate for each position: the maps are pooled "
+           "across channels (their average and maximum), a 7×7 convolution makes one map of the two, and a sigmoid "
+           "turns it into a gate in [0, 1] that scales every channel at that position.")
+st.error("**UNTRAINED WEIGHTS — CBAM's 7×7 convolution has random weights**: no network torchvision or timm builds "
+         "ships trained CBAM weights. The average and maximum are this block's features after its channel gates; "
+         "the gate shows the computation, not what a trained CBAM would keep.", icon=":material/warning:")
+found = spatial_gate(block.after, seeded_spatial_attention())
+st.plotly_chart(spatial_gate_figure(found, block.after * found.gate), width="stretch", key="cbam_maps",
+                config=chart_config(PICTURE_TOOLBAR))
+side_h, side_w = found.gate.shape
+st.caption(f"On {chosen}'s {side_h}×{side_w} map: the gate runs from {float(found.gate.min()):.2f} to "
+           f"{float(found.gate.max()):.2f}; the average after the gate is drawn on the scale of the one before it."
+           + (f" The features reach only {float(found.maximum.abs().max()):.2g} here, so the 7×7 convolution gives "
+              "about 0 everywhere and the sigmoid about 0.5." if float(found.gate.max() - found.gate.min()) < 0.01
+              else ""))

@@ -42,3 +42,35 @@ def test_the_gates_of_every_block_and_the_extreme_channels():
     shown = [float(part.split(": ")[1]) for part in kept_title.split("gates ")[1].split(", ")]
     assert len(shown) == 4 and shown == sorted(shown, reverse=True)
     assert round(max(gates), 2) == shown[0]
+
+
+def test_cbam_spatial_gate_on_the_chosen_block_as_timm_computes_it():
+    """The range stated is that of timm's own SpatialAttn on the block's gated features, recovered
+    from its output (output / input where the input is not zero)."""
+    import torch
+
+    import pretrained
+    from app.atlas.se import gated_blocks
+    from app.atlas.spatial_attention import seeded_spatial_attention
+    from app.images import decode_image
+    from app.preprocess import preprocess
+    from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
+
+    app = app_at("pages/channel_attention.py")
+    app.selectbox(key="se_block").select_index(2).run()
+    assert not app.exception
+    assert sum("UNTRAINED WEIGHTS" in e.value for e in app.error) == 2  # MobileNet v3 offline, and CBAM's conv
+    spec = chart_spec(app, "cbam_maps")
+    assert [a["text"] for a in spec["layout"]["annotations"]] == ["channel average", "channel maximum",
+                                                                   "gate (0 to 1)", "average after the gate"]
+    loaded = pretrained.load_model("mobilenet_v3_large")  # seeded: the page's untrained weights
+    rgb = decode_image(sample_bytes(DEFAULT_SAMPLE), SAMPLES[DEFAULT_SAMPLE].title).rgb
+    block = {b.name: b for b in gated_blocks(loaded.model, preprocess(rgb, loaded.spec.preprocessing))}[
+        app.selectbox(key="se_block").value]
+    features = block.after
+    with torch.no_grad():
+        output = seeded_spatial_attention()(features[None])[0]
+    nonzero = features.abs() > 1e-6
+    gate = (output[nonzero] / features[nonzero])
+    words = " ".join(c.value for c in app.caption)
+    assert f"the gate runs from {float(gate.min()):.2f} to {float(gate.max()):.2f}" in words
