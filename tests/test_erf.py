@@ -123,3 +123,28 @@ def test_each_title_stands_over_its_own_map():
         [label] = [a for a in figure.layout.annotations if a.text == title]
         low, high = figure.layout[picture.xaxis.replace("x", "xaxis")].domain
         assert low <= label.x <= high
+
+
+@pytest.mark.parametrize("key", ["resnet50", "convnext_tiny", "vit_b_16", "swin_t"])
+def test_the_trained_twin_is_measured_at_the_same_stages(key):
+    """The registry's build (timm's, for ViT and Swin) has the stages the page names, and its
+    middle unit's field has the shape the untrained twin's has: what the trained comparison
+    runs once weights are downloaded, here with the registry's seeded untrained weights."""
+    import pretrained
+    from app.atlas.erf import module_erf
+    from app.atlas.erf_subjects import BY_KEY, seeded
+    from pretrained.loading import build_model
+
+    subject = BY_KEY[key]
+    twin = build_model(pretrained.get_spec(subject.trained.registry)).eval()
+    images = torch.randn(1, 3, 224, 224)
+    for stage in (0, 3):
+        trained = module_erf(twin, subject.trained.stages[stage], images, subject.layout)
+        untrained = module_erf(seeded(subject), subject.stages[stage], images, subject.layout)
+        assert trained.shape == untrained.shape == (224, 224) and trained.sum() > 0
+        assert _centroid(trained) == pytest.approx(_centroid(untrained), abs=16)  # the same middle unit
+
+
+def _centroid(erf: np.ndarray) -> tuple[float, float]:
+    rows, cols = np.indices(erf.shape)
+    return float((rows * erf).sum() / erf.sum()), float((cols * erf).sum() / erf.sum())
