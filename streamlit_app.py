@@ -33,6 +33,9 @@ navigation = st.navigation(
             st.Page("pages/channel_attention.py", title="Channel & spatial attention", icon=":material/tune:"),
             st.Page("pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
         ],
+        "Beyond classification": [
+            st.Page("pages/dense_prediction.py", title="Dense prediction", icon=":material/texture:"),
+        ],
         "Transformers": [
             st.Page("pages/vit_attention.py", title="ViT & DINO attention", icon=":material/visibility:"),
             st.Page("pages/swin_windows.py", title="Swin windows", icon=":material/grid_view:"),

@@ -41,9 +41,7 @@ def spatial_gate(features: torch.Tensor, module: SpatialAttn) -> SpatialGate:
 def spatial_gate_figure(found: SpatialGate, after: torch.Tensor, colormap: str = "Viridis", height: int = 300):
     """Four pictures: the channel average and maximum (each on its own scale), the gate on 0–1,
     and the channel average after the gate on the scale of the one before it."""
-    from plotly.subplots import make_subplots
-
-    from app.figures.plot_images import image_trace
+    from app.figures.plot_images import titled_pictures
 
     before = found.average.numpy()
     low, high = float(before.min()), float(before.max())
@@ -53,11 +51,5 @@ def spatial_gate_figure(found: SpatialGate, after: torch.Tensor, colormap: str =
         "gate (0 to 1)": found.gate.numpy(),
         "average after the gate": normalise(after.mean(dim=0).numpy(), low, high),
     }
-    figure = make_subplots(rows=1, cols=4, subplot_titles=list(pictures), horizontal_spacing=0.02)
-    for col, unit in enumerate(pictures.values(), start=1):
-        h, w = unit.shape
-        figure.add_trace(image_trace(apply_colormap(np.clip(unit, 0, 1), colormap)), row=1, col=col)
-        figure.update_xaxes(visible=False, range=[0, w], row=1, col=col)
-        figure.update_yaxes(visible=False, range=[h, 0], scaleanchor=figure.data[-1].xaxis, row=1, col=col)
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
-    return figure
+    return titled_pictures({title: apply_colormap(np.clip(unit, 0, 1), colormap) for title, unit in pictures.items()},
+                           height)

@@ -56,3 +56,21 @@ def picture_colorbar(figure: go.Figure, row: int, col: int, colormap: str, low: 
     figure.update_yaxes(range=[256, 0], side="right", showgrid=False, zeroline=False, title_text=title,
                         tickvals=[(1 - (v - low) / (high - low)) * 256 for v in ticks],
                         ticktext=[format(v, tickformat) for v in ticks], row=row, col=col)
+
+
+def titled_pictures(pictures: dict[str, np.ndarray], height: int = 300, cols: int | None = None) -> go.Figure:
+    """RGB pictures side by side (in rows of `cols`), each with its title, square pixels."""
+    from plotly.subplots import make_subplots
+
+    cols = cols or len(pictures)
+    rows = -(-len(pictures) // cols)
+    figure = make_subplots(rows=rows, cols=cols, subplot_titles=list(pictures), horizontal_spacing=0.02,
+                           vertical_spacing=0.08)
+    for index, rgb in enumerate(pictures.values()):
+        row, col = divmod(index, cols)
+        h, w = rgb.shape[:2]
+        figure.add_trace(image_trace(rgb), row=row + 1, col=col + 1)
+        figure.update_xaxes(visible=False, range=[0, w], row=row + 1, col=col + 1)
+        figure.update_yaxes(visible=False, range=[h, 0], scaleanchor=figure.data[-1].xaxis, row=row + 1, col=col + 1)
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
+    return figure

@@ -1,0 +1,35 @@
+"""Masks as pictures: one colour per class (the background light grey, so garments stand out on a
+projector), a mask over its image, and the legend of the classes shown."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.figures.palette import PALETTE
+
+BACKGROUND = "#e6e6e6"
+CLASS_COLOURS = (BACKGROUND, *PALETTE, "#79706e")  # the background, then ten garments
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i: i + 2], 16) for i in (1, 3, 5))
+
+
+def mask_picture(mask: np.ndarray, colours: tuple[str, ...] = CLASS_COLOURS) -> np.ndarray:
+    """(H, W) class indices → (H, W, 3) uint8."""
+    table = np.array([_rgb(c) for c in colours], np.uint8)
+    return table[mask]
+
+
+def grey_picture(image: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 → (H, W, 3) uint8."""
+    return np.repeat(image[..., None], 3, axis=-1)
+
+
+def add_legend(figure, classes: tuple[str, ...], present: np.ndarray, font_size: int = 15) -> None:
+    """The classes in `present` as coloured squares and names, in a line under the pictures
+    (explicit font colours: Streamlit's theme recolours colorscales, not these)."""
+    items = [f"<span style='color:{CLASS_COLOURS[c]}'>■</span> {classes[c]}" for c in np.unique(present)]
+    figure.add_annotation(text="   ".join(items), x=0.5, y=0, xref="paper", yref="paper", xanchor="center",
+                          yanchor="top", yshift=-6, showarrow=False, font=dict(size=font_size))
+    figure.update_layout(margin=dict(b=40))

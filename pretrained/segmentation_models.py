@@ -1,0 +1,68 @@
+"""The small U-Nets this project trains on Fashion-MNIST scenes, so the dense-prediction page has
+really trained models offline, with and without skip connections (the course's lesson).
+
+    python -m recipes.train_segmentation_models    # writes the files and their card
+
+Each file holds the weights (float32, buffers included) and, as metadata, the architecture's
+settings and the scores on the test scenes; it is checked against its SHA-256 and read with
+safetensors (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import torch
+
+from pretrained.checksums import verify_file
+from pretrained.locations import PROJECT_CHECKPOINTS
+
+
+@dataclass(frozen=True)
+class ShippedUNet:
+    key: str
+    title: str
+    filename: str
+    sha256: str | None
+    settings: dict  # keyword arguments of app.segmentation.unet.UNet
+
+
+SHIPPED = {m.key: m for m in (
+    ShippedUNet("unet", "U-Net, skip connections", "scenes_unet.safetensors",
+                "0bbda8b5f6c4aaef217a9dc4db58cf126cc41523ab55feb4808c1f9e720622dd",
+                {"widths": [16, 32, 64, 128], "skips": True}),
+    ShippedUNet("unet_noskip", "U-Net, no skip connections", "scenes_unet_noskip.safetensors",
+                "9d40ba9310c432f57b071c0ae82c2fdcef40fd92e9be634bfbf22e2e86736632",
+                {"widths": [16, 32, 64, 128], "skips": False}),
+)}
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedUNet:
+    title: str
+    settings: dict
+    state: dict[str, torch.Tensor]
+    scores: dict[str, float]  # on the test scenes: "miou", "boundary_f"
+
+
+def save(file, title: str, settings: dict, state: dict, scores: dict) -> None:
+    from safetensors.torch import save_file
+
+    save_file({k: v.float().contiguous() for k, v in state.items()}, str(file),
+              metadata={"title": title, "settings": json.dumps(settings), "scores": json.dumps(scores)})
+
+
+def load(key: str) -> TrainedUNet:
+    """Reads a shipped U-Net, verified against its recorded SHA-256."""
+    from safetensors import safe_open
+
+    shipped = SHIPPED[key]
+    file = PROJECT_CHECKPOINTS / shipped.filename
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} is missing: run `python -m recipes.train_segmentation_models`")
+    verify_file(file, shipped.sha256)
+    with safe_open(str(file), framework="pt") as reader:
+        metadata = reader.metadata()
+        state = {name: reader.get_tensor(name) for name in reader.keys()}
+    return TrainedUNet(metadata["title"], json.loads(metadata["settings"]), state, json.loads(metadata["scores"]))
