@@ -24,7 +24,8 @@ def model_view(rgb: np.ndarray, spec: Preprocessing) -> np.ndarray:
     image = TF.resize(
         image, [spec.resize_size], interpolation=InterpolationMode(spec.interpolation), antialias=True
     )
-    image = TF.center_crop(image, [spec.input_size, spec.input_size])
+    if spec.crop:
+        image = TF.center_crop(image, [spec.input_size, spec.input_size])
     return image.permute(1, 2, 0).numpy()
 
 

@@ -18,10 +18,20 @@ def imagenet_class_names() -> tuple[str, ...]:
     return tuple(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
 
 
+@cache
+def voc_class_names() -> tuple[str, ...]:
+    """Pascal VOC's 20 classes and the background, as torchvision's segmentation weights name them."""
+    from torchvision.models.segmentation import FCN_ResNet50_Weights
+
+    return tuple(FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1.meta["categories"])
+
+
 def class_names(spec: ModelSpec) -> tuple[str, ...] | None:
     """The names of the classifier's outputs, or None for a model without one (DINO)."""
     if spec.labels == "imagenet-1k":
         return imagenet_class_names()
     if spec.labels == "fashion-mnist":
         return FASHION_MNIST_CLASSES
+    if spec.labels == "voc":
+        return voc_class_names()
     return None

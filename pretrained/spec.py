@@ -9,7 +9,7 @@ from typing import Literal
 
 import torch
 
-Family = Literal["cnn", "vit", "dino", "swin"]
+Family = Literal["cnn", "vit", "dino", "swin", "segmentation"]
 Framework = Literal["torchvision", "timm"]
 StateDict = dict[str, torch.Tensor]
 # Turns a checkpoint's state dict into the one the built architecture expects.
@@ -18,14 +18,16 @@ Converter = Callable[[StateDict, torch.nn.Module], StateDict]
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """Resize the shorter side to `resize_size`, centre-crop `input_size`, normalise.
-    With one channel the picture is first turned to grey (ITU-R 601 luma)."""
+    """Resize the shorter side to `resize_size`, centre-crop `input_size` (unless `crop` is off:
+    a segmentation network takes the whole picture, as torchvision's transform feeds it),
+    normalise. With one channel the picture is first turned to grey (ITU-R 601 luma)."""
 
     input_size: int
     resize_size: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
     interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
+    crop: bool = True
 
     @property
     def channels(self) -> int:
@@ -65,7 +67,7 @@ class ModelSpec:
     # Layers worth showing, in forward order: module names or torch.fx node names.
     layers: tuple[str, ...]
     weights: WeightsFile | None
-    labels: Literal["imagenet-1k", "fashion-mnist"] | None = "imagenet-1k"
+    labels: Literal["imagenet-1k", "fashion-mnist", "voc"] | None = "imagenet-1k"
     build_kwargs: Mapping[str, object] = field(default_factory=dict)
     summary: str = ""
     # The module whose output Grad-CAM explains: the last convolutional stage.

@@ -286,3 +286,45 @@ _timm_model(
     build_kwargs={"img_size": 28, "patch_size": 2, "in_chans": 1, "num_classes": 10, "window_size": 7,
                   "embed_dim": 32, "depths": (2, 2), "num_heads": (2, 4), "mlp_ratio": 2.0},
 )
+
+
+def _torchvision_segmentation(name: str, title: str, weights: WeightsEnum, layers: tuple[str, ...], summary: str,
+                              aux_loss: bool | None) -> ModelSpec:
+    """A torchvision segmentation network with its Pascal VOC weights (trained on COCO's images
+    that hold VOC's classes): the whole picture, shorter side to 520 px, no crop."""
+    transform = weights.transforms()
+    filename = weights.url.rsplit("/", 1)[-1]
+    return register_model(ModelSpec(
+        name=name, title=title, family="segmentation", framework="torchvision", architecture=name,
+        preprocessing=Preprocessing(input_size=transform.resize_size[0], resize_size=transform.resize_size[0],
+                                    mean=tuple(transform.mean), std=tuple(transform.std),
+                                    interpolation=transform.interpolation.value, crop=False),
+        num_params=weights.meta["num_params"], layers=layers,
+        weights=WeightsFile(filename=filename, url=weights.url, sha256=_torchvision_hash_prefix(filename),
+                            size_mb=weights.meta["_file_size"],
+                            source_note=f"torchvision {type(weights).__name__}.{weights.name}"),
+        labels="voc",
+        # The backbone's ImageNet weights are not fetched (the checkpoint replaces them); FCN's and
+        # DeepLab's checkpoints hold the auxiliary head (LR-ASPP has none).
+        build_kwargs={"weights_backbone": None} | ({} if aux_loss is None else {"aux_loss": aux_loss}),
+        summary=summary,
+    ))
+
+
+_RESNET_STAGES = tuple(f"backbone.layer{i}" for i in range(1, 5))
+_torchvision_segmentation(
+    "fcn_resnet50", "FCN-ResNet50", tvm.segmentation.FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1,
+    layers=(*_RESNET_STAGES, "classifier"), aux_loss=True,
+    summary="Long et al. 2015: no fully connected layer; a score map per class, upsampled to the input.",
+)
+_torchvision_segmentation(
+    "deeplabv3_resnet50", "DeepLabV3-ResNet50", tvm.segmentation.DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1,
+    layers=(*_RESNET_STAGES, "classifier"), aux_loss=True,
+    summary="Chen et al. 2017: dilated convolutions and atrous spatial pyramid pooling.",
+)
+_torchvision_segmentation(
+    "lraspp_mobilenet_v3_large", "LR-ASPP MobileNetV3",
+    tvm.segmentation.LRASPP_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1,
+    layers=("backbone", "classifier"), aux_loss=None,
+    summary="Howard et al. 2019: a light segmentation head on MobileNet v3.",
+)

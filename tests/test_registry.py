@@ -17,13 +17,14 @@ EXPECTED = {
     "alexnet", "vgg16", "resnet50", "wide_resnet50_2", "googlenet", "resnext50_32x4d",
     "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0",
     "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t", "tiny_vit_fmnist", "tiny_swin_fmnist",
+    "fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large",
 }
 SPECS = pretrained.list_specs()
 
 
 def test_the_zoo_has_every_requested_model():
     assert {s.name for s in SPECS} == EXPECTED
-    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin"}
+    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin", "segmentation"}
 
 
 def test_a_duplicate_name_is_refused():
@@ -47,10 +48,14 @@ def test_every_entry_builds_without_weights(spec):
         missing = [layer for layer in spec.layers if layer not in modules]
         assert not missing, f"layers not in {spec.name}: {missing}"
     size, channels = spec.preprocessing.input_size, spec.preprocessing.channels
+    if spec.family == "segmentation":
+        size = 96  # any size: a class for every pixel of it
     with torch.inference_mode():
         out = model.eval()(torch.zeros(1, channels, size, size))
     names = pretrained.class_names(spec)
-    if names is None:  # DINO: no classifier, the output is the CLS embedding
+    if spec.family == "segmentation":
+        assert out["out"].shape == (1, len(names), size, size) and len(names) == 21
+    elif names is None:  # DINO: no classifier, the output is the CLS embedding
         assert spec.family == "dino" and out.shape[-1] == model.num_features
     else:
         assert out.shape == (1, len(names)) and len(names) in (10, 1000)

@@ -26,10 +26,32 @@ def grey_picture(image: np.ndarray) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=-1)
 
 
-def add_legend(figure, classes: tuple[str, ...], present: np.ndarray, font_size: int = 15) -> None:
+def add_legend(figure, classes: tuple[str, ...], present: np.ndarray, colours: tuple[str, ...] = CLASS_COLOURS,
+               font_size: int = 15) -> None:
     """The classes in `present` as coloured squares and names, in a line under the pictures
     (explicit font colours: Streamlit's theme recolours colorscales, not these)."""
-    items = [f"<span style='color:{CLASS_COLOURS[c]}'>■</span> {classes[c]}" for c in np.unique(present)]
+    items = [f"<span style='color:{colours[c]}'>■</span> {classes[c]}" for c in np.unique(present)]
     figure.add_annotation(text="   ".join(items), x=0.5, y=0, xref="paper", yref="paper", xanchor="center",
                           yanchor="top", yshift=-6, showarrow=False, font=dict(size=font_size))
     figure.update_layout(margin=dict(b=40))
+
+
+def voc_colours(count: int) -> tuple[str, ...]:
+    """The background light grey, then plotly's 26-colour Alphabet for the classes."""
+    from plotly.colors import qualitative
+
+    return (BACKGROUND, *qualitative.Alphabet[: count - 1])
+
+
+def blended(view: np.ndarray, mask: np.ndarray, colours: tuple[str, ...], opacity: float = 0.55) -> np.ndarray:
+    """The picture with every pixel of a class (not the background) tinted by its colour."""
+    tint = mask_picture(mask, colours).astype(np.float32)
+    alpha = np.where(mask[..., None] > 0, opacity, 0.0)
+    return np.rint(view * (1 - alpha) + tint * alpha).astype(np.uint8)
+
+
+def outlined(view: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The picture with the class boundaries in white."""
+    out = view.copy()
+    out[edges] = 255
+    return out
