@@ -45,7 +45,8 @@ navigation = st.navigation(
             st.Page("pages/training.py", title="Live training", icon=":material/monitoring:"),
             st.Page("pages/loss_landscape.py", title="Loss landscape", icon=":material/landscape:"),
         ],
-    }
+    },
+    expanded=True,  # every page of the course in view: folded, the last ones hid behind "View more"
 )
 # Before any widget: the page's choices come back from the workspace.
 open_workspace()
