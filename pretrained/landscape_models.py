@@ -16,8 +16,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from pretrained.checksums import verify_file
-from pretrained.locations import PROJECT_CHECKPOINTS
+from pretrained.shipped_files import read_shipped
 
 
 @dataclass(frozen=True)
@@ -69,16 +68,8 @@ def save(path_file, title: str, config_fields: dict, final: dict, path: list, va
 
 def load(key: str) -> TrainedPath:
     """Reads a shipped model, verified against its recorded SHA-256."""
-    from safetensors import safe_open
-
     shipped = SHIPPED[key]
-    file = PROJECT_CHECKPOINTS / shipped.filename
-    if not file.is_file():
-        raise FileNotFoundError(f"{file} is missing: run `python -m recipes.train_landscape_models`")
-    verify_file(file, shipped.sha256)
-    with safe_open(str(file), framework="pt") as reader:
-        metadata = reader.metadata()
-        tensors = {name: reader.get_tensor(name) for name in reader.keys()}
+    metadata, tensors = read_shipped(shipped.filename, shipped.sha256, "recipes.train_landscape_models")
     final = {k.removeprefix("final."): v for k, v in tensors.items() if k.startswith("final.")}
     steps = json.loads(metadata["steps"])
     path = [(step, {k.split(".", 2)[2]: v.float() for k, v in tensors.items() if k.startswith(f"path.{i}.")})

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pretrained.checksums import verify_file
-from pretrained.locations import PROJECT_CHECKPOINTS
+from pretrained.shipped_files import read_shipped
 
 
 @dataclass(frozen=True)
@@ -55,14 +54,6 @@ def save(file, title: str, settings: dict, state: dict, scores: dict) -> None:
 
 def load(key: str) -> TrainedUNet:
     """Reads a shipped U-Net, verified against its recorded SHA-256."""
-    from safetensors import safe_open
-
     shipped = SHIPPED[key]
-    file = PROJECT_CHECKPOINTS / shipped.filename
-    if not file.is_file():
-        raise FileNotFoundError(f"{file} is missing: run `python -m recipes.train_segmentation_models`")
-    verify_file(file, shipped.sha256)
-    with safe_open(str(file), framework="pt") as reader:
-        metadata = reader.metadata()
-        state = {name: reader.get_tensor(name) for name in reader.keys()}
+    metadata, state = read_shipped(shipped.filename, shipped.sha256, "recipes.train_segmentation_models")
     return TrainedUNet(metadata["title"], json.loads(metadata["settings"]), state, json.loads(metadata["scores"]))
