@@ -88,13 +88,14 @@ def test_the_sample_agrees_with_the_full_training_set(app):
 
 def test_a_corrupt_shipped_file_is_named_and_refused(monkeypatch, tmp_path):
     import pretrained.landscape_models as shipped
+    import pretrained.shipped_files as files
     from components.server_state import SHIPPED_SUBJECTS
 
     for name in (m.filename for m in shipped.SHIPPED.values()):
-        data = bytearray((shipped.PROJECT_CHECKPOINTS / name).read_bytes())
+        data = bytearray((files.PROJECT_CHECKPOINTS / name).read_bytes())
         data[-100] ^= 0xFF  # one flipped byte
         (tmp_path / name).write_bytes(bytes(data))
-    monkeypatch.setattr(shipped, "PROJECT_CHECKPOINTS", tmp_path)
+    monkeypatch.setattr(files, "PROJECT_CHECKPOINTS", tmp_path)  # where the committed checkpoints are read
     SHIPPED_SUBJECTS.clear()  # a network verified earlier in this process is cached
     try:
         at = app_at("pages/loss_landscape.py")
