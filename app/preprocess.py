@@ -22,7 +22,8 @@ def model_view(rgb: np.ndarray, spec: Preprocessing) -> np.ndarray:
     if spec.channels == 1:
         image = TF.rgb_to_grayscale(image, num_output_channels=3)
     image = TF.resize(
-        image, [spec.resize_size], interpolation=InterpolationMode(spec.interpolation), antialias=True
+        image, [spec.resize_size], interpolation=InterpolationMode(spec.interpolation), antialias=True,
+        max_size=spec.max_size,
     )
     if spec.crop:
         image = TF.center_crop(image, [spec.input_size, spec.input_size])
@@ -42,5 +43,7 @@ def preprocess(rgb: np.ndarray, spec: Preprocessing) -> torch.Tensor:
 
 
 def at_input_size(spec: Preprocessing, size: int) -> Preprocessing:
-    """The same preprocessing for another input size, keeping the crop ratio."""
-    return replace(spec, input_size=size, resize_size=round(spec.resize_size * size / spec.input_size))
+    """The same preprocessing for another input size, keeping the crop ratio (and the cap's)."""
+    scale = size / spec.input_size
+    return replace(spec, input_size=size, resize_size=round(spec.resize_size * scale),
+                   max_size=None if spec.max_size is None else round(spec.max_size * scale))

@@ -1,21 +1,23 @@
-"""The dense-prediction page's models and data: the project's two U-Nets, loaded once per server;
+"""The dense-prediction page's models and data: the project's U-Nets, loaded once per server;
 the test scenes, built once per server; and what a U-Net makes of one picture (milliseconds at
-64×64, so computed in the script run)."""
+64×64, so computed in the script run, and kept with the server's captures: four tabs read it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
 
 import numpy as np
-import torch
 
-from app.segmentation.data import fashion_scenes, to_input
+from app.segmentation.data import fashion_scenes
 from app.segmentation.scenes import Scenes
+from app.segmentation.segment import Segmented, segment
 from app.segmentation.shipped import shipped_unet
 from app.segmentation.unet import UNet
+from components.capture_cache import captured
 from components.server_state import DATASETS, SEGMENTATION_MODELS
 
-KEYS = ("unet", "unet_noskip")
+KEYS = ("unet", "unet_noskip")  # the skip lesson's pair
+BILINEAR = "unet_bilinear"  # the U-Net with skips, upsampling bilinearly instead
 
 
 def unet(key: str) -> tuple[UNet, dict[str, float]]:
@@ -28,15 +30,7 @@ def test_scenes() -> Scenes:
     return DATASETS.get("fashion-mnist scenes, test", lambda: fashion_scenes("test"))
 
 
-@dataclass(frozen=True, eq=False)
-class Segmented:
-    mask: np.ndarray  # (H, W) uint8: the argmax class of every pixel
-    decoder: torch.Tensor  # (C, H, W): the last decoder level's maps, before the 1×1 classifier
-
-
-@torch.inference_mode()
 def segmented(key: str, image: np.ndarray) -> Segmented:
-    """`image` (H, W) uint8 through the U-Net: its mask, and the maps its classifier reads."""
-    model, _ = unet(key)
-    decoded = model.decoded(to_input(image[None]))  # (1, C, H, W)
-    return Segmented(model.head(decoded)[0].argmax(dim=0).numpy().astype(np.uint8), decoded[0])
+    """`image` (H, W) uint8 through the shipped U-Net `key`: its mask, and every level's maps."""
+    digest = hashlib.sha256(np.ascontiguousarray(image)).hexdigest()
+    return captured(("u-net paths", key, digest), lambda: segment(unet(key)[0], image))

@@ -34,6 +34,9 @@ SHIPPED = {m.key: m for m in (
     ShippedUNet("unet_noskip", "U-Net, no skip connections", "scenes_unet_noskip.safetensors",
                 "9d40ba9310c432f57b071c0ae82c2fdcef40fd92e9be634bfbf22e2e86736632",
                 {"widths": [16, 32, 64, 128], "skips": False}),
+    ShippedUNet("unet_bilinear", "U-Net, bilinear upsampling", "scenes_unet_bilinear.safetensors",
+                "db302b087305cd4dfd84df1ca731922cd3b5033a13ad1e454c98ba1330c94e51",
+                {"widths": [16, 32, 64, 128], "skips": True, "upsampling": "bilinear"}),
 )}
 
 

@@ -20,7 +20,9 @@ Converter = Callable[[StateDict, torch.nn.Module], StateDict]
 class Preprocessing:
     """Resize the shorter side to `resize_size`, centre-crop `input_size` (unless `crop` is off:
     a segmentation network takes the whole picture, as torchvision's transform feeds it),
-    normalise. With one channel the picture is first turned to grey (ITU-R 601 luma)."""
+    normalise. With one channel the picture is first turned to grey (ITU-R 601 luma).
+    `max_size` caps the longer side of an uncropped view (the shorter one then comes out
+    smaller), so that a panorama's memory stays bounded."""
 
     input_size: int
     resize_size: int
@@ -28,6 +30,7 @@ class Preprocessing:
     std: tuple[float, ...]
     interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
     crop: bool = True
+    max_size: int | None = None
 
     @property
     def channels(self) -> int:

@@ -291,14 +291,16 @@ _timm_model(
 def _torchvision_segmentation(name: str, title: str, weights: WeightsEnum, layers: tuple[str, ...], summary: str,
                               aux_loss: bool | None) -> ModelSpec:
     """A torchvision segmentation network with its Pascal VOC weights (trained on COCO's images
-    that hold VOC's classes): the whole picture, shorter side to 520 px, no crop."""
+    that hold VOC's classes): the whole picture, shorter side to 520 px, no crop; a picture wider
+    (or taller) than 2:1 gets its longer side capped at twice that, to bound the memory."""
     transform = weights.transforms()
     filename = weights.url.rsplit("/", 1)[-1]
     return register_model(ModelSpec(
         name=name, title=title, family="segmentation", framework="torchvision", architecture=name,
         preprocessing=Preprocessing(input_size=transform.resize_size[0], resize_size=transform.resize_size[0],
                                     mean=tuple(transform.mean), std=tuple(transform.std),
-                                    interpolation=transform.interpolation.value, crop=False),
+                                    interpolation=transform.interpolation.value, crop=False,
+                                    max_size=2 * transform.resize_size[0]),
         num_params=weights.meta["num_params"], layers=layers,
         weights=WeightsFile(filename=filename, url=weights.url, sha256=_torchvision_hash_prefix(filename),
                             size_mb=weights.meta["_file_size"],

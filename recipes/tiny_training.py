@@ -19,11 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from app.training.fashion_mnist import load_fashion_mnist
-from pretrained.zoo import FASHION_MNIST_PREPROCESSING
-
-# Fashion-MNIST's pixel mean and std (over the 60,000 training images, scaled to [0, 1]).
-FASHION_MNIST_MEAN, FASHION_MNIST_STD = FASHION_MNIST_PREPROCESSING.mean[0], FASHION_MNIST_PREPROCESSING.std[0]
+from app.training.fashion_mnist import load_fashion_mnist, to_input
 
 
 @dataclass(frozen=True)
@@ -35,12 +31,6 @@ class TrainingSettings:
     warmup_epochs: float = 1.0
     label_smoothing: float = 0.1
     seed: int = 0
-
-
-def to_input(images: np.ndarray) -> torch.Tensor:
-    """(N, 28, 28) uint8 -> (N, 1, 28, 28) normalised floats."""
-    pixels = torch.from_numpy(np.asarray(images, np.float32) / 255.0)[:, None]
-    return (pixels - FASHION_MNIST_MEAN) / FASHION_MNIST_STD
 
 
 def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

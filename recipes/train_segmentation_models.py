@@ -2,8 +2,9 @@
 
     python -m recipes.train_segmentation_models     # about 20 minutes on 2 CPU cores
 
-The same U-Net with and without skip connections, the same seed, scenes and settings; then
-their scores on the test scenes. The SHA-256 sums printed go into
+The same U-Net with and without skip connections, and with bilinear upsampling in place of
+the transposed convolutions: the same seed, scenes and settings; then their scores on the test
+scenes. The SHA-256 sums printed go into
 pretrained/segmentation_models.py.
 """
 
@@ -17,9 +18,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from app.segmentation.data import SIDE, SPLITS, fashion_scenes, to_input
+from app.segmentation.data import SIDE, SPLITS, fashion_scenes
 from app.segmentation.evaluate import scores
 from app.segmentation.unet import UNet
+from app.training.fashion_mnist import to_input
 from pretrained.locations import PROJECT_CHECKPOINTS
 from pretrained.segmentation_models import SHIPPED, save
 

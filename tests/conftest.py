@@ -9,10 +9,12 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # Workspaces the tests make (every app they start, every AppTest) stay out of the user's data.
 os.environ["VISION_EXPLORER_DATA"] = __import__("tempfile").mkdtemp(prefix="vision-explorer-test-data-")
 
+import base64  # noqa: E402
 import ipaddress  # noqa: E402
 import socket  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,14 @@ def chart_spec(at, key: str) -> dict:
     """The plotly figure the page shows under `key`, as JSON."""
     [shown] = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == key]
     return shown
+
+
+def figure_array(encoded) -> np.ndarray:
+    """A figure's array as plotly writes it to JSON: typed binary in base64, or a plain list."""
+    if isinstance(encoded, dict):
+        flat = np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"])
+        return flat.reshape([int(n) for n in str(encoded["shape"]).split(",")]) if "shape" in encoded else flat
+    return np.array(encoded, dtype=float)
 
 
 def notebook_reproduces(at, marker: str, chart_key: str) -> tuple[str, dict]:

@@ -1,21 +1,12 @@
 """The SE page in AppTest: MobileNet v3's gates on the bundled cat, untrained offline (with its
 banner); the words about a block are its gates' numbers, as drawn in the chart."""
 
-import base64
 import math
 import statistics
 
 import numpy as np
 
-from tests.conftest import app_at, chart_spec, notebook_reproduces
-
-
-def _array(encoded) -> np.ndarray:
-    """A figure's array as plotly writes it to JSON: typed binary, base64."""
-    if isinstance(encoded, dict):
-        flat = np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"])
-        return flat.reshape([int(n) for n in str(encoded["shape"]).split(",")]) if "shape" in encoded else flat
-    return np.array(encoded, dtype=float)
+from tests.conftest import app_at, chart_spec, figure_array, notebook_reproduces
 
 
 def test_the_gates_of_every_block_and_the_extreme_channels():
@@ -23,7 +14,7 @@ def test_the_gates_of_every_block_and_the_extreme_channels():
     assert not app.exception
     assert any("UNTRAINED WEIGHTS" in e.value for e in app.error)  # offline: random weights, said so
     # Untrained, the gates all sit at about 0.5, and the page says how close, from the gates drawn.
-    grid = _array(chart_spec(app, "se_gates")["data"][0]["z"])
+    grid = figure_array(chart_spec(app, "se_gates")["data"][0]["z"])
     deviation = float(np.nanmax(np.abs(grid - 0.5)))
     assert any(f"within {deviation:.4f} of 0.5" in i.value for i in app.info)
     heatmap = chart_spec(app, "se_gates")["data"][0]
@@ -33,7 +24,7 @@ def test_the_gates_of_every_block_and_the_extreme_channels():
     app.slider(key="se_count").set_value(4).run()
     assert not app.exception
     row = next(i for i, name in enumerate(heatmap["y"]) if name.startswith(app.selectbox(key="se_block").value + " "))
-    gates = [float(g) for g in _array(heatmap["z"])[row] if not math.isnan(g)]
+    gates = [float(g) for g in figure_array(heatmap["z"])[row] if not math.isnan(g)]
     [words] = [m.value for m in app.markdown if "channels below 0.1" in m.value]
     assert (f"gates from {min(gates):.3f} to {max(gates):.3f} (median {statistics.median(gates):.3f}); "
             f"{sum(g < 0.1 for g in gates)} of {len(gates)} channels below 0.1, "

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import app_at, chart_spec
+from tests.conftest import app_at, chart_spec, figure_array, open_tab
 
 
 def test_a_test_scene_with_and_without_skips():
-    from app.segmentation.data import fashion_scenes, to_input
+    from app.segmentation.data import fashion_scenes
     from app.segmentation.metrics import boundary_f_score, confusion, mean_iou
     from app.segmentation.shipped import shipped_unet
+    from app.training.fashion_mnist import to_input
 
     app = app_at("pages/dense_prediction.py")
     app.number_input(key="seg_scene").set_value(7).run()
@@ -50,7 +51,6 @@ def test_a_voc_network_on_the_picture_untrained_offline_with_its_banner():
     from app.preprocess import preprocess
     from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
     from app.segmentation.voc import pixel_classes
-    from tests.conftest import open_tab
 
     app = app_at("pages/dense_prediction.py")
     app.session_state["voc_model"] = "lraspp_mobilenet_v3_large"
@@ -67,6 +67,9 @@ def test_a_voc_network_on_the_picture_untrained_offline_with_its_banner():
     assert titles[:4] == ["classes over the picture", "confidence (0 to 1)", "entropy (0 to ln 21)",
                           "class boundaries"]
     assert found.mask.shape[0] == 520 or found.mask.shape[1] == 520  # the shorter side, nothing cropped
+    open_tab(app, "voc_view", "Any input size")
+    assert not app.exception
+    words = " ".join(c.value for c in app.caption)
     grids = [a["text"] for a in chart_spec(app, "voc_grids")["layout"]["annotations"]]
     cells = [tuple(int(n) for n in title.split("→ ")[1].split(" ")[0].split("×")) for title in grids]
     assert [title.split(" px")[0] for title in grids] == ["224", "320", "520"] and cells == sorted(cells)
@@ -96,7 +99,6 @@ def test_with_trained_weights_the_classes_are_named_with_their_shares(monkeypatc
     from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
     from app.segmentation.voc import pixel_classes
     from pretrained.loading import WeightsInfo
-    from tests.conftest import open_tab
 
     stand_in = pretrained.load_model("lraspp_mobilenet_v3_large")
     stand_in = dataclasses.replace(stand_in, weights=WeightsInfo(trained=True, problem=None))
@@ -139,3 +141,152 @@ def test_the_score_grid_grows_with_the_input_as_the_strides_say(name):
             expected.append(side)
         scores = class_scores(model, torch.zeros(1, 3, height, width))
         assert scores.shape == (21, *expected)
+
+
+def scene_app(index: int = 7):
+    app = app_at("pages/dense_prediction.py")
+    app.number_input(key="seg_scene").set_value(index).run()
+    assert not app.exception
+    return app
+
+
+def test_a_decoder_level_shows_the_two_tensors_it_concatenates():
+    """The page's channel counts against the network's own: the input its convolutions receive."""
+    from app.segmentation.data import fashion_scenes
+    from app.segmentation.shipped import shipped_unet
+    from app.training.fashion_mnist import to_input
+
+    app = scene_app()
+    open_tab(app, "seg_view", "Level by level")
+    app.select_slider(key="seg_level").set_value("decoder 1").run()
+    assert not app.exception
+    model, _ = shipped_unet("unet")
+    seen = {}
+    model.up[-1].conv.register_forward_pre_hook(lambda m, inputs: seen.update(shape=inputs[0].shape))
+    with torch.no_grad():
+        model(to_input(fashion_scenes("test").images[7:8]))
+    channels, height, width = seen["shape"][1:]
+    titles = [chart_spec(app, f"seg_level_{n}")["layout"]["title"]["text"] for n in ("skip", "upsampled", "output")]
+    assert titles == [f"skip from encoder 1: 16×{height}×{width}", f"upsampled from below: 16×{height}×{width}",
+                      f"decoder 1's output: 16×{height}×{width}"]
+    assert f"{channels} channels enter its two 3×3 convolutions" in " ".join(c.value for c in app.caption)
+    app.radio(key="seg_inside_model").set_value("unet_noskip").run()
+    assert "This network drops encoder 1's 16 maps" in " ".join(c.value for c in app.caption)
+    app.select_slider(key="seg_level").set_value("bottleneck").run()
+    assert chart_spec(app, "seg_level_maps")["layout"]["title"]["text"] == "bottleneck: 128×8×8"
+
+
+def test_transposed_and_bilinear_upsampling_with_their_cards():
+    from app.segmentation.shipped import shipped_unet
+
+    app = open_tab(scene_app(), "seg_view", "Upsampling")
+    assert not app.exception
+    words = " ".join(c.value for c in app.caption)
+    transposed, bilinear = shipped_unet("unet")[1], shipped_unet("unet_bilinear")[1]
+    assert "reads 1 input position" in words and "Bilinear interpolation reads 4" in words
+    assert (f"transposed {transposed['miou']:.1%} mIoU and {transposed['boundary_f']:.1%} boundary F; bilinear "
+            f"{bilinear['miou']:.1%} and {bilinear['boundary_f']:.1%}") in words
+    if bilinear["miou"] > transposed["miou"] and bilinear["boundary_f"] > transposed["boundary_f"]:
+        assert "so bilinear upsampling does better on both scores" in words
+    assert {"seg_upsampled_unet", "seg_upsampled_unet_bilinear"} <= {c.key for c in app.get("plotly_chart")}
+
+
+def test_seg_grad_cam_of_the_region_is_the_networks_own():
+    """The box starts around the class's pixels; the sliders move it; the map shown is the
+    explanation computed here from the shipped network, at the chosen layer."""
+    from app.segmentation.data import fashion_scenes
+    from app.segmentation.scenes import CLASSES
+    from app.segmentation.seg_grad_cam import Region, unet_seg_grad_cam
+    from app.segmentation.shipped import shipped_unet
+    from app.training.fashion_mnist import to_input
+
+    app = open_tab(app_at("pages/dense_prediction.py"), "seg_view", "Seg-Grad-CAM")  # test scene 0
+    assert not app.exception
+    model, _ = shipped_unet("unet")
+    picture = fashion_scenes("test").images[0]
+    batch = to_input(picture[None])
+    with torch.no_grad():
+        mask = model(batch)[0].argmax(dim=0).numpy()
+    counts = np.bincount(mask.ravel(), minlength=11)
+    cls = int(np.argmax(counts[1:]) + 1)
+    assert app.selectbox(key="seg_cam_class").value == cls
+    rows, cols = np.nonzero(mask == cls)
+    region = Region(rows.min(), cols.min(), rows.max() + 1, cols.max() + 1)
+
+    def shown():
+        return figure_array(chart_spec(app, "seg_cam_map")["data"][1]["z"])
+
+    expected = unet_seg_grad_cam(model, batch, "bottleneck", cls, region).numpy()
+    assert shown().shape == (8, 8) and np.allclose(shown(), expected, atol=1e-5)
+    app.slider(key="seg_cam_rows").set_value((0, 12)).run()
+    app.select_slider(key="seg_cam_level").set_value("decoder 2").run()
+    assert not app.exception
+    region = Region(0, cols.min(), 12, cols.max() + 1)
+    expected = unet_seg_grad_cam(model, batch, "decoder 2", cls, region)
+    assert np.allclose(shown(), expected.numpy(), atol=1e-5)
+    rectangle = chart_spec(app, "seg_cam_chart")["layout"]["shapes"][0]
+    assert (rectangle["y0"], rectangle["y1"]) == (0, 12)
+    words = " ".join(c.value for c in app.caption)
+    if expected.sum() > 0:
+        upsampled = torch.nn.functional.interpolate(expected[None, None], size=(64, 64), mode="bilinear")[0, 0]
+        inside = float(upsampled[:12, region.left:region.right].sum() / upsampled.sum())
+        assert f'"{CLASSES[cls]}"' in words and f"{inside:.0%} of the support lies inside the box" in words
+    else:
+        assert "no map adds positive evidence" in words
+
+
+def test_a_voc_networks_seg_grad_cam_on_the_picture():
+    import pretrained
+    from app.images import decode_image
+    from app.preprocess import model_view, normalize
+    from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
+    from app.segmentation.seg_grad_cam import Region
+    from app.segmentation.voc import voc_seg_grad_cam
+
+    app = app_at("pages/dense_prediction.py")
+    app.session_state["voc_model"] = "lraspp_mobilenet_v3_large"
+    open_tab(app, "seg_tab", "Pascal VOC networks")
+    open_tab(app, "voc_view", "Seg-Grad-CAM")
+    app.slider(key="voc_cam_rows").set_value((100, 300)).run()
+    app.slider(key="voc_cam_cols").set_value((50, 400)).run()
+    assert not app.exception
+    loaded = pretrained.load_model("lraspp_mobilenet_v3_large")
+    rgb = decode_image(sample_bytes(DEFAULT_SAMPLE), SAMPLES[DEFAULT_SAMPLE].title).rgb
+    batch = normalize(model_view(rgb, loaded.spec.preprocessing), loaded.spec.preprocessing)
+    cls = app.selectbox(key="voc_cam_class").value
+    expected = voc_seg_grad_cam(loaded.model, batch, cls, Region(100, 50, 300, 400))
+    assert np.allclose(figure_array(chart_spec(app, "voc_cam_map")["data"][1]["z"]), expected.numpy(), atol=1e-5)
+    assert app.selectbox(key="voc_cam_class").options[0].startswith("class 0")  # names hidden: untrained
+
+
+def test_a_panorama_is_capped_and_said_so(monkeypatch):
+    """A 20:1 picture (the widest an upload may be): at 520 px on its shorter side it would be
+    10,400 px long; the view keeps the longer side at 1,040 px, the mask follows the view, the
+    caption says why."""
+    import io
+
+    from PIL import Image
+
+    import components.image_picker
+    from app.images import decode_image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 100), (200, 120, 40)).save(buffer, format="PNG")
+    strip = decode_image(buffer.getvalue(), "strip.png")
+    monkeypatch.setattr(components.image_picker, "current_image", lambda: strip)
+    app = app_at("pages/dense_prediction.py")
+    app.session_state["voc_model"] = "lraspp_mobilenet_v3_large"
+    open_tab(app, "seg_tab", "Pascal VOC networks")
+    assert not app.exception
+    words = " ".join(c.value for c in app.caption)
+    assert "at 1040×52 px (more than 2:1, so its longer side is capped at 1040 px" in words
+    assert chart_spec(app, "voc_maps")["layout"]["xaxis"]["range"] == [0, 1040]
+
+
+@pytest.mark.parametrize("size, view", [((517, 333), (520, 807)), ((2000, 100), (52, 1040)), ((60, 40), (520, 780))])
+def test_the_voc_view_keeps_the_aspect_within_the_cap(size, view):
+    import pretrained
+    from app.preprocess import model_view
+
+    spec = pretrained.get_spec("fcn_resnet50").preprocessing
+    assert model_view(np.zeros((size[1], size[0], 3), np.uint8), spec).shape[:2] == view

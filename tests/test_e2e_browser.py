@@ -318,3 +318,34 @@ def test_loss_landscape_surface_with_the_path_and_bn_side_by_side(page):
     expect(main.locator(".js-plotly-plot:visible").filter(has_text="final weights").first).to_be_visible()
     screenshot(page, "landscape-live-run")
     assert exception_boxes(page) == []
+
+
+def test_dense_prediction_explains_a_box_dragged_on_the_mask_of_the_photo(page):
+    _open(page, "Dense prediction")
+    main = page.locator("[data-testid='stMain']")
+    main.get_by_text("Your image, converted").click()
+    wait_for_run(page)
+    expect(main.get_by_text("Your picture shrunk to 64×64 grey")).to_be_visible()
+    main.get_by_role("tab", name="Seg-Grad-CAM").click()
+    wait_for_run(page)
+    rows = page.locator(".st-key-seg_cam_rows")
+    rows.scroll_into_view_if_needed()
+    before = rows.inner_text()
+    area = page.locator(".st-key-seg_cam_chart .nsewdrag").first
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
+    # From (16, 16) to (40, 40) of the 64×64 mask: the chart's picture fills the drag area's height.
+    side = min(box["width"], box["height"])
+    left = box["x"] + (box["width"] - side) / 2
+    page.mouse.move(left + side * 0.25, box["y"] + side * 0.25)
+    page.mouse.down()
+    page.mouse.move(left + side * 0.625, box["y"] + side * 0.625, steps=10)
+    page.mouse.up()
+    wait_for_run(page)
+    expect(rows).not_to_have_text(before)
+    numbers = [int(n) for n in rows.inner_text().split() if n.isdigit()]
+    assert numbers[0] in range(14, 19) and numbers[1] in range(38, 43), numbers
+    expect(main.get_by_text("of the support lies inside the box").or_(
+        main.get_by_text("no map adds positive evidence"))).to_be_visible()
+    screenshot(page, "dense-prediction-dragged-box")
+    assert exception_boxes(page) == []

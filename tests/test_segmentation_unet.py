@@ -21,7 +21,7 @@ def test_bilinear_upsampling_has_no_learned_kernel_of_its_own():
     assert isinstance(up[0], torch.nn.Upsample) and up[1].kernel_size == (1, 1)
 
 
-@pytest.mark.parametrize("key", ["unet", "unet_noskip"])
+@pytest.mark.parametrize("key", ["unet", "unet_noskip", "unet_bilinear"])
 def test_the_shipped_unets_score_their_cards_on_the_test_scenes(key):
     from app.segmentation.data import fashion_scenes
     from app.segmentation.evaluate import scores

@@ -7,13 +7,13 @@ import plotly.graph_objects as go
 import torch
 
 from app.figures.colormaps import fading_colorscale
-from app.figures.plot_images import image_trace, picture_layout
+from app.figures.plot_images import Picture, image_trace, picture_layout, picture_size
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in input pixels
 
 
 def map_overlay_figure(
-    view: np.ndarray,
+    view: Picture,
     values: torch.Tensor | np.ndarray,
     opacity: float = 0.6,
     colormap: str = "Viridis",
@@ -29,7 +29,7 @@ def map_overlay_figure(
     tickformat: str | None = None,
     colorbar_below: bool = False,
 ) -> go.Figure:
-    """An (h, w) map stretched over the (S, S, 3) picture; each cell covers S/h × S/w pixels.
+    """An (h, w) map stretched over the (H, W, 3) picture; each cell covers H/h × W/w pixels.
 
     The map travels as numbers, so hover shows each value and the colorbar its
     scale; keep h·w modest (a few ten thousand). `box` outlines a region such as
@@ -42,14 +42,14 @@ def map_overlay_figure(
     under the picture, so that figures side by side keep one picture size whatever
     their tick labels' widths.
     """
-    size = view.shape[0]
+    rows, cols = picture_size(view)
     values = values.numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
     h, w = values.shape
     low, high = value_range if value_range else (float(values.min()), float(values.max()))
     figure = go.Figure(image_trace(view))
     figure.add_trace(
         go.Heatmap(
-            z=values, x=(np.arange(w) + 0.5) * size / w, y=(np.arange(h) + 0.5) * size / h,
+            z=values, x=(np.arange(w) + 0.5) * cols / w, y=(np.arange(h) + 0.5) * rows / h,
             zmin=low, zmax=high, zsmooth="best" if smooth else False,
             colorscale=fading_colorscale(colormap, opacity, signed) if fade else colormap,
             opacity=1.0 if fade else opacity,
@@ -64,7 +64,7 @@ def map_overlay_figure(
         if box_label:
             figure.add_annotation(x=(x0 + x1) / 2, y=max(y0, 0), text=box_label, showarrow=False, yshift=10,
                                   font=dict(color="white", size=11), bgcolor="rgba(0,0,0,0.5)")
-    picture_layout(figure, size, size, title, height)
+    picture_layout(figure, cols, rows, title, height)
     if colorbar_below:
         figure.update_yaxes(domain=[_BELOW, 1.0])
     return figure

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from app.segmentation.data import to_input
 from app.segmentation.metrics import boundary_f_score, confusion, mean_iou
 from app.segmentation.scenes import CLASSES, Scenes
+from app.training.fashion_mnist import to_input
 
 
 @torch.inference_mode()

@@ -3,9 +3,15 @@ projector), a mask over its image, and the legend of the classes shown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from app.figures.colormaps import apply_colormap
 from app.figures.palette import PALETTE
+from app.figures.plot_images import EncodedPicture, encoded
+from app.segmentation.metrics import boundaries
+from app.segmentation.voc import PixelClasses
 
 BACKGROUND = "#e6e6e6"
 CLASS_COLOURS = (BACKGROUND, *PALETTE, "#79706e")  # the background, then ten garments
@@ -27,13 +33,16 @@ def grey_picture(image: np.ndarray) -> np.ndarray:
 
 
 def add_legend(figure, classes: tuple[str, ...], present: np.ndarray, colours: tuple[str, ...] = CLASS_COLOURS,
-               font_size: int = 15) -> None:
-    """The classes in `present` as coloured squares and names, in a line under the pictures
-    (explicit font colours: Streamlit's theme recolours colorscales, not these)."""
+               font_size: int = 15, per_line: int | None = None) -> None:
+    """The classes in `present` as coloured squares and names, under the pictures, `per_line` to a
+    line (all on one by default) (explicit font colours: Streamlit's theme recolours colorscales,
+    not these)."""
     items = [f"<span style='color:{colours[c]}'>■</span> {classes[c]}" for c in np.unique(present)]
-    figure.add_annotation(text="   ".join(items), x=0.5, y=0, xref="paper", yref="paper", xanchor="center",
+    per_line = per_line or len(items)
+    lines = ["   ".join(items[start: start + per_line]) for start in range(0, len(items), per_line)]
+    figure.add_annotation(text="<br>".join(lines), x=0.5, y=0, xref="paper", yref="paper", xanchor="center",
                           yanchor="top", yshift=-6, showarrow=False, font=dict(size=font_size))
-    figure.update_layout(margin=dict(b=40))
+    figure.update_layout(margin=dict(b=16 + round(1.6 * font_size) * len(lines)))
 
 
 def voc_colours(count: int) -> tuple[str, ...]:
@@ -55,3 +64,26 @@ def outlined(view: np.ndarray, edges: np.ndarray) -> np.ndarray:
     out = view.copy()
     out[edges] = 255
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class ClassPictures:
+    """A network's classes on a picture, drawn and encoded once: `view` is the picture as the
+    network saw it, `panels` the four pictures by title (classes, confidence, entropy, boundaries)."""
+
+    view: EncodedPicture
+    panels: dict[str, EncodedPicture]
+
+    @property
+    def classes(self) -> EncodedPicture:
+        return next(iter(self.panels.values()))
+
+
+def class_pictures(view: np.ndarray, found: PixelClasses, colours: tuple[str, ...]) -> ClassPictures:
+    count = len(colours)
+    return ClassPictures(encoded(view), {
+        "classes over the picture": encoded(blended(view, found.mask, colours)),
+        "confidence (0 to 1)": encoded(apply_colormap(found.confidence, "Viridis")),
+        f"entropy (0 to ln {count})": encoded(apply_colormap(found.entropy / float(np.log(count)), "Magma")),
+        "class boundaries": encoded(outlined(view, boundaries(found.mask))),
+    })

@@ -6,6 +6,8 @@ what came up through the bottleneck: the course's lesson on why U-Net has them."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -28,9 +30,21 @@ class Up(nn.Module):
                                           nn.Conv2d(inputs, outputs, 1))
         self.conv = double_conv(2 * outputs if skip else outputs, outputs)
 
-    def forward(self, x: torch.Tensor, skipped: torch.Tensor) -> torch.Tensor:
-        x = self.upsample(x)  # (B, outputs, 2H, 2W)
-        return self.conv(torch.cat([skipped, x], dim=1) if self.skip else x)
+    def forward(self, x: torch.Tensor, skipped: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the upsampled input (B, outputs, 2H, 2W), the level's output (B, outputs, 2H, 2W))."""
+        upsampled = self.upsample(x)
+        return upsampled, self.conv(torch.cat([skipped, upsampled], dim=1) if self.skip else upsampled)
+
+
+@dataclass(frozen=True, eq=False)
+class Paths:
+    """Every map of one pass, (B, C, H, W) each; lists run from the picture's size downwards for
+    the encoder and upwards for the decoder."""
+
+    encoder: list[torch.Tensor]  # each contracting level's output: the tensors the skips hand over
+    bottleneck: torch.Tensor
+    upsampled: list[torch.Tensor]  # each expanding level's input after upsampling, before any concatenation
+    decoder: list[torch.Tensor]  # each expanding level's output; the last one is what the classifier reads
 
 
 class UNet(nn.Module):
@@ -44,16 +58,18 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(widths[0], classes, 1)  # a score map per class
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.decoded(x))  # (B, classes, H, W): a score map per class
+        return self.head(self.paths(x).decoder[-1])  # (B, classes, H, W): a score map per class
 
-    def decoded(self, x: torch.Tensor) -> torch.Tensor:
-        """The last decoder level's maps, which the 1×1 classifier reads: (B, widths[0], H, W)."""
-        skipped = []
+    def paths(self, x: torch.Tensor) -> Paths:
+        """The pass, keeping every level's maps (references to tensors the pass makes anyway)."""
+        encoder, upsampled, decoder = [], [], []
         for level in self.down:
             x = level(x)
-            skipped.append(x)  # (B, width, H / 2^level, W / 2^level)
+            encoder.append(x)  # (B, width, H / 2^level, W / 2^level)
             x = self.pool(x)
-        x = self.bottleneck(x)
-        for level, skip in zip(self.up, reversed(skipped)):
-            x = level(x, skip)
-        return x
+        bottleneck = x = self.bottleneck(x)
+        for level, skip in zip(self.up, reversed(encoder)):
+            up, x = level(x, skip)
+            upsampled.append(up)
+            decoder.append(x)
+        return Paths(encoder, bottleneck, upsampled, decoder)

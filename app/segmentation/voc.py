@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+from app.segmentation.seg_grad_cam import Region, seg_grad_cam
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,13 +36,28 @@ def pixel_classes(model: torch.nn.Module, batch: torch.Tensor) -> PixelClasses:
     return PixelClasses(mask.numpy().astype(np.uint8), confidence.numpy(), entropy.numpy())
 
 
-@torch.inference_mode()
-def class_scores(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    """(classes, h, w): the classifier's score maps before they are upsampled to the input, the
-    grid FCN's 1×1 (or DeepLab's, or LR-ASPP's) head produces for this input size."""
+def _head(model: torch.nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the backbone's last map, (B, K, h, w); the head's score grid, (B, classes, h', w'))."""
     from torchvision.models.segmentation.lraspp import LRASPP
 
     features = model.backbone(batch.to(next(model.parameters()).device))
     # LR-ASPP's head reads a low- and a high-level map; FCN's and DeepLab's only the last one.
-    head_input = features if isinstance(model, LRASPP) else features["out"]
-    return model.classifier(head_input)[0].float().cpu()
+    if isinstance(model, LRASPP):
+        return features["high"], model.classifier(features)
+    return features["out"], model.classifier(features["out"])
+
+
+@torch.inference_mode()
+def class_scores(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """(classes, h, w): the classifier's score maps before they are upsampled to the input, the
+    grid FCN's 1×1 (or DeepLab's, or LR-ASPP's) head produces for this input size."""
+    return _head(model, batch)[1][0].float().cpu()
+
+
+def voc_seg_grad_cam(model: torch.nn.Module, batch: torch.Tensor, cls: int, region: Region) -> torch.Tensor:
+    """Seg-Grad-CAM at the backbone's last map, (h, w), for the region's pixels of the scores
+    upsampled to the input as the network's own forward does (bilinear)."""
+    with torch.enable_grad():
+        activation, grid = _head(model, batch[:1].detach().requires_grad_(True))
+        scores = F.interpolate(grid, size=batch.shape[-2:], mode="bilinear", align_corners=False)
+        return seg_grad_cam(activation, scores, cls, region).float().cpu()

@@ -10,13 +10,22 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import torch
 
 from pretrained.labels import FASHION_MNIST_CLASSES  # noqa: F401  (re-exported for the pages)
+from pretrained.zoo import FASHION_MNIST_PREPROCESSING
 
 DATA_DIR_ENV = "VISION_EXPLORER_DATA"  # a folder holding fashion-mnist/ with the IDX files
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+
+
+def to_input(images: np.ndarray) -> torch.Tensor:
+    """(N, H, W) uint8 → (N, 1, H, W) floats, normalised with Fashion-MNIST's pixel mean and std
+    (over the 60,000 training images, scaled to [0, 1]), as the project's models were trained."""
+    pixels = torch.from_numpy(np.asarray(images, np.float32) / 255.0)[:, None]
+    return (pixels - FASHION_MNIST_PREPROCESSING.mean[0]) / FASHION_MNIST_PREPROCESSING.std[0]
 
 
 class DatasetMissing(FileNotFoundError):
