@@ -35,6 +35,7 @@ navigation = st.navigation(
         ],
         "Beyond classification": [
             st.Page("pages/dense_prediction.py", title="Dense prediction", icon=":material/texture:"),
+            st.Page("pages/video.py", title="Video", icon=":material/movie:"),
         ],
         "Transformers": [
             st.Page("pages/vit_attention.py", title="ViT & DINO attention", icon=":material/visibility:"),

@@ -33,6 +33,7 @@ from app.segmentation.segment import segment
 from app.segmentation.shipped import shipped_unet
 from app.segmentation.voc import pixel_classes
 from app.training.fashion_mnist import to_input
+from bench.page_timing import median_run_ms
 
 
 def alternated(first, second, repeats: int) -> float:
@@ -103,13 +104,7 @@ def warm_redraws(repeats: int = 9) -> dict[str, float]:
         at.session_state["seg_tab"] = tab
         at.session_state[key] = view
         settled(at, SHARED_JOBS)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            at.run()
-            times.append(time.perf_counter() - start)
-        assert not at.exception, at.exception
-        medians[f"{tab} / {view}"] = statistics.median(times) * 1e3
+        medians[f"{tab} / {view}"] = median_run_ms(at, repeats)
     return medians
 
 

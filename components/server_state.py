@@ -72,8 +72,11 @@ RACE_FIGURES = BoundedCache(max_entries=48, sizeof=lambda _: 0)
 # (0.1 GB), RepLKNet's 31×31 + 5×5 pair on three channels, MobileNet v2 on the meta device.
 EFFICIENT_BLOCKS = BoundedCache(max_entries=3)
 
-# The project's two U-Nets trained on Fashion-MNIST scenes (0.5 M parameters each).
-SEGMENTATION_MODELS = BoundedCache(max_entries=2)
+# The project's three U-Nets trained on Fashion-MNIST scenes (0.5 M parameters each).
+SEGMENTATION_MODELS = BoundedCache(max_entries=3)
+
+# The project's five networks trained on Moving Fashion-MNIST (0.1 M parameters at most).
+MOTION_MODELS = BoundedCache(max_entries=5)
 
 # Training data by dataset name (Fashion-MNIST is 55 MB as float32), and the loss landscape's
 # shipped networks with the evaluation split they were trained with, by device.

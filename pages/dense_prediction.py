@@ -6,6 +6,7 @@ import torch
 
 import pretrained
 from app.cnn.figures import mosaic_figure
+from app.figures.colormaps import apply_colormap, normalise
 from app.figures.mosaic import channel_mosaic
 from app.figures.overlays import map_overlay_figure
 from app.figures.plot_images import EncodedPicture, titled_pictures
@@ -258,7 +259,7 @@ def voc_view():
     image = current_image()
     colours = voc_colours(len(pretrained.class_names(loaded.spec)))
     views = lazy_tabs(["Classes on your picture", "Any input size", "Seg-Grad-CAM"], "voc_view",
-                      {"Seg-Grad-CAM": ("voc_cam",)})
+                      {"Any input size": ("voc_grid",), "Seg-Grad-CAM": ("voc_cam",)})
     with views[0]:
         if views[0].open:
             classes_view(loaded, image, colours)
@@ -368,6 +369,17 @@ def input_sizes_view(loaded, image, colours):
                f"the same weights at every size, one cell for every {' or '.join(f'{n}×{n}' for n in strides)} input "
                "pixels, so the grid grows with the input. No layer needs a fixed size: FCN's head ends in a 1×1 "
                "convolution, one score map per class.")
+    names = pretrained.class_names(spec) if loaded.weights.trained else tuple(
+        f"class {c}" for c in range(len(colours)))
+    cls = st.selectbox("Score map of", range(len(names)), format_func=names.__getitem__, key="voc_grid_class")
+    maps = {size: g[cls] for size, g in grids.items()}
+    low, high = min(float(m.min()) for m in maps.values()), max(float(m.max()) for m in maps.values())
+    st.plotly_chart(titled_pictures({f"{size} px: {m.shape[0]}×{m.shape[1]}": apply_colormap(
+        normalise(m.numpy(), low, high), "Viridis") for size, m in maps.items()}, height=300),
+        width="stretch", key="voc_grid_scores", config=chart_config(PICTURE_TOOLBAR))
+    st.caption(f"The score map of \"{names[cls]}\" that the head computes at each size, on one colour scale from "
+               f"{low:.2f} to {high:.2f}: the grids' argmax above takes, in every cell, the class whose map is "
+               "highest there.")
 
 
 with tabs[0]:

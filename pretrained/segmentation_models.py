@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pretrained.shipped_files import read_shipped
+from pretrained.shipped_files import read_shipped, write_shipped
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,7 @@ class TrainedUNet:
 
 
 def save(file, title: str, settings: dict, state: dict, scores: dict) -> None:
-    from safetensors.torch import save_file
-
-    save_file({k: v.float().contiguous() for k, v in state.items()}, str(file),
-              metadata={"title": title, "settings": json.dumps(settings), "scores": json.dumps(scores)})
+    write_shipped(file, state, {"title": title, "settings": json.dumps(settings), "scores": json.dumps(scores)})
 
 
 def load(key: str) -> TrainedUNet:

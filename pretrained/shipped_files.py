@@ -19,3 +19,10 @@ def read_shipped(filename: str, sha256: str | None, recipe: str) -> tuple[dict[s
     verify_file(file, sha256)
     with safe_open(str(file), framework="pt") as reader:
         return reader.metadata(), {name: reader.get_tensor(name) for name in reader.keys()}
+
+
+def write_shipped(file, state: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Writes a checkpoint for `read_shipped`: float32 tensors, contiguous, and string metadata."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.float().contiguous() for k, v in state.items()}, str(file), metadata=metadata)

@@ -11,12 +11,10 @@ pretrained/segmentation_models.py.
 from __future__ import annotations
 
 import hashlib
-import math
 import platform
 import time
 
 import torch
-import torch.nn.functional as F
 
 from app.segmentation.data import SIDE, SPLITS, fashion_scenes
 from app.segmentation.evaluate import scores
@@ -24,26 +22,16 @@ from app.segmentation.unet import UNet
 from app.training.fashion_mnist import to_input
 from pretrained.locations import PROJECT_CHECKPOINTS
 from pretrained.segmentation_models import SHIPPED, save
+from recipes.cosine_training import train_cosine
 
 EPOCHS, BATCH, LEARNING_RATE, WEIGHT_DECAY, SEED = 5, 32, 2e-3, 1e-4, 0
 
 
-def train(model: torch.nn.Module, seed: int = SEED) -> None:
-    """AdamW with cosine decay, cross-entropy per pixel, the training scenes in a seeded order."""
+def train(model: torch.nn.Module) -> None:
+    """Per-pixel cross-entropy on the training scenes (recipes.cosine_training)."""
     scenes = fashion_scenes("train")
-    images, masks = to_input(scenes.images), torch.from_numpy(scenes.masks).long()
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-    steps = EPOCHS * math.ceil(len(images) / BATCH)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps)))
-    model.train()
-    for _ in range(EPOCHS):
-        for batch in torch.randperm(len(images), generator=generator).split(BATCH):
-            loss = F.cross_entropy(model(images[batch]), masks[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+    train_cosine(model, to_input(scenes.images), torch.from_numpy(scenes.masks).long(), EPOCHS, BATCH, LEARNING_RATE,
+                 WEIGHT_DECAY, SEED)
 
 
 def main() -> None:

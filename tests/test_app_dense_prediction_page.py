@@ -74,6 +74,18 @@ def test_a_voc_network_on_the_picture_untrained_offline_with_its_banner():
     cells = [tuple(int(n) for n in title.split("→ ")[1].split(" ")[0].split("×")) for title in grids]
     assert [title.split(" px")[0] for title in grids] == ["224", "320", "520"] and cells == sorted(cells)
     assert "one cell for every 8×8 input pixels" in words
+    from app.preprocess import at_input_size
+    from app.segmentation.voc import class_scores
+
+    app.selectbox(key="voc_grid_class").set_value(15).run()
+    words = " ".join(c.value for c in app.caption)
+    maps = [class_scores(loaded.model, preprocess(rgb, at_input_size(loaded.spec.preprocessing, size)))[15]
+            for size in (224, 320, 520)]
+    low, high = min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
+    assert f'The score map of "class 15" that the head computes at each size, on one colour scale from {low:.2f} ' \
+           f"to {high:.2f}" in words
+    titles = [a["text"] for a in chart_spec(app, "voc_grid_scores")["layout"]["annotations"]]
+    assert titles == [f"{size} px: {m.shape[0]}×{m.shape[1]}" for size, m in zip((224, 320, 520), maps)]
 
 
 def test_class_shares_are_the_pixel_counts():

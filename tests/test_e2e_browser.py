@@ -21,7 +21,7 @@ from playwright.sync_api import expect  # noqa: E402
 
 REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
 NAVIGATION = ["Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
-              "Channel & spatial attention", "Receptive fields", "Dense prediction",
+              "Channel & spatial attention", "Receptive fields", "Dense prediction", "Video",
               "ViT & DINO attention",
               "Swin windows", "Optimizer race", "Live training", "Loss landscape", "Home"]
 
@@ -348,4 +348,23 @@ def test_dense_prediction_explains_a_box_dragged_on_the_mask_of_the_photo(page):
     expect(main.get_by_text("of the support lies inside the box").or_(
         main.get_by_text("no map adds positive evidence"))).to_be_visible()
     screenshot(page, "dense-prediction-dragged-box")
+    assert exception_boxes(page) == []
+
+
+def test_video_page_takes_an_uploaded_clip(page, tmp_path):
+    from tests.video_clips import encoded_clip
+
+    clip = tmp_path / "walk.mp4"
+    clip.write_bytes(encoded_clip(40, width=320, height=240))
+    _open(page, "Video")
+    main = page.locator("[data-testid='stMain']")
+    main.get_by_text("Your clip", exact=True).click()
+    wait_for_run(page)
+    with page.expect_file_chooser() as chooser:
+        main.locator("[data-testid='stFileUploaderDropzone']").click()
+    chooser.value.set_files(str(clip))
+    wait_for_run(page)
+    expect(main.get_by_text("walk.mp4 · 320×240 · 10.0 frames/s · 4.0 s")).to_be_visible()
+    expect(main.get_by_text("Why time matters")).to_be_visible()
+    screenshot(page, "video-uploaded-clip")
     assert exception_boxes(page) == []

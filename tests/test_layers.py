@@ -17,13 +17,14 @@ import pytest
 from tests.conftest import ROOT
 
 CODE = ("app", "pretrained", "recipes", "components", "pages")
-TOPICS = ("cnn", "attribution", "atlas", "segmentation", "vit", "swin", "optim", "training", "landscape")
+TOPICS = ("cnn", "attribution", "atlas", "segmentation", "video", "vit", "swin", "optim", "training", "landscape")
 INFRASTRUCTURE = ("serving", "workspace")  # used by every part of app, using none
 # (user, used): why one topic may use another.
 TOPIC_USES = {
     ("atlas", "training"): "the atlas counts LeNet-5 as the live-training page builds it",
     ("atlas", "cnn"): "the atlas reads receptive fields with the feature-map page's calculator",
     ("segmentation", "training"): "the scenes are built from Fashion-MNIST, which the training topic loads",
+    ("video", "training"): "Moving Fashion-MNIST is built from Fashion-MNIST, which the training topic loads",
     ("landscape", "training"): "a landscape is drawn for the live-training networks, on their data",
     ("training", "optim"): "training steps the optimizers' learning-rate schedules",
 }

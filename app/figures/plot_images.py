@@ -84,15 +84,18 @@ def picture_colorbar(figure: go.Figure, row: int, col: int, colormap: str, low: 
                         ticktext=[format(v, tickformat) for v in ticks], row=row, col=col)
 
 
-def titled_pictures(pictures: dict[str, Picture], height: int = 300, cols: int | None = None) -> go.Figure:
-    """RGB pictures side by side (in rows of `cols`), each with its title, square pixels."""
+def titled_pictures(pictures: dict[str, Picture] | list[tuple[str, Picture]], height: int = 300,
+                    cols: int | None = None) -> go.Figure:
+    """RGB pictures side by side (in rows of `cols`), each with its title (a list of pairs when
+    titles repeat), square pixels."""
     from plotly.subplots import make_subplots
 
-    cols = cols or len(pictures)
-    rows = -(-len(pictures) // cols)
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=list(pictures), horizontal_spacing=0.02,
-                           vertical_spacing=0.08)
-    for index, picture in enumerate(pictures.values()):
+    items = list(pictures.items()) if isinstance(pictures, dict) else list(pictures)
+    cols = cols or len(items)
+    rows = -(-len(items) // cols)
+    figure = make_subplots(rows=rows, cols=cols, subplot_titles=[title for title, _ in items],
+                           horizontal_spacing=0.02, vertical_spacing=0.08)
+    for index, (_, picture) in enumerate(items):
         row, col = divmod(index, cols)
         h, w = picture_size(picture)
         figure.add_trace(image_trace(picture), row=row + 1, col=col + 1)
