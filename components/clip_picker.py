@@ -89,7 +89,8 @@ def _offer(data: bytes, name: str) -> None:
     if digest == current_clip().sha256:
         return
     try:
-        clip = decode_clip(data, name)
+        with st.spinner(f"Decoding {name} (the first seconds; up to about two for a large clip)", show_time=True):
+            clip = decode_clip(data, name)
     except VideoRejected as refused:
         st.session_state[_MESSAGE] = f"{markdown_naming(str(refused), name)} The previous clip is still in use."
         return

@@ -5,7 +5,15 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from app.preprocess import model_view
-from app.video.attention_schemes import SCHEMES, SHORT, attention_pairs, keys_per_query, neighbourhood
+from app.video.attention_schemes import (
+    PATCH,
+    SCHEMES,
+    SHORT,
+    TIMESFORMER_VIEW,
+    attention_pairs,
+    keys_per_query,
+    neighbourhood,
+)
 from app.video.decode import describe
 from app.video.figures import accuracy_figure, frames_figure, schemes_figure
 from app.video.moving_fashion import CLASSES, FRAMES, SIDE, clip_view, view_indices
@@ -16,11 +24,7 @@ from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.lazy_tabs import lazy_tabs
 from components.video_work import motion_model, motion_probabilities
 from pretrained.motion_models import SHIPPED
-from pretrained.spec import Preprocessing
 
-# TimeSformer's input: the shorter side to 224 (its Kinetics recipe), the centre square, 16 px patches.
-TIMESFORMER_VIEW = Preprocessing(input_size=224, resize_size=224, mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
-PATCH = 16
 IDEAS = {
     "frame_cnn": "the middle frame",
     "c3d": "3×3×3 filters",

@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from pretrained.spec import Preprocessing
+
 SCHEMES = {
     "space": "Space (S)",
     "joint": "Joint space-time (ST)",
@@ -30,6 +32,9 @@ SCHEMES = {
     "axial": "Axial (T+W+H)",
 }
 SHORT = {"space": "S", "joint": "ST", "divided": "T+S", "local_global": "L+G", "axial": "T+W+H"}
+# TimeSformer's input: the shorter side to 224 (its Kinetics recipe), the centre square, 16 px patches.
+TIMESFORMER_VIEW = Preprocessing(input_size=224, resize_size=224, mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
+PATCH = 16
 
 
 def neighbourhood(scheme: str, frames: int, rows: int, cols: int, query: tuple[int, int, int]) -> dict[str, np.ndarray]:
