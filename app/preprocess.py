@@ -22,7 +22,7 @@ def model_view(rgb: np.ndarray, spec: Preprocessing) -> np.ndarray:
     if spec.channels == 1:
         image = TF.rgb_to_grayscale(image, num_output_channels=3)
     image = TF.resize(
-        image, [spec.resize_size], interpolation=InterpolationMode(spec.interpolation), antialias=True,
+        image, list(spec.resize_hw or [spec.resize_size]), interpolation=InterpolationMode(spec.interpolation), antialias=spec.antialias,
         max_size=spec.max_size,
     )
     if spec.crop:

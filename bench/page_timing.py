@@ -15,3 +15,14 @@ def median_run_ms(at, repeats: int) -> float:
         times.append(time.perf_counter() - start)
     assert not at.exception, at.exception
     return statistics.median(times) * 1e3
+
+
+def settled(at, jobs) -> None:
+    """Runs the page until a run starts no job: a finished job (the model) may start the next (its capture)."""
+    while True:
+        before = set(jobs)
+        at.run()
+        for job in list(jobs.values()):
+            job.thread.join()
+        if set(jobs) == before:
+            return

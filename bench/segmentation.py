@@ -33,7 +33,7 @@ from app.segmentation.segment import segment
 from app.segmentation.shipped import shipped_unet
 from app.segmentation.voc import pixel_classes
 from app.training.fashion_mnist import to_input
-from bench.page_timing import median_run_ms
+from bench.page_timing import median_run_ms, settled
 
 
 def alternated(first, second, repeats: int) -> float:
@@ -76,17 +76,6 @@ TABS = [("Skip connections (U-Net)", "seg_view", view) for view in
         ("Masks and scores", "Level by level", "Upsampling", "Seg-Grad-CAM")] + \
        [("Pascal VOC networks", "voc_view", view) for view in
         ("Classes on your picture", "Any input size", "Seg-Grad-CAM")]
-
-
-def settled(at, jobs) -> None:
-    """Runs the page until a run starts no job: a finished job (the model) may start the next (its capture)."""
-    while True:
-        before = set(jobs)
-        at.run()
-        for job in list(jobs.values()):
-            job.thread.join()
-        if set(jobs) == before:
-            return
 
 
 def warm_redraws(repeats: int = 9) -> dict[str, float]:

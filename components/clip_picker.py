@@ -14,11 +14,10 @@ from app.training.fashion_mnist import DatasetMissing
 from app.video.decode import ACCEPTED_EXTENSIONS, Clip, VideoRejected, decode_clip
 from app.video.samples import CLIP_SAMPLES, sample_clip
 from app.workspace.blobs import BlobMissing
-from app.workspace.store import StoreFull
 from components.markdown_literal import markdown_naming
 from components.server_state import STORE
 from components.upload_store import release_upload
-from components.workspace import workspace_id, writable_workspace_id
+from components.workspace import keep_source, workspace_id
 
 UPLOAD = "Your clip"
 _CURRENT = "_current_clip"
@@ -101,14 +100,6 @@ def _offer(data: bytes, name: str) -> None:
 
 def _keep(stored: dict, data: bytes | None) -> None:
     """Makes the clip the workspace's, replacing (and releasing) the one kept before."""
-    workspace = writable_workspace_id()
-    before = _kept()
-    try:
-        if data is not None:
-            stored = {**stored, "sha256": STORE.put_blob(workspace, data)}
-    except StoreFull as full:
-        st.session_state[_MESSAGE] = f"This clip is used but not kept for your next visit: {full}."
-        return
-    STORE.save_values(workspace, {_STORED: json.dumps(stored)})
-    if before.get("sha256") and before.get("sha256") != stored.get("sha256"):
-        STORE.release_blob(workspace, before["sha256"])
+    refused = keep_source(_STORED, stored, data)
+    if refused:
+        st.session_state[_MESSAGE] = f"This clip is used but not kept for your next visit: {refused}."

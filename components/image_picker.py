@@ -12,11 +12,10 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from app.images import ACCEPTED_EXTENSIONS, DecodedImage, ImageRejected, decode_image
 from app.samples import DEFAULT_SAMPLE, SAMPLES, sample_bytes
 from app.workspace.blobs import BlobMissing
-from app.workspace.store import StoreFull
 from components.markdown_literal import markdown_naming
 from components.server_state import STORE
 from components.upload_store import cap_session_uploads, release_upload
-from components.workspace import workspace_id, writable_workspace_id
+from components.workspace import keep_source, workspace_id
 
 _CURRENT = "_current_image"
 _REJECTED = "_rejected_image"  # (sha256 of the refused bytes, message, file name)
@@ -48,16 +47,9 @@ def _restored() -> DecodedImage | None:
 
 def _keep(image: DecodedImage, data: bytes, sample: str | None) -> None:
     """Makes `image` the workspace's, replacing the one kept before."""
-    workspace = writable_workspace_id()
-    before = json.loads(STORE.values(workspace).get(_STORED, "{}"))
-    try:
-        stored = {"sample": sample} if sample else {"sha256": STORE.put_blob(workspace, data), "name": image.name}
-    except StoreFull as full:
-        st.session_state[_NOT_KEPT] = f"This picture is used but not kept for your next visit: {full}."
-        return
-    STORE.save_values(workspace, {_STORED: json.dumps(stored)})
-    if before.get("sha256") and before.get("sha256") != stored.get("sha256"):
-        STORE.release_blob(workspace, before["sha256"])
+    refused = keep_source(_STORED, {"sample": sample} if sample else {"name": image.name}, None if sample else data)
+    if refused:
+        st.session_state[_NOT_KEPT] = f"This picture is used but not kept for your next visit: {refused}."
 
 
 def _offer_upload(upload: object, name: str | None = None) -> None:

@@ -12,7 +12,7 @@ making (components/remembered.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -31,3 +31,12 @@ def lazy_tabs(labels: Sequence[str], key: str, kept: dict[str, tuple[str, ...]])
             for name in [k for k in st.session_state.keys() if isinstance(k, str) and k.startswith(prefixes)]:
                 st.session_state[name] = st.session_state[name]
     return st.tabs(labels, key=key, on_change="rerun")
+
+
+def draw_open(tabs: Sequence, draws: Sequence[Callable[[], None]]) -> None:
+    """Runs the open tab's function inside it, and no other: lazy tabs whose contents are each
+    one function."""
+    for tab, draw in zip(tabs, draws, strict=True):
+        with tab:
+            if tab.open:
+                draw()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 import pretrained
-from components.models import loaded_model, untrained_banner
 from components.remembered import bind, on_change
-from components.weights_download import download_button, show_download_result
+from components.weights_download import shown_model
 
 
 def model_picker(families: tuple[str, ...], default: str, label: str = "Model") -> pretrained.LoadedModel:
@@ -22,8 +21,5 @@ def model_picker(families: tuple[str, ...], default: str, label: str = "Model") 
         format_func=lambda n: f"{specs[n].title} · {pretrained.weights_status(specs[n]).value}",
         on_change=on_change(value_key, widget_key),
     )
-    loaded = loaded_model(name)
-    show_download_result()
-    if untrained_banner(loaded) and pretrained.weights_status(loaded.spec) is pretrained.WeightsStatus.DOWNLOADABLE:
-        download_button(loaded.spec)
+    loaded = shown_model(name)
     return loaded

@@ -8,6 +8,8 @@ from app.attribution.methods import SIGNED_METHODS
 from app.images import DecodedImage
 from app.notebook import constructor
 from app.samples import SAMPLES
+from app.video.decode import Clip
+from app.video.samples import CLIP_SAMPLES
 
 
 def image_code(image: DecodedImage) -> tuple[list[str], str]:
@@ -243,4 +245,35 @@ def atlas_code() -> str:
         "costs = {arch.key: count_cost(arch) for arch in ARCHITECTURES}",
         "top1 = {arch.key: imagenet_top1(arch) for arch in ARCHITECTURES}",
         "cost_figure(list(ARCHITECTURES), costs, top1, None)",
+    ])
+
+
+def clip_code(clip: Clip) -> tuple[list[str], str]:
+    """(imports, the line that makes the current clip): a sample by its key, an upload by its file
+    name (the student has the file)."""
+    sample = next((key for key, title in CLIP_SAMPLES.items() if title == clip.name), None)
+    if sample is not None:
+        return ["from app.video.samples import sample_clip"], f"clip = sample_clip({sample!r})"
+    return (["from app.video.decode import decode_clip"],
+            f"clip = decode_clip(open({clip.name!r}, 'rb').read(), {clip.name!r})  # your file")
+
+
+def space_time_cam_code(loaded: pretrained.LoadedModel, clip: Clip, frames: int, layer: str, target: int) -> str:
+    """The video page's Grad-CAM of class `target` at `layer` over the clip's frames."""
+    clip_imports, clip_line = clip_code(clip)
+    spec = loaded.spec
+    imports = {"import pretrained", "from app.figures.plot_images import labelled_tiles",
+               "from app.video.action_figures import cam_frames",
+               "from app.video.network_input import clip_batch, clip_view",
+               "from app.video.space_time import SpaceTimeExtractor",
+               "from app.video.space_time_cam import over_frames, space_time_grad_cam", *clip_imports}
+    size = spec.preprocessing.input_size
+    return _cell(imports, [
+        _load_line(loaded), clip_line,
+        f"view = clip_view(clip.frames, loaded.spec.preprocessing, {frames})",
+        "extractor = SpaceTimeExtractor(loaded.model, loaded.spec.architecture, loaded.spec.layers, "
+        f"{frames}, {size})",
+        "batch = clip_batch(view, loaded.spec.preprocessing)",
+        f"cam = over_frames(space_time_grad_cam(extractor, batch, {layer!r}, {target!r}), {frames}, {size})",
+        f"labelled_tiles(cam_frames(view, cam), [str(i + 1) for i in range({frames})], cols=8)",
     ])

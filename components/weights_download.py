@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 import pretrained
+from components.models import loaded_model, untrained_banner
 
 _FLASH = "weights_download_flash"
 
@@ -47,3 +48,14 @@ def _download(spec: pretrained.ModelSpec) -> None:
         return
     st.session_state[_FLASH] = f"{spec.title}: weights downloaded and verified."
     st.rerun()
+
+
+def shown_model(name: str) -> pretrained.LoadedModel:
+    """The registry model `name` on the session's device, under the message of a download that
+    just finished, the untrained banner when its weights are random and, where they can be
+    fetched, the button that downloads them."""
+    loaded = loaded_model(name)
+    show_download_result()
+    if untrained_banner(loaded) and pretrained.weights_status(loaded.spec) is pretrained.WeightsStatus.DOWNLOADABLE:
+        download_button(loaded.spec)
+    return loaded

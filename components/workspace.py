@@ -151,6 +151,23 @@ def keep_result(name: str, data: bytes, what: str, **fields) -> None:
     STORE.save_values(workspace, {name: json.dumps({"sha256": digest, **fields})})
 
 
+def keep_source(name: str, stored: dict, data: bytes | None) -> str | None:
+    """Makes a picture or clip the workspace's under `name`: a sample by the `stored` fields, an
+    upload's `data` as a blob (its digest added to them); the one kept before is released. Past
+    the workspace's cap, nothing is kept and the reason is returned."""
+    workspace = writable_workspace_id()
+    before = json.loads(STORE.values(workspace).get(name, "{}"))
+    try:
+        if data is not None:
+            stored = {**stored, "sha256": STORE.put_blob(workspace, data)}
+    except StoreFull as full:
+        return str(full)
+    STORE.save_values(workspace, {name: json.dumps(stored)})
+    if before.get("sha256") and before.get("sha256") != stored.get("sha256"):
+        STORE.release_blob(workspace, before["sha256"])
+    return None
+
+
 def kept_result(name: str, read: Callable[[bytes, dict], T], what: str, again: str) -> T | None:
     """The result kept under `name`, decoded by `read(bytes, fields)`; None when there is none,
     or (saying what to do `again`) when its file or pointer no longer reads."""

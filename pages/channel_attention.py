@@ -3,7 +3,6 @@
 import streamlit as st
 import torch
 
-import pretrained
 from app.atlas.se import before_after_mosaic, extreme_channels, gated_blocks, gates_figure
 from app.atlas.spatial_attention import seeded_spatial_attention, spatial_gate, spatial_gate_figure
 from app.cnn.figures import mosaic_figure
@@ -11,10 +10,10 @@ from app.preprocess import preprocess
 from components.capture_cache import captured
 from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.image_picker import current_image
-from components.models import loaded_model, model_key, untrained_banner
+from components.models import model_key
 from components.notebook_code import se_gates_code
 from components.out_of_memory import stop_on_out_of_memory
-from components.weights_download import download_button, show_download_result
+from components.weights_download import shown_model
 
 MODEL = "mobilenet_v3_large"
 
@@ -24,10 +23,7 @@ st.caption("Squeeze-and-excitation (Hu et al. 2018): a block averages each of it
            "[0, 1]: channels the image calls for are kept, the others damped (MobileNet v3: a hard sigmoid).")
 
 image = current_image()
-loaded = loaded_model(MODEL)
-show_download_result()
-if untrained_banner(loaded) and pretrained.weights_status(loaded.spec) is pretrained.WeightsStatus.DOWNLOADABLE:
-    download_button(loaded.spec)
+loaded = shown_model(MODEL)
 with st.spinner(f"Reading {loaded.spec.title}'s gates…"), stop_on_out_of_memory(f"running {loaded.spec.title}"):
     blocks = captured(("se gates", image.sha256, *model_key(loaded)),
                       lambda: gated_blocks(loaded.model, preprocess(image.rgb, loaded.spec.preprocessing)))

@@ -30,12 +30,12 @@ from app.training.fashion_mnist import DatasetMissing, to_input
 from components.capture_cache import captured, captured_in_background
 from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.image_picker import current_image
-from components.lazy_tabs import lazy_tabs
-from components.models import loaded_model, model_key, untrained_banner
+from components.lazy_tabs import draw_open, lazy_tabs
+from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
 from components.region_picker import picked_region
 from components.segmentation_work import BILINEAR, KEYS, segmented, test_scenes, unet
-from components.weights_download import download_button, show_download_result
+from components.weights_download import shown_model
 
 TITLES = {"unet": "U-Net", "unet_noskip": "U-Net, no skips", "unet_bilinear": "U-Net, bilinear"}
 GRID_SIZES = (224, 320, 520)  # shorter sides at which the VOC networks' score grids are compared
@@ -209,7 +209,7 @@ def unet_grad_cam_view(picture: np.ndarray, truth: np.ndarray | None):
     left, right = st.columns(2)
     with left:
         st.markdown("**Drag a box on the mask**")
-        region = picked_region(mask_picture(mask), "seg_cam", default_region(mask, cls),
+        region = picked_region(mask_picture(mask), "seg_cam", Region.around(mask, cls),
                                legend=lambda figure: add_legend(figure, CLASSES, mask, font_size=13, per_line=3))
     explanation = unet_seg_grad_cam(model, to_input(picture[None]), level, cls, region)
     shown = on_input(explanation, *picture.shape)
@@ -220,14 +220,6 @@ def unet_grad_cam_view(picture: np.ndarray, truth: np.ndarray | None):
                         key="seg_cam_map", config=chart_config(PICTURE_TOOLBAR))
     st.caption(grad_cam_caption(shown, region, CLASSES[cls], f"{level} ({explanation.shape[0]}×"
                                 f"{explanation.shape[1]})"))
-
-
-def default_region(mask: np.ndarray, cls: int) -> Region:
-    """The box around the class's pixels, or the whole mask."""
-    rows, cols = np.nonzero(mask == cls)
-    if not len(rows):
-        return Region(0, 0, *mask.shape)
-    return Region(int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1)
 
 
 def region_box(region: Region) -> tuple[int, int, int, int]:
@@ -252,23 +244,13 @@ def grad_cam_caption(shown: torch.Tensor, region: Region, name: str, layer: str)
 def voc_view():
     names = {spec.name: spec.title for spec in pretrained.list_specs("segmentation")}
     name = st.radio("Network", list(names), format_func=names.get, horizontal=True, key="voc_model")
-    loaded = loaded_model(name)
-    show_download_result()
-    if untrained_banner(loaded) and pretrained.weights_status(loaded.spec) is pretrained.WeightsStatus.DOWNLOADABLE:
-        download_button(loaded.spec)
+    loaded = shown_model(name)
     image = current_image()
     colours = voc_colours(len(pretrained.class_names(loaded.spec)))
     views = lazy_tabs(["Classes on your picture", "Any input size", "Seg-Grad-CAM"], "voc_view",
                       {"Any input size": ("voc_grid",), "Seg-Grad-CAM": ("voc_cam",)})
-    with views[0]:
-        if views[0].open:
-            classes_view(loaded, image, colours)
-    with views[1]:
-        if views[1].open:
-            input_sizes_view(loaded, image, colours)
-    with views[2]:
-        if views[2].open:
-            voc_grad_cam_view(loaded, image, colours)
+    draw_open(views, [lambda: classes_view(loaded, image, colours), lambda: input_sizes_view(loaded, image, colours),
+                      lambda: voc_grad_cam_view(loaded, image, colours)])
 
 
 def voc_classes(loaded, image, colours) -> tuple[PixelClasses, ClassPictures]:
@@ -330,7 +312,7 @@ def voc_grad_cam_view(loaded, image, colours):
     left, right = st.columns(2)
     with left:
         st.markdown("**Drag a box on the classes**")
-        region = picked_region(pictures.classes, "voc_cam", default_region(found.mask, cls), legend=(
+        region = picked_region(pictures.classes, "voc_cam", Region.around(found.mask, cls), legend=(
             (lambda figure: add_legend(figure, classes, found.mask, colours, font_size=13, per_line=3))
             if loaded.weights.trained else None))
     key = ("voc seg-grad-cam", image.sha256, *model_key(loaded), cls, region)

@@ -26,6 +26,14 @@ def voc_class_names() -> tuple[str, ...]:
     return tuple(FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1.meta["categories"])
 
 
+@cache
+def kinetics_class_names() -> tuple[str, ...]:
+    """Kinetics-400's actions, as torchvision's video weights name them."""
+    from torchvision.models.video import R3D_18_Weights
+
+    return tuple(R3D_18_Weights.KINETICS400_V1.meta["categories"])
+
+
 def class_names(spec: ModelSpec) -> tuple[str, ...] | None:
     """The names of the classifier's outputs, or None for a model without one (DINO)."""
     if spec.labels == "imagenet-1k":
@@ -34,4 +42,6 @@ def class_names(spec: ModelSpec) -> tuple[str, ...] | None:
         return FASHION_MNIST_CLASSES
     if spec.labels == "voc":
         return voc_class_names()
+    if spec.labels == "kinetics-400":
+        return kinetics_class_names()
     return None

@@ -9,7 +9,7 @@ from typing import Literal
 
 import torch
 
-Family = Literal["cnn", "vit", "dino", "swin", "segmentation"]
+Family = Literal["cnn", "vit", "dino", "swin", "segmentation", "video", "flow"]
 Framework = Literal["torchvision", "timm"]
 StateDict = dict[str, torch.Tensor]
 # Turns a checkpoint's state dict into the one the built architecture expects.
@@ -31,6 +31,12 @@ class Preprocessing:
     interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
     crop: bool = True
     max_size: int | None = None
+    # A video network's transform (torchvision's VideoClassification): every frame resized to
+    # exactly (height, width) for the Kinetics ResNets, the aspect not kept, and without
+    # antialiasing, as the weights were trained; and the clip length they were evaluated on.
+    resize_hw: tuple[int, int] | None = None
+    antialias: bool = True
+    frames: int | None = None
 
     @property
     def channels(self) -> int:
@@ -70,7 +76,7 @@ class ModelSpec:
     # Layers worth showing, in forward order: module names or torch.fx node names.
     layers: tuple[str, ...]
     weights: WeightsFile | None
-    labels: Literal["imagenet-1k", "fashion-mnist", "voc"] | None = "imagenet-1k"
+    labels: Literal["imagenet-1k", "fashion-mnist", "voc", "kinetics-400"] | None = "imagenet-1k"
     build_kwargs: Mapping[str, object] = field(default_factory=dict)
     summary: str = ""
     # The module whose output Grad-CAM explains: the last convolutional stage.

@@ -8,6 +8,7 @@ which ship with the libraries and need no network.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import timm
@@ -330,3 +331,74 @@ _torchvision_segmentation(
     layers=("backbone", "classifier"), aux_loss=None,
     summary="Howard et al. 2019: a light segmentation head on MobileNet v3.",
 )
+
+
+def _clip_length(weights: WeightsEnum) -> int:
+    """The clip length the weights were evaluated on, as their documentation states it."""
+    return int(re.search(r"clip_len=(\d+)", weights.meta["_docs"]).group(1))
+
+
+def _torchvision_video(name: str, title: str, weights: WeightsEnum, layers: tuple[str, ...], cam_layer: str,
+                       summary: str) -> ModelSpec:
+    """A torchvision network trained on Kinetics-400's 400 actions: a clip of frames, each resized as
+    the weights' transform does (to a fixed height × width for the ResNets, the shorter side
+    otherwise) and centre-cropped."""
+    transform = weights.transforms()
+    filename = weights.url.rsplit("/", 1)[-1]
+    resize = tuple(transform.resize_size)
+    return register_model(ModelSpec(
+        name=name, title=title, family="video", framework="torchvision", architecture=name,
+        preprocessing=Preprocessing(input_size=transform.crop_size[0], resize_size=min(resize),
+                                    mean=tuple(transform.mean), std=tuple(transform.std),
+                                    interpolation=transform.interpolation.value,
+                                    resize_hw=resize if len(resize) == 2 else None, antialias=False,
+                                    frames=_clip_length(weights)),
+        num_params=weights.meta["num_params"], layers=layers,
+        weights=WeightsFile(filename=filename, url=weights.url, sha256=_torchvision_hash_prefix(filename),
+                            size_mb=weights.meta["_file_size"],
+                            source_note=f"torchvision {type(weights).__name__}.{weights.name}"),
+        labels="kinetics-400", summary=summary, cam_layer=cam_layer,
+    ))
+
+
+_VIDEO_RESNET_STAGES = ("layer1", "layer2", "layer3", "layer4")
+_torchvision_video(
+    "r3d_18", "R3D-18", tvm.video.R3D_18_Weights.KINETICS400_V1, ("stem", *_VIDEO_RESNET_STAGES), "layer4",
+    "Tran et al. 2018: ResNet-18 with every filter 3×3×3, over space and time (temporal coherence).",
+)
+_torchvision_video(
+    "mc3_18", "MC3-18", tvm.video.MC3_18_Weights.KINETICS400_V1, ("stem", *_VIDEO_RESNET_STAGES), "layer4",
+    "Tran et al. 2018: 3D filters in the first stage only, 2D (1×3×3) filters after it.",
+)
+_torchvision_video(
+    "r2plus1d_18", "R(2+1)D-18", tvm.video.R2Plus1D_18_Weights.KINETICS400_V1, ("stem", *_VIDEO_RESNET_STAGES),
+    "layer4", "Tran et al. 2018: each 3×3×3 filter split into a 1×3×3 spatial and a 3×1×1 temporal one.",
+)
+_torchvision_video(
+    "s3d", "S3D", tvm.video.S3D_Weights.KINETICS400_V1,
+    ("features.0", "features.3", "features.6", "features.12", "features.15"), "features.15",
+    "Xie et al. 2018: Inception with separable space-time convolutions.",
+)
+_torchvision_video(
+    "mvit_v2_s", "MViT v2-S", tvm.video.MViT_V2_S_Weights.KINETICS400_V1,
+    ("conv_proj", "blocks.0", "blocks.2", "blocks.13", "blocks.15"), "blocks.15",
+    "Li et al. 2022: a Vision Transformer over space-time patches whose stages pool the tokens.",
+)
+_torchvision_video(
+    "swin3d_t", "Swin3D-T", tvm.video.Swin3D_T_Weights.KINETICS400_V1,
+    ("features.0", "features.2", "features.4", "features.6"), "features.6",
+    "Liu et al. 2022: Swin's shifted windows in space and time.",
+)
+# RAFT (Teed & Deng 2020): optical flow for the two-stream network's motion input.
+_raft = tvm.optical_flow.Raft_Small_Weights.C_T_V2
+register_model(ModelSpec(
+    name="raft_small", title="RAFT (small)", family="flow", framework="torchvision", architecture="raft_small",
+    preprocessing=Preprocessing(input_size=0, resize_size=0, mean=(0.5,) * 3, std=(0.5,) * 3),
+    num_params=_raft.meta["num_params"], layers=(),
+    weights=WeightsFile(filename=_raft.url.rsplit("/", 1)[-1], url=_raft.url,
+                        sha256=_torchvision_hash_prefix(_raft.url.rsplit("/", 1)[-1]),
+                        size_mb=_raft.meta["_file_size"],
+                        source_note=f"torchvision {type(_raft).__name__}.{_raft.name}"),
+    labels=None, summary="Teed & Deng 2020: optical flow between two frames, for a two-stream network's motion "
+                         "input.",
+))

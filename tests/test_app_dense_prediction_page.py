@@ -105,6 +105,7 @@ def test_with_trained_weights_the_classes_are_named_with_their_shares(monkeypatc
     import dataclasses
 
     import components.models
+    import components.weights_download
     import pretrained
     from app.images import decode_image
     from app.preprocess import preprocess
@@ -115,7 +116,7 @@ def test_with_trained_weights_the_classes_are_named_with_their_shares(monkeypatc
     stand_in = pretrained.load_model("lraspp_mobilenet_v3_large")
     stand_in = dataclasses.replace(stand_in, weights=WeightsInfo(trained=True, problem=None))
     real = components.models.loaded_model
-    monkeypatch.setattr(components.models, "loaded_model",
+    monkeypatch.setattr(components.weights_download, "loaded_model",  # where the page's network is loaded
                         lambda name: stand_in if name == "lraspp_mobilenet_v3_large" else real(name))
     monkeypatch.setattr(components.models, "model_key", lambda loaded: ("stand-in", loaded.spec.name))
     app = app_at("pages/dense_prediction.py")

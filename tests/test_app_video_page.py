@@ -94,3 +94,117 @@ def test_timesformers_schemes_for_the_query_patch_with_their_costs():
     app.slider(key="video_query_frame").set_value(1).run()
     titles = [a["text"] for a in chart_spec(app, "video_schemes")["layout"]["annotations"]]
     assert len(titles) == 10 and titles[0] == "S · frame 1"  # no frame before the first
+    words = " ".join(c.value for c in app.caption)
+    assert "The divided space-time network this project trained" in " ".join(m.value for m in app.markdown)
+    assert "the clicked patch is its patch (3, 3) of frame 1" in words  # patch (7, 7) of 14 → (3, 3) of 6
+
+
+def _sample():
+    from app.video.samples import sample_clip
+
+    return sample_clip("pan_zoom")
+
+
+def test_two_streams_show_frame_differences_offline_and_slowfast_samples_the_clip():
+    from tests.conftest import figure_array, open_tab
+
+    app = open_tab(app_at("pages/video.py"), "video_tab", "Two streams and SlowFast")
+    assert not app.exception
+    clip = _sample()
+    a, b = clip.frames[7].astype(int), clip.frames[8].astype(int)
+    changed = (np.abs(b - a).max(axis=-1) > 10).mean()
+    words = " ".join(c.value for c in app.caption)
+    assert f"{changed:.1%} of the pixels change by more than 10 grey levels between frames 8 and 9" in words
+    assert "RAFT's weights are not on this server" in words
+    traces = chart_spec(app, "video_slowfast")["data"]
+    marks = {trace["name"]: figure_array(trace["x"]) for trace in traces if "name" in trace}
+    np.testing.assert_allclose(marks["slow"], clip.times[::8])
+    np.testing.assert_allclose(marks["fast"], clip.times)
+    assert "the slow pathway takes 2 of its 16 frames, 1.00 s apart" in words
+    app.select_slider(key="video_alpha").set_value(4).run()
+    words = " ".join(c.value for c in app.caption)
+    assert "the slow pathway takes 4 of its 16 frames, 0.50 s apart" in words and "α·β² = 0.0625 of" in words
+
+
+def _kinetics_app(network="r3d_18"):
+    from tests.conftest import open_tab
+
+    app = app_at("pages/video.py")
+    app.session_state["video_network"] = network
+    return open_tab(app, "video_tab", "Kinetics networks")
+
+
+def _network_on_sample(name):
+    """The page's seeded untrained network and the sample as it takes it (the oracle's input)."""
+    import pretrained
+    from app.video.network_input import clip_batch, clip_view
+
+    loaded = pretrained.load_model(name)
+    view = clip_view(_sample().frames, loaded.spec.preprocessing, 16)
+    return loaded.model, clip_batch(view, loaded.spec.preprocessing)
+
+
+def test_a_kinetics_network_untrained_offline_with_its_maps_across_time():
+    app = _kinetics_app()
+    assert not app.exception
+    assert any("UNTRAINED WEIGHTS" in e.value for e in app.error)
+    assert "Actions are hidden" in app.info[0].value
+    assert "63.2% top-1 and 83.5% top-5 on Kinetics-400" in " ".join(c.value for c in app.caption)
+    from tests.conftest import open_tab
+
+    open_tab(app, "video_kinetics", "Maps across time")
+    assert not app.exception
+    model, batch = _network_on_sample("r3d_18")
+    seen = {}
+    model.layer2.register_forward_hook(lambda module, args, output: seen.update(maps=output[0]))
+    with torch.inference_mode():
+        model(batch)
+    strongest = torch.argsort(seen["maps"].mean(dim=(1, 2, 3)), descending=True)[:6].tolist()
+    layout = chart_spec(app, "video_time_mosaic")["layout"]
+    assert layout["yaxis"]["ticktext"] == [f"ch {c}" for c in strongest]
+    assert layout["xaxis"]["ticktext"][:2] == ["frames 1–2", "frames 3–4"] and len(layout["xaxis"]["ticktext"]) == 8
+    assert "layer2 has 128 channels over 8 time steps (the clip's 16 frames pooled 2 to a step)" in \
+        " ".join(c.value for c in app.caption)
+
+
+def test_a_units_field_and_grad_cam_over_the_frames():
+    from captum.attr import LayerGradCam
+
+    from app.video.space_time_cam import over_frames
+    from tests.conftest import figure_array, notebook_reproduces, open_tab
+
+    app = _kinetics_app()
+    open_tab(app, "video_kinetics", "Receptive field")
+    assert not app.exception
+    # layer1 of R3D-18 on 16 frames of 112 px: 16 steps of 56×56, a frame and 2 px apart; a stem of
+    # 3×7×7 (stride 1×2×2) and four 3×3×3 convolutions: 3 + 4·2 = 11 frames, 7 + 4·2·2 = 23 px,
+    # centred on frame 8.5 and pixel 0.5 + 2·28 for the middle unit (9, 29, 29).
+    words = " ".join(c.value for c in app.caption)
+    assert "Unit (9, 29, 29) of layer1 reads frames 4–14 (11 of 16) and pixels 45–68 across, 45–68 down" in words
+    assert "its field spans 11 frames and 23×23 px" in words
+    open_tab(app, "video_kinetics", "Grad-CAM")
+    assert not app.exception
+    model, batch = _network_on_sample("r3d_18")
+    with torch.inference_mode():
+        target = int(model(batch).argmax())
+    cam = LayerGradCam(model, model.layer4).attribute(batch, target=target, relu_attributions=True)[0, 0].detach()
+    shares = over_frames(cam, 16, 112).sum(dim=(1, 2))
+    shares = (shares / shares.sum()).numpy()
+    bars = chart_spec(app, "video_cam_shares")["data"][0]
+    np.testing.assert_allclose(figure_array(bars["y"]), shares, rtol=1e-4, atol=1e-6)
+    assert f"Frame {int(np.argmax(shares)) + 1} holds the most ({shares.max():.1%})" in \
+        " ".join(c.value for c in app.caption)
+    code, _ = notebook_reproduces(app, "space_time_grad_cam", "video_cam")  # a teacher's notebook, the same map
+    assert f"space_time_grad_cam(extractor, batch, 'layer4', {target})" in code and "sample_clip('pan_zoom')" in code
+
+
+def test_an_attention_network_has_maps_but_no_traced_field():
+    from tests.conftest import open_tab
+
+    app = _kinetics_app("swin3d_t")
+    open_tab(app, "video_kinetics", "Receptive field")
+    assert not app.exception
+    assert "mixes its patches by attention" in app.info[-1].value
+    open_tab(app, "video_kinetics", "Maps across time")
+    assert not app.exception
+    assert "features.4 has 384 channels over 8 time steps" in " ".join(c.value for c in app.caption)

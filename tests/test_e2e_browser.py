@@ -368,3 +368,13 @@ def test_video_page_takes_an_uploaded_clip(page, tmp_path):
     expect(main.get_by_text("Why time matters")).to_be_visible()
     screenshot(page, "video-uploaded-clip")
     assert exception_boxes(page) == []
+    main.get_by_role("tab", name="Two streams and SlowFast").click()
+    wait_for_run(page)
+    expect(main.get_by_text("the slow pathway takes 2 of its 16 frames", exact=False)).to_be_visible()
+    main.get_by_role("tab", name="Kinetics networks").click()
+    wait_for_run(page, timeout_ms=300_000)  # the network is built and traced in the background
+    main.get_by_role("tab", name="Grad-CAM").click()
+    wait_for_run(page, timeout_ms=300_000)
+    expect(main.get_by_text("holds the most", exact=False)).to_be_visible()
+    screenshot(page, "video-kinetics-grad-cam")
+    assert exception_boxes(page) == []

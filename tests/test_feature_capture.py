@@ -6,7 +6,6 @@ import threading
 import numpy as np
 import pytest
 import torch
-from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
 import pretrained
@@ -14,6 +13,7 @@ from app.cnn.capture import FeatureExtractor, capture_activations
 from app.cnn.layer_stats import channel_order, layer_stats
 from app.figures.colormaps import apply_colormap
 from app.figures.mosaic import channel_mosaic
+from tests.positive_weights import all_positive
 
 CNNS = pretrained.list_specs("cnn")
 
@@ -78,22 +78,6 @@ def test_receptive_fields_match_the_literature(model, layer, size):
     assert info.receptive_field.size == size
 
 
-def _all_positive(model: nn.Module) -> nn.Module:
-    """Weights positive, BN the identity, max-pools averaged: every input pixel in
-    a unit's receptive field then has a non-zero gradient, and none outside."""
-    for name, module in list(model.named_modules()):
-        if isinstance(module, nn.Conv2d):
-            nn.init.constant_(module.weight, 1.0 / module.weight[0].numel())
-        elif isinstance(module, nn.BatchNorm2d):
-            module.reset_parameters()
-            module.reset_running_stats()
-        elif isinstance(module, nn.MaxPool2d):
-            parent, _, child = name.rpartition(".")
-            pool = nn.AvgPool2d(module.kernel_size, module.stride, module.padding)
-            setattr(model.get_submodule(parent) if parent else model, child, pool)
-    return model.eval()
-
-
 @pytest.mark.parametrize("model_name, layers, pixel", [
     ("resnet50", ["relu", "maxpool", "layer1.0", "layer2.0", "layer3.0"], 1.0),
     # Small inputs keep MobileNet's ReLU6 below saturation (zero gradient above 6).
@@ -103,7 +87,7 @@ def _all_positive(model: nn.Module) -> nn.Module:
 ])
 def test_receptive_fields_equal_a_brute_force_gradient(model_name, layers, pixel):
     spec = pretrained.get_spec(model_name)
-    model = _all_positive(pretrained.build_model(spec))
+    model = all_positive(pretrained.build_model(spec))
     extractor = FeatureExtractor(model, layers, spec.framework, 224, with_logits=False)
     for layer in layers:
         image = torch.full((1, 3, 320, 320), pixel, requires_grad=True)

@@ -25,6 +25,7 @@ TOPIC_USES = {
     ("atlas", "cnn"): "the atlas reads receptive fields with the feature-map page's calculator",
     ("segmentation", "training"): "the scenes are built from Fashion-MNIST, which the training topic loads",
     ("video", "training"): "Moving Fashion-MNIST is built from Fashion-MNIST, which the training topic loads",
+    ("video", "cnn"): "a Kinetics network's space-time field is three walks of the feature-map page's calculator",
     ("landscape", "training"): "a landscape is drawn for the live-training networks, on their data",
     ("training", "optim"): "training steps the optimizers' learning-rate schedules",
 }

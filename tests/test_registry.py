@@ -1,5 +1,6 @@
 """The registry's entries against the frameworks' own metadata and builds."""
 
+import numpy as np
 import pytest
 import timm
 import torch
@@ -11,6 +12,7 @@ import pretrained
 from app.images import decode_image
 from app.preprocess import preprocess
 from app.samples import sample_bytes
+from app.video.network_input import clip_batch, clip_view
 from pretrained.registry import register_model
 
 EXPECTED = {
@@ -18,13 +20,14 @@ EXPECTED = {
     "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0",
     "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t", "tiny_vit_fmnist", "tiny_swin_fmnist",
     "fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large",
+    "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v2_s", "swin3d_t", "raft_small",
 }
 SPECS = pretrained.list_specs()
 
 
 def test_the_zoo_has_every_requested_model():
     assert {s.name for s in SPECS} == EXPECTED
-    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin", "segmentation"}
+    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin", "segmentation", "video", "flow"}
 
 
 def test_a_duplicate_name_is_refused():
@@ -50,22 +53,30 @@ def test_every_entry_builds_without_weights(spec):
     size, channels = spec.preprocessing.input_size, spec.preprocessing.channels
     if spec.family == "segmentation":
         size = 96  # any size: a class for every pixel of it
+    if spec.family == "flow":
+        with torch.inference_mode():
+            flows = model.eval()(torch.zeros(1, 3, 128, 160), torch.zeros(1, 3, 128, 160), num_flow_updates=2)
+        assert len(flows) == 2 and flows[-1].shape == (1, 2, 128, 160)
+        return
+    # A video network takes a clip: (batch, channels, frames, height, width).
+    clip = (min(spec.preprocessing.frames, 16),) if spec.family == "video" else ()
     with torch.inference_mode():
-        out = model.eval()(torch.zeros(1, channels, size, size))
+        out = model.eval()(torch.zeros(1, channels, *clip, size, size))
     names = pretrained.class_names(spec)
     if spec.family == "segmentation":
         assert out["out"].shape == (1, len(names), size, size) and len(names) == 21
     elif names is None:  # DINO: no classifier, the output is the CLS embedding
         assert spec.family == "dino" and out.shape[-1] == model.num_features
     else:
-        assert out.shape == (1, len(names)) and len(names) in (10, 1000)
+        assert out.shape == (1, len(names)) and len(names) in (10, 400, 1000)
 
 
 def _cat_tensor():
     return torch.tensor(decode_image(sample_bytes("cat")).rgb).permute(2, 0, 1)
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.framework == "torchvision"], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.framework == "torchvision" and s.family not in ("video", "flow")],
+                         ids=lambda s: s.name)
 def test_torchvision_preprocessing_matches_the_weights_transform(spec):
     weights = get_model_weights(spec.architecture).DEFAULT
     assert spec.weights.url == weights.url
@@ -83,6 +94,23 @@ def test_timm_preprocessing_matches_timm_eval_transform(spec):
     expected = normalize(crop(resize(_cat_tensor())).float() / 255).unsqueeze(0)
     actual = preprocess(decode_image(sample_bytes("cat")).rgb, spec.preprocessing)
     torch.testing.assert_close(actual, expected)
+
+
+@pytest.mark.parametrize("spec", pretrained.list_specs("video"), ids=lambda s: s.name)
+def test_video_preprocessing_matches_the_weights_transform(spec):
+    """Every frame resized (to a fixed height × width for the ResNets, without antialiasing),
+    cropped and normalised as torchvision's VideoClassification transform does."""
+    weights = get_model_weights(spec.architecture).DEFAULT
+    frames = np.random.default_rng(0).integers(0, 256, (5, 180, 320, 3), dtype=np.uint8)
+    expected = weights.transforms()(torch.from_numpy(frames).permute(0, 3, 1, 2)).unsqueeze(0)
+    actual = clip_batch(clip_view(frames, spec.preprocessing, len(frames)), spec.preprocessing)
+    torch.testing.assert_close(actual, expected)
+    assert spec.preprocessing.frames == {"s3d": 128, "swin3d_t": 32}.get(spec.name, 16)
+
+
+def test_kinetics_class_names_are_offline_and_complete():
+    names = pretrained.class_names(pretrained.get_spec("r3d_18"))
+    assert len(names) == 400 and names[0] == "abseiling" and "juggling balls" in names
 
 
 def test_torchvision_file_names_carry_the_published_hash_prefix():

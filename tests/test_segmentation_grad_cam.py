@@ -2,6 +2,7 @@
 scores as the output explained), for the U-Net at every level and for torchvision's networks
 at their backbone's last map; and what an upsampling layer's output pixel reads."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -78,3 +79,13 @@ def test_a_transposed_convolution_pixel_reads_one_input_and_bilinear_four():
     bilinear = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="bilinear"), torch.nn.Conv2d(8, 4, 1))
     overlapping = torch.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)
     assert (inputs_read(transposed, x), inputs_read(bilinear, x), inputs_read(overlapping, x)) == (1, 4, 4)
+
+
+def test_the_starting_box_holds_exactly_the_class_pixels():
+    mask = np.zeros((12, 20), dtype=np.int64)
+    mask[3, 5] = mask[7, 14] = mask[4, 9] = 2
+    box = Region.around(mask, 2)
+    inside = [(r, c) for r in range(12) for c in range(20) if mask[r, c] == 2]
+    assert (box.top, box.left) == (min(r for r, _ in inside), min(c for _, c in inside))
+    assert (box.bottom, box.right) == (max(r for r, _ in inside) + 1, max(c for _, c in inside) + 1)
+    assert Region.around(mask, 5) == Region(0, 0, 12, 20)  # an absent class: the whole mask

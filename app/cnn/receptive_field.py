@@ -10,6 +10,9 @@ position (ConvNeXt's channel MLP) does not widen anything. A branch with no
 spatial extent that gates a feature map (squeeze-excitation) does not widen it
 either: only spatial paths are followed. Tensor shapes come from one forward
 of an example input through the graph (torch.fx ShapeProp).
+
+Each axis is walked on its own (`axis` 0 is the first after the channels): a
+video network's (time, height, width) are three walks of the same graph.
 """
 
 from __future__ import annotations
@@ -46,18 +49,19 @@ class ReceptiveField:
 _INPUT = ReceptiveField(size=1, jump=1, start=0.5)
 _GLOBAL = ReceptiveField(size=None, jump=1, start=0.0)
 _POOL_FUNCTIONS = {F.max_pool2d, F.avg_pool2d, torch.max_pool2d}
+_CONV_FUNCTIONS = {F.conv2d, F.conv3d, torch.conv2d, torch.conv3d}
 
 
-def _pair(value) -> int:
-    return int(value[0] if isinstance(value, (tuple, list)) else value)
+def _along(value, axis: int) -> int:
+    return int(value[axis] if isinstance(value, (tuple, list)) else value)
 
 
-def _through_window(field: ReceptiveField, kernel, stride, dilation=1, padding=None) -> ReceptiveField:
+def _through_window(field: ReceptiveField, kernel, stride, dilation=1, padding=None, axis: int = 0) -> ReceptiveField:
     if field.is_global:
         return field
-    k, s, d = _pair(kernel), _pair(stride or kernel), _pair(dilation)
+    k, s, d = _along(kernel, axis), _along(stride or kernel, axis), _along(dilation, axis)
     # 'same' padding (and timm's dynamic padding) keeps the window centred.
-    p = (k - 1) * d / 2 if padding is None or isinstance(padding, str) else _pair(padding)
+    p = (k - 1) * d / 2 if padding is None or isinstance(padding, str) else _along(padding, axis)
     return ReceptiveField(
         size=field.size + (k - 1) * d * field.jump,
         jump=field.jump * s,
@@ -78,49 +82,62 @@ def _shape(node: fx.Node) -> tuple[int, ...] | None:
 
 
 def _has_space(shape: tuple[int, ...] | None) -> bool:
-    """False for vectors: (B, C), (B, C, 1, 1) and NHWC's (B, 1, 1, C)."""
+    """False for vectors: (B, C), (B, C, 1, 1), NHWC's (B, 1, 1, C) and (B, C, 1, 1, 1)."""
     if shape is None or len(shape) <= 2:
         return False
+    if len(shape) == 5:
+        return shape[2] * shape[3] * shape[4] > 1
     return not (len(shape) == 4 and (shape[2] == shape[3] == 1 or shape[1] == shape[2] == 1))
 
 
-def _through_module(module: nn.Module, field: ReceptiveField) -> ReceptiveField:
+_CONVOLUTIONS = (nn.Conv2d, nn.Conv3d)
+_MAX_POOLS = (nn.MaxPool2d, nn.MaxPool3d)
+_AVG_POOLS = (nn.AvgPool2d, nn.AvgPool3d)
+_ADAPTIVE_POOLS = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)
+
+
+def _through_module(module: nn.Module, field: ReceptiveField, axis: int) -> ReceptiveField:
     if isinstance(module, nn.Sequential):  # leaf blocks such as torchvision's Conv2dNormActivation
         for child in module:
-            field = _through_module(child, field)
+            field = _through_module(child, field, axis)
         return field
-    if isinstance(module, nn.Conv2d):
+    if isinstance(module, _CONVOLUTIONS):
         padding = "same" if getattr(module, "_padding_same", False) else module.padding
-        return _through_window(field, module.kernel_size, module.stride, module.dilation, padding)
-    if isinstance(module, nn.MaxPool2d):
-        return _through_window(field, module.kernel_size, module.stride, module.dilation, module.padding)
-    if isinstance(module, nn.AvgPool2d):
-        return _through_window(field, module.kernel_size, module.stride, 1, module.padding)
+        return _through_window(field, module.kernel_size, module.stride, module.dilation, padding, axis)
+    if isinstance(module, _MAX_POOLS):
+        return _through_window(field, module.kernel_size, module.stride, module.dilation, module.padding, axis)
+    if isinstance(module, _AVG_POOLS):
+        return _through_window(field, module.kernel_size, module.stride, 1, module.padding, axis)
     return field
 
 
-def _through_node(node: fx.Node, module: nn.Module | None, field: ReceptiveField) -> ReceptiveField:
+def _through_node(node: fx.Node, module: nn.Module | None, field: ReceptiveField, axis: int) -> ReceptiveField:
     inputs = [_shape(n) for n in node.all_input_nodes]
     # Whatever turns a map into a vector (global pooling, flattening for a linear
     # layer, a mean over H and W) sees the whole image.
     if any(_has_space(s) for s in inputs) and not _has_space(_shape(node)):
         return _GLOBAL
-    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-        size_in, size_out = inputs[0][2], _shape(node)[2]
+    if isinstance(module, _ADAPTIVE_POOLS):
+        size_in, size_out = inputs[0][2 + axis], _shape(node)[2 + axis]
         return _through_window(field, -(-size_in // size_out), size_in // size_out, 1, 0)
     if module is not None:
-        return _through_module(module, field)
+        return _through_module(module, field, axis)
+    if node.target in _CONV_FUNCTIONS:  # a subclass of nn.Conv3d traced into (torchvision's Conv3DSimple)
+        given = dict(zip(("stride", "padding", "dilation"), node.args[3:6])) | node.kwargs
+        kernel = _shape(node.args[1])[2:]
+        return _through_window(field, kernel, given.get("stride", 1), given.get("dilation", 1),
+                               given.get("padding", 0), axis)
     if node.target in _POOL_FUNCTIONS:
         args = list(node.args[1:]) + [None] * 3
         kernel = node.kwargs.get("kernel_size", args[0])
         stride = node.kwargs.get("stride", args[1])
         padding = node.kwargs.get("padding", args[2] if args[2] is not None else 0)
-        return _through_window(field, kernel, stride, 1, padding)
+        return _through_window(field, kernel, stride, 1, padding, axis)
     return field
 
 
-def receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor) -> dict[str, ReceptiveField]:
-    """The receptive field of every node of a traced network, by node name;
+def receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor, axis: int = 0) -> dict[str, ReceptiveField]:
+    """The receptive field along `axis` of every node of a traced network, by node name;
     `example` is an input batch of the size the network will see."""
     with torch.inference_mode():
         ShapeProp(graph_module).propagate(example)
@@ -132,13 +149,14 @@ def receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor) -> dic
             continue
         incoming = _widest([fields[n] for n in node.all_input_nodes if n in fields])
         module = modules[node.target] if node.op == "call_module" else None
-        fields[node] = _through_node(node, module, incoming)
+        fields[node] = _through_node(node, module, incoming, axis)
     return {node.name: field for node, field in fields.items()}
 
 
-def output_receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor) -> dict[str, ReceptiveField]:
+def output_receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor,
+                            axis: int = 0) -> dict[str, ReceptiveField]:
     """Receptive fields of a feature extractor's named outputs (its return dict keys)."""
-    by_node = receptive_fields(graph_module, example)
+    by_node = receptive_fields(graph_module, example, axis)
     output = next(n for n in graph_module.graph.nodes if n.op == "output")
     returned = output.args[0]
     return {name: by_node[node.name] for name, node in returned.items()}

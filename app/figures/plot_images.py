@@ -103,3 +103,24 @@ def titled_pictures(pictures: dict[str, Picture] | list[tuple[str, Picture]], he
         figure.update_yaxes(visible=False, range=[h, 0], scaleanchor=figure.data[-1].xaxis, row=row + 1, col=col + 1)
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
     return figure
+
+
+def labelled_tiles(tiles: np.ndarray, labels: list[str], cols: int, width: int = 1200, gap: int = 2) -> go.Figure:
+    """(N, h, w, 3) uint8 pictures in rows of `cols` as one picture, each label written over its
+    picture's top-left corner (white on a dark band, readable over any picture); `width` is the
+    width the figure's height is computed for (a stretched chart in the main column)."""
+    from app.figures.mosaic import tiled
+
+    grid = tiled(tiles, cols=cols, gap=gap)
+    pitch_h, pitch_w = (n + gap for n in grid.tile_shape)
+    height, across = grid.rgb.shape[:2]
+    annotations = [dict(x=col * pitch_w + 3, y=row * pitch_h + 3, text=label, showarrow=False, xanchor="left",
+                        yanchor="top", font=dict(size=15, color="white"), bgcolor="rgba(0,0,0,0.6)")
+                   for (row, col), label in zip((divmod(i, cols) for i in range(len(labels))), labels)]
+    # The layout in one piece, as picture_layout sets it: plotly validates each update separately,
+    # and with a label per picture that cost more than drawing the pictures.
+    return go.Figure(data=[image_trace(grid.rgb, "tiles")], layout=dict(
+        xaxis=dict(visible=False, range=[0, across], constrain="domain"),
+        yaxis=dict(visible=False, range=[height, 0], scaleanchor="x", constrain="domain"),
+        annotations=annotations, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="white", dragmode="pan",
+        height=round(width * height / across)))

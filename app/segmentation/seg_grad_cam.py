@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -27,6 +28,15 @@ class Region:
         """Inside a (height, width) map, at least one pixel."""
         top, left = min(max(self.top, 0), height - 1), min(max(self.left, 0), width - 1)
         return Region(top, left, min(max(self.bottom, top + 1), height), min(max(self.right, left + 1), width))
+
+    @classmethod
+    def around(cls, mask: np.ndarray, label: int) -> "Region":
+        """The box around a class's pixels in a (H, W) mask, or the whole mask when it has none:
+        where Seg-Grad-CAM starts before the student drags a box."""
+        rows, cols = np.nonzero(mask == label)
+        if not len(rows):
+            return cls(0, 0, *mask.shape)
+        return cls(int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1)
 
 
 def seg_grad_cam(activation: torch.Tensor, scores: torch.Tensor, cls: int, region: Region) -> torch.Tensor:
