@@ -3,7 +3,9 @@
 Runs on real tensors (scikit-image's astronaut, the 8×8 digits, the shipped LeNet):
 CNN capture and Grad-CAM on EfficientNet-Lite0 (real weights) and an untrained ResNet-50,
 ViT attention on the tiny ViT and an untrained ViT-B/16, Swin capture on the tiny Swin and
-an untrained Swin-T, one seeded training epoch, and a 5×5 loss-landscape grid. Float32
+an untrained Swin-T, one seeded training epoch, a 5×5 loss-landscape grid, the shipped U-Net and
+an untrained LR-ASPP on the astronaut, and on the camera-pan sample clip an untrained R3D-18's
+capture and space-time Grad-CAM and the five shipped motion networks. Float32
 with TF32 off and deterministic cuDNN, so the two devices differ only by the order of
 float additions: each output must agree within its kind's tolerance (TOLERANCE), measured
 as the largest difference over the largest magnitude of the CPU's output.
@@ -40,6 +42,11 @@ from app.preprocess import preprocess  # noqa: E402
 from app.swin.capture import capture_swin  # noqa: E402
 from app.training.datasets import SOURCES, split  # noqa: E402
 from app.training.loop import TrainingConfig, train  # noqa: E402
+from app.video import moving_fashion  # noqa: E402
+from app.video.network_input import clip_batch, clip_view  # noqa: E402
+from app.video.samples import sample_clip  # noqa: E402
+from app.video.space_time import SpaceTimeExtractor  # noqa: E402
+from app.video.space_time_cam import space_time_grad_cam  # noqa: E402
 from app.vit.capture import capture_attention  # noqa: E402
 
 # Largest |cuda - cpu| over the largest |cpu| allowed, per kind of output. Forward passes in
@@ -159,11 +166,67 @@ def landscape_item(points: int) -> Item:
     return Item(f"Landscape grid · LeNet-5 {points}×{points}", "landscape", run, quick=True)
 
 
+def segmentation_items() -> list[Item]:
+    def unet(device):
+        from app.segmentation.shipped import shipped_unet
+
+        model = shipped_unet("unet")[0].to(device)
+        grey = torch.from_numpy(skimage.data.astronaut()).float().mean(dim=-1) / 255
+        batch = torch.nn.functional.interpolate(grey[None, None], size=(64, 64), mode="area").to(device)
+        return lambda: {"scores": model(batch)}
+
+    def voc(device):
+        spec, model = registry_model("lraspp_mobilenet_v3_large", False, device)
+        batch = astronaut_batch(spec, device)
+        return lambda: {"out": model(batch)["out"]}
+
+    return [Item("U-Net · shipped, skip connections", "forward", unet),
+            Item("VOC scores · lraspp_mobilenet_v3_large", "forward", voc)]
+
+
+def video_items() -> list[Item]:
+    def kinetics(device):
+        spec, model = registry_model("r3d_18", False, device)
+        batch = clip_batch(clip_view(sample_clip("pan_zoom").frames, spec.preprocessing, 16), spec.preprocessing)
+        extractor = SpaceTimeExtractor(model, spec.architecture, spec.layers, 16, spec.preprocessing.input_size)
+        return extractor, batch.to(device)
+
+    def capture(device):
+        extractor, batch = kinetics(device)
+
+        def compute():
+            captured = extractor.capture(batch)
+            return {**captured.maps, "logits": captured.logits}
+
+        return compute
+
+    def cam(device):
+        extractor, batch = kinetics(device)
+        # A fixed class (0), so that both devices explain the same one.
+        return lambda: {"grad_cam": space_time_grad_cam(extractor, batch, "layer4", 0)}
+
+    def motion(device):
+        from app.video.shipped import shipped_motion_model
+        from pretrained.motion_models import SHIPPED
+
+        networks = {key: shipped_motion_model(key)[0].to(device) for key in SHIPPED}
+        clips = moving_fashion.clip_input(moving_fashion.clip_view(sample_clip("pan_zoom").frames)[None]).to(device)
+
+        def compute():
+            with torch.inference_mode():
+                return {key: network(clips) for key, network in networks.items()}
+
+        return compute
+
+    return [Item("Kinetics capture · r3d_18", "forward", capture), Item("Space-time Grad-CAM · r3d_18", "grad_cam", cam),
+            Item("Motion networks · the five shipped", "forward", motion)]
+
+
 def items(quick: bool) -> list[Item]:
     every = [*cnn_items("efficientnet_lite0", True), *cnn_items("resnet50", False),
              vit_item("tiny_vit_fmnist", True), vit_item("vit_b16", False),
              swin_item("tiny_swin_fmnist", True), swin_item("swin_t", False),
-             training_item(), landscape_item(3 if quick else 5)]
+             training_item(), landscape_item(3 if quick else 5), *segmentation_items(), *video_items()]
     return [item for item in every if item.quick or not quick]
 
 

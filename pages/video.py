@@ -174,7 +174,8 @@ def two_streams_view(clip):
         flow = captured(key, compute)
         motion, what = motion_picture(flow), "optical flow from RAFT (colour: direction, strength: speed)"
         speed = np.hypot(*flow)
-        said = f"The median speed is {np.median(speed):.1f} px a frame, the fastest {speed.max():.1f} px."
+        said = (f"Between frames {pair + 1} and {pair + 2}, at RAFT's {flow.shape[2]}×{flow.shape[1]} px, the median "
+                f"pixel moves {np.median(speed):.1f} px and the fastest {speed.max():.1f} px.")
     else:
         difference = frame_differences(frames)[0]
         bound = float(np.abs(difference).max()) or 1.0

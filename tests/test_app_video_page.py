@@ -126,6 +126,30 @@ def test_two_streams_show_frame_differences_offline_and_slowfast_samples_the_cli
     assert "the slow pathway takes 4 of its 16 frames, 0.50 s apart" in words and "α·β² = 0.0625 of" in words
 
 
+def test_with_raft_weights_the_motion_stream_shows_its_flow(monkeypatch):
+    """A stand-in for RAFT's weights on the server (the seeded network): the motion picture is its
+    flow, and the caption its speeds."""
+    import components.models
+    import pretrained
+    from app.video.two_stream_input import raft_flow
+    from tests.conftest import open_tab
+
+    raft = pretrained.load_model("raft_small")
+    here = pretrained.weights_status
+    monkeypatch.setattr(pretrained, "weights_status", lambda spec: pretrained.WeightsStatus.OFFLINE_READY
+                        if spec.name == "raft_small" else here(spec))
+    monkeypatch.setattr(components.models, "loaded_model", lambda name: raft)
+    monkeypatch.setattr(components.models, "model_key", lambda loaded: ("stand-in", loaded.spec.name))
+    app = open_tab(app_at("pages/video.py"), "video_tab", "Two streams and SlowFast")
+    assert not app.exception
+    frames = _sample().frames
+    speed = np.hypot(*raft_flow(raft.model, frames[7], frames[8]))
+    words = " ".join(c.value for c in app.caption)
+    assert (f"Between frames 8 and 9, at RAFT's 256×192 px, the median pixel moves {np.median(speed):.1f} px and the "
+            f"fastest {speed.max():.1f} px") in words
+    assert "RAFT's weights are not on this server" not in words
+
+
 def _kinetics_app(network="r3d_18"):
     from tests.conftest import open_tab
 
