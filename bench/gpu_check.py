@@ -218,7 +218,8 @@ def video_items() -> list[Item]:
 
         return compute
 
-    return [Item("Kinetics capture · r3d_18", "forward", capture), Item("Space-time Grad-CAM · r3d_18", "grad_cam", cam),
+    return [Item("Kinetics capture · r3d_18", "forward", capture),
+            Item("Space-time Grad-CAM · r3d_18", "grad_cam", cam),
             Item("Motion networks · the five shipped", "forward", motion)]
 
 

@@ -238,8 +238,10 @@ def kinetics_view(clip):
     views = lazy_tabs(["Top-5 actions", "Maps across time", "Receptive field", "Grad-CAM"], "video_kinetics",
                       {"Maps across time": ("video_layer",), "Receptive field": ("video_unit",),
                        "Grad-CAM": ("video_cam",)})
-    draw_open(views, [lambda: actions_view(loaded, inspection), lambda: maps_across_time(loaded, clip, inspection),
-                      lambda: field_view(loaded, clip, inspection), lambda: kinetics_cam_view(loaded, clip, inspection)])
+    draw_open(views, [lambda: actions_view(loaded, inspection),
+                      lambda: maps_across_time(loaded, clip, inspection),
+                      lambda: field_view(loaded, clip, inspection),
+                      lambda: kinetics_cam_view(loaded, clip, inspection)])
 
 
 def actions_view(loaded, inspection):
