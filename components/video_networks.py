@@ -42,16 +42,12 @@ def _extractor(loaded: pretrained.LoadedModel) -> SpaceTimeExtractor:
         loaded.model, spec.architecture, spec.layers, NETWORK_FRAMES, spec.preprocessing.input_size))
 
 
-def _view(loaded: pretrained.LoadedModel, clip: Clip) -> np.ndarray:
-    return clip_view(clip.frames, loaded.spec.preprocessing, NETWORK_FRAMES)
-
-
 def inspect_clip(loaded: pretrained.LoadedModel, clip: Clip) -> ClipInspection:
     """Every listed layer of the network on the clip, and its logits."""
     spec = loaded.spec
 
     def compute() -> ClipInspection:
-        view = _view(loaded, clip)
+        view = clip_view(clip.frames, spec.preprocessing, NETWORK_FRAMES)
         extractor = _extractor(loaded)
         return ClipInspection(extractor.layers, extractor.capture(clip_batch(view, spec.preprocessing)), view)
 
@@ -61,12 +57,14 @@ def inspect_clip(loaded: pretrained.LoadedModel, clip: Clip) -> ClipInspection:
         return captured(key, compute)
 
 
-def clip_grad_cam(loaded: pretrained.LoadedModel, clip: Clip, layer: str, target: int) -> torch.Tensor:
-    """(frames, S, S) Grad-CAM of class `target` at `layer`, spread over the frames the network saw."""
+def clip_grad_cam(loaded: pretrained.LoadedModel, clip: Clip, view: np.ndarray, layer: str,
+                  target: int) -> torch.Tensor:
+    """(frames, S, S) Grad-CAM of class `target` at `layer`, spread over `view`, the frames the
+    network saw (its inspection's)."""
     spec = loaded.spec
 
     def compute() -> torch.Tensor:
-        batch = clip_batch(_view(loaded, clip), spec.preprocessing)
+        batch = clip_batch(view, spec.preprocessing)
         cam = space_time_grad_cam(_extractor(loaded), batch, layer, target)
         return over_frames(cam, NETWORK_FRAMES, spec.preprocessing.input_size)
 

@@ -138,8 +138,8 @@ def divided_attention_view(clip, query, frames, grid):
     view = clip_view(clip.frames)
     model_grid = (SIDE // model.patch,) * 2
     on_model = query_on_model_grid(query, frames, grid, FRAMES, model_grid)
-    digest = f"{clip.sha256}:{on_model}"
-    weights = captured(("divided attention", digest), lambda: query_attention(model, clip_input(view[None]), on_model))
+    weights = captured(("divided attention", clip.sha256, on_model),
+                       lambda: query_attention(model, clip_input(view[None]), on_model))
     st.markdown("**The divided space-time network this project trained, on this clip** (its last block)")
     figure = drawn(("divided attention", clip.sha256, on_model),
                    lambda: attention_figure(view, weights.time, weights.space, on_model))
@@ -162,8 +162,9 @@ def two_streams_view(clip):
     pair = st.slider("Frame pair", 1, len(clip.frames) - 1, len(clip.frames) // 2, key="video_pair",
                      help="the motion between this frame and the next") - 1
     raft = pretrained.get_spec("raft_small")
+    status = pretrained.weights_status(raft)
     frames = clip.frames[pair: pair + 2]
-    if pretrained.weights_status(raft).is_here:
+    if status.is_here:
         loaded = loaded_model(raft.name)
         key = ("raft flow", clip.sha256, pair, *model_key(loaded))
 
@@ -186,11 +187,11 @@ def two_streams_view(clip):
     left, right = st.columns(2)
     left.image(frames[0], caption=f"Appearance: frame {pair + 1} ({clip.times[pair]:.2f} s)", width="stretch")
     right.image(motion, caption=f"Motion: {what}", width="stretch")
-    if not pretrained.weights_status(raft).is_here:
+    if not status.is_here:
         st.caption(f"{said} RAFT's weights are not on this server, so the motion stream shows frame differences, "
                    "the motion input of the two-stream network this project trained (the original stacks optical "
                    "flow).")
-        if pretrained.weights_status(raft) is pretrained.WeightsStatus.DOWNLOADABLE:
+        if status is pretrained.WeightsStatus.DOWNLOADABLE:
             download_button(raft)
     else:
         st.caption(said)
@@ -315,7 +316,7 @@ def kinetics_cam_view(loaded, clip, inspection):
     predictions = top_k(inspection.capture.logits, names)
     target = st.selectbox("Action", [p.index for p in predictions], key="video_cam_class",
                           format_func=lambda i: names[i] if loaded.weights.trained else f"output {i}")
-    cam = clip_grad_cam(loaded, clip, spec.cam_layer, target)
+    cam = clip_grad_cam(loaded, clip, inspection.view, spec.cam_layer, target)
     numbers = [str(i + 1) for i in range(NETWORK_FRAMES)]
     figure = drawn(("grad-cam", clip.sha256, *model_key(loaded), target),
                    lambda: labelled_tiles(cam_frames(inspection.view, cam), numbers, cols=8))

@@ -26,7 +26,7 @@ def centre_unit_boxes(subject: ErfSubject) -> list[Box | None]:
     with torch.device("meta"):
         extractor = create_feature_extractor(subject.build(), list(subject.stages))
     example = torch.empty(1, 3, SIZE, SIZE, device="meta")
-    fields = output_receptive_fields(extractor, example)
+    [fields] = output_receptive_fields(extractor, example)
     shapes = {name: output.shape for name, output in extractor(example).items()}  # (1, C, H, W)
     return [None if fields[s].is_global else fields[s].box(shapes[s][-2] // 2, shapes[s][-1] // 2)
             for s in subject.stages]

@@ -80,7 +80,7 @@ class FeatureExtractor:
         self.device = next(model.parameters()).device
         self.graph_module: fx.GraphModule = create_feature_extractor(model, return_nodes).eval()
         example = torch.zeros(1, 3, input_size, input_size, device=self.device)
-        fields = output_receptive_fields(self.graph_module, example)
+        [fields] = output_receptive_fields(self.graph_module, example)
         with shared_use(model), torch.inference_mode():
             shapes = {name: tuple(t.shape[1:]) for name, t in self.graph_module(example).items()}
         self.layers = tuple(

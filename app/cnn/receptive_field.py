@@ -139,8 +139,27 @@ def _through_node(node: fx.Node, module: nn.Module | None, field: ReceptiveField
 def receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor, axis: int = 0) -> dict[str, ReceptiveField]:
     """The receptive field along `axis` of every node of a traced network, by node name;
     `example` is an input batch of the size the network will see."""
+    _propagate(graph_module, example)
+    return {node.name: field for node, field in _walk(graph_module, axis).items()}
+
+
+def output_receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor,
+                            axes: tuple[int, ...] = (0,)) -> list[dict[str, ReceptiveField]]:
+    """Receptive fields of a feature extractor's named outputs (its return dict keys), one dict per
+    axis in `axes`; the shapes are propagated once for all of them."""
+    _propagate(graph_module, example)
+    output = next(n for n in graph_module.graph.nodes if n.op == "output")
+    fields = [_walk(graph_module, axis) for axis in axes]
+    return [{name: by_node[node] for name, node in output.args[0].items()} for by_node in fields]
+
+
+def _propagate(graph_module: fx.GraphModule, example: torch.Tensor) -> None:
+    """Records every node's output shape in its meta (what the walk reads)."""
     with torch.inference_mode():
         ShapeProp(graph_module).propagate(example)
+
+
+def _walk(graph_module: fx.GraphModule, axis: int) -> dict[fx.Node, ReceptiveField]:
     modules = dict(graph_module.named_modules())
     fields: dict[fx.Node, ReceptiveField] = {}
     for node in graph_module.graph.nodes:
@@ -150,13 +169,4 @@ def receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor, axis: 
         incoming = _widest([fields[n] for n in node.all_input_nodes if n in fields])
         module = modules[node.target] if node.op == "call_module" else None
         fields[node] = _through_node(node, module, incoming, axis)
-    return {node.name: field for node, field in fields.items()}
-
-
-def output_receptive_fields(graph_module: fx.GraphModule, example: torch.Tensor,
-                            axis: int = 0) -> dict[str, ReceptiveField]:
-    """Receptive fields of a feature extractor's named outputs (its return dict keys)."""
-    by_node = receptive_fields(graph_module, example, axis)
-    output = next(n for n in graph_module.graph.nodes if n.op == "output")
-    returned = output.args[0]
-    return {name: by_node[node.name] for name, node in returned.items()}
+    return fields

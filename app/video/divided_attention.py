@@ -17,6 +17,7 @@ from app.figures.mosaic import tiled
 from app.figures.palette import BLUE, ORANGE
 from app.figures.plot_images import image_trace, picture_layout
 from app.video.motion_models import DividedSpaceTime
+from app.video.network_input import frame_indices
 
 TILE = 144  # pixels per frame on screen: eight across a 1280 px projector
 HEAT = "Inferno"
@@ -54,7 +55,7 @@ def query_on_model_grid(query: tuple[int, int, int], frames: int, grid: tuple[in
     the query's (the model takes `model_frames` of the view's frames evenly spaced, as
     `moving_fashion.view_indices`), and the model patch under the query patch's centre."""
     t, row, col = query
-    picked = np.rint(np.linspace(0, frames - 1, model_frames))
+    picked = frame_indices(frames, model_frames)
     return (int(np.argmin(np.abs(picked - t))), (2 * row + 1) * model_grid[0] // (2 * grid[0]),
             (2 * col + 1) * model_grid[1] // (2 * grid[1]))
 

@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from app.preprocess import model_view
 from app.training.fashion_mnist import load_fashion_mnist, to_input
+from app.video.network_input import frame_indices
 from pretrained.spec import Preprocessing
 from pretrained.zoo import FASHION_MNIST_PREPROCESSING
 
@@ -101,7 +102,7 @@ def clip_input(clips: np.ndarray) -> torch.Tensor:
 def view_indices(count: int) -> np.ndarray:
     """Which of a clip's `count` frames these networks take: FRAMES evenly spaced (repeated, in
     order, when the clip has fewer)."""
-    return np.rint(np.linspace(0, count - 1, FRAMES)).astype(int)
+    return frame_indices(count, FRAMES)
 
 
 def clip_view(frames: np.ndarray) -> np.ndarray:

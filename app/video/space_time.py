@@ -86,7 +86,7 @@ class SpaceTimeExtractor:
                       if name != LOGITS}
         fields = [None] * len(layers)
         if architecture not in ATTENTION_NETWORKS:
-            by_axis = [output_receptive_fields(self.graph_module, example, axis) for axis in range(3)]
+            by_axis = output_receptive_fields(self.graph_module, example, axes=(0, 1, 2))
             fields = [SpaceTimeField(*(axis[layer] for axis in by_axis)) for layer in layers]
         self.layers = tuple(SpaceTimeLayer(name, shapes[name], field) for name, field in zip(layers, fields))
 
