@@ -32,7 +32,7 @@ from app.video.moving_fashion import CLASSES, FRAMES, SIDE, clip_input, clip_vie
 from app.video.samples import CLIP_SAMPLES
 from app.video.slowfast_sampling import channel_width, relative_cost, sampling, timeline_figure
 from app.video.space_time import kinetics_accuracy
-from app.video.two_stream_input import frame_differences, motion_picture, raft_flow
+from app.video.two_stream_input import frame_differences, grey_frames, motion_picture, raft_flow
 from app.vit.figures import patch_at, patch_grid_picture
 from components.capture_cache import captured, captured_in_background
 from components.clip_picker import clip_picker
@@ -181,8 +181,9 @@ def two_streams_view(clip):
         difference = frame_differences(frames)[0]
         bound = float(np.abs(difference).max()) or 1.0
         motion, what = motion_picture(difference, bound), "the difference of the two frames (red brighter, blue darker)"
-        grey = np.abs(frames[1].astype(np.int16) - frames[0].astype(np.int16)).max(axis=-1)
-        said = (f"{(grey > 10).mean():.1%} of the pixels change by more than 10 grey levels between frames "
+        grey = grey_frames(frames).astype(np.int16)  # the grey the difference picture is made of
+        said = (f"{(np.abs(grey[1] - grey[0]) > 10).mean():.1%} of the pixels change by more than 10 grey levels "
+                "between frames "
                 f"{pair + 1} and {pair + 2}.")
     left, right = st.columns(2)
     left.image(frames[0], caption=f"Appearance: frame {pair + 1} ({clip.times[pair]:.2f} s)", width="stretch")
@@ -304,10 +305,12 @@ def field_view(loaded, clip, inspection):
                    lambda: labelled_tiles(field_frames(inspection.view, box), numbers, cols=8))
     st.plotly_chart(figure, width="stretch", key="video_field", config=chart_config(PICTURE_TOOLBAR))
     field = info.field
+    inside = (t1 - t0, y1 - y0, x1 - x0) == (field.time.size, field.height.size, field.width.size)
+    cut = "" if inside else ", cut here by the clip's edges"
     st.caption(f"Unit ({t + 1}, {row + 1}, {col + 1}) of {layer} reads frames {t0 + 1}–{t1} ({t1 - t0} of "
                f"{NETWORK_FRAMES}) and pixels {x0}–{x1} across, {y0}–{y1} down: its field spans {field.time.size} "
-               f"frames and {field.height.size}×{field.width.size} px, cut here by the clip's edges. Neighbouring "
-               f"units are {field.time.jump} frame(s) and {field.height.jump} px apart.")
+               f"frames and {field.height.size}×{field.width.size} px{cut}. Neighbouring units are "
+               f"{field.time.jump} frame(s) and {field.height.jump} px apart.")
 
 
 def kinetics_cam_view(loaded, clip, inspection):

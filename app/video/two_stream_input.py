@@ -22,6 +22,12 @@ RAFT_MIN_SIDE = 128
 DIVERGING = "RdBu_r"  # white at 0, red where a frame brightens, blue where it darkens
 
 
+def grey_frames(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) uint8 → (T, H, W) uint8: torchvision's ITU-R 601 luma, truncated to a level."""
+    rgb = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    return TF.rgb_to_grayscale(rgb)[:, 0].numpy()
+
+
 def frame_differences(frames: np.ndarray) -> np.ndarray:
     """(T, H, W, 3) uint8 → (T − 1, H, W) float32: frame t + 1 minus frame t, in grey, in the units
     of the project's TwoStream motion stream (grey levels / 255 / Fashion-MNIST's std).
@@ -29,9 +35,7 @@ def frame_differences(frames: np.ndarray) -> np.ndarray:
     The grey is torchvision's ITU-R 601 luma truncated to a level, as `model_view` makes a
     one-channel model's view; the normalisation is `clip_input`'s; the subtraction is
     TwoStream's own, so on a 48×48 clip this is what that network's motion stream takes."""
-    rgb = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-    grey = TF.rgb_to_grayscale(rgb)[:, 0].numpy()  # (T, H, W) uint8
-    clips = clip_input(grey[None])  # (1, 1, T, H, W) normalised
+    clips = clip_input(grey_frames(frames)[None])  # (1, 1, T, H, W) normalised
     return (clips[:, 0, 1:] - clips[:, 0, :-1])[0].numpy()
 
 
