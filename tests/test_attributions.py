@@ -70,6 +70,22 @@ def test_one_pass_gives_captums_grad_cam_and_saliency(inplace):
     assert not any(m._forward_hooks for m in model.modules())
 
 
+@pytest.mark.parametrize("spec", pretrained.list_specs("cnn"), ids=lambda spec: spec.name)
+def test_every_cnn_gives_grad_cam_at_its_registered_layer_and_saliency(spec):
+    """The page's one-pass maps on each registry CNN (seeded random weights, 128 px) equal captum's
+    Grad-CAM at the CNN's registered layer and its Saliency computed apart; the browser test opens
+    the page on a few of them only."""
+    torch.manual_seed(0)
+    model = pretrained.build_model(spec).eval().requires_grad_(False)
+    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(3))
+    maps = attributions.gradient_maps(model, spec.cam_layer, x, 7)
+    assert maps["Grad-CAM"].shape == maps["Saliency"].shape == (128, 128)
+    np.testing.assert_allclose(maps["Grad-CAM"], attributions.grad_cam(model, spec.cam_layer, x, 7),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(maps["Saliency"], attributions.saliency(model, x, 7), rtol=1e-5, atol=1e-9)
+    assert maps["Saliency"].max() > 0
+
+
 def test_saliency_is_the_largest_absolute_input_gradient(small):
     model, x = small
     inputs = x.clone().requires_grad_(True)
