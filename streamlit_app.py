@@ -40,6 +40,7 @@ navigation = st.navigation(
         "Transformers": [
             st.Page("pages/vit_attention.py", title="ViT & DINO attention", icon=":material/visibility:"),
             st.Page("pages/swin_windows.py", title="Swin windows", icon=":material/grid_view:"),
+            st.Page("pages/transformer_internals.py", title="Inside the Transformer", icon=":material/hub:"),
         ],
         "Optimization & training": [
             st.Page("pages/optimizers.py", title="Optimizer race", icon=":material/route:"),

@@ -23,7 +23,7 @@ REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
 NAVIGATION = ["Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
               "Channel & spatial attention", "Receptive fields", "Dense prediction", "Video",
               "ViT & DINO attention",
-              "Swin windows", "Optimizer race", "Live training", "Loss landscape", "Home"]
+              "Swin windows", "Inside the Transformer", "Optimizer race", "Live training", "Loss landscape", "Home"]
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +209,32 @@ def test_swin_page_plays_the_shift_and_shows_a_clicked_tokens_attention(page):
         expect(chart_title).to_be_visible()  # the chart's, not the notebook code's
         screenshot(page, f"swin-attention-{title.split()[0].lower()}")
         assert exception_boxes(page) == []
+
+
+def test_inside_the_transformer_on_the_uploaded_photo(page):
+    _open(page, "Inside the Transformer")
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_text("attends most to").first).to_be_visible()  # the course's sentence
+    screenshot(page, "transformer-sentence")
+    _pick_radio(page, "The current image")
+    _choose(page, "Model", "DeiT-S/16")  # untrained offline: the banner, and the photo itself
+    expect(main.get_by_text("UNTRAINED WEIGHTS")).to_have_count(1)
+    picture = page.frame_locator("iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
+    picture.click(position={"x": 2, "y": 2})
+    wait_for_run(page)
+    expect(main.get_by_text("patch (0, 0) is framed")).to_be_visible()
+    expect(main.get_by_text("Step 12 is what the block computes")).to_be_visible()
+    screenshot(page, "transformer-steps-on-photo")
+    main.get_by_role("tab", name="Four families at one depth").click()
+    wait_for_run(page)
+    expect(main.get_by_text("Where each response concentrates")).to_be_visible(timeout=120_000)
+    expect(main.locator(".js-plotly-plot:visible")).to_have_count(4)
+    screenshot(page, "transformer-four-families")
+    main.get_by_role("tab", name="DINO's features").click()
+    wait_for_run(page)
+    expect(main.get_by_text("principal components")).to_be_visible(timeout=60_000)
+    screenshot(page, "transformer-dino-features")
+    assert exception_boxes(page) == []
 
 
 def test_optimizer_race_click_sets_the_start_and_replay_plays(page):

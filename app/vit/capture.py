@@ -29,6 +29,7 @@ class AttentionCapture:
     grid: tuple[int, int]  # patches down and across
     patch_size: int  # input pixels per patch side
     logits: torch.Tensor | None  # (classes,), None without a classifier
+    features: torch.Tensor  # (tokens, D): the last block's tokens after the final norm (DINO's features)
 
     @property
     def layers(self) -> int:
@@ -71,18 +72,24 @@ def patch_size_of(model: VisionTransformer) -> int:
     return model.patch_embed.patch_size[0]
 
 
-def _embed(model: VisionTransformer, images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Patch embedding, prefix tokens and position embedding, resampled (as timm's
+def position_embedding(model: VisionTransformer, grid: tuple[int, int]) -> torch.Tensor:
+    """The model's position embedding for a `grid` of patches, resampled (as timm's
     dynamic_img_size does) when the input is not the size the model was built for."""
-    patches = model.patch_embed.proj(images)  # (B, C, h, w)
-    grid = tuple(patches.shape[-2:])
-    x = model.patch_embed.norm(patches.flatten(2).transpose(1, 2))  # (B, h·w, C)
     position = model.pos_embed
     if grid != tuple(model.patch_embed.grid_size):
         position = resample_abs_pos_embed(
             position, new_size=grid, old_size=model.patch_embed.grid_size,
             num_prefix_tokens=0 if model.no_embed_class else model.num_prefix_tokens,
         )
+    return position
+
+
+def embed(model: VisionTransformer, images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Patch embedding, prefix tokens and position embedding: the tokens the first block reads."""
+    patches = model.patch_embed.proj(images)  # (B, C, h, w)
+    grid = tuple(patches.shape[-2:])
+    x = model.patch_embed.norm(patches.flatten(2).transpose(1, 2))  # (B, h·w, C)
+    position = position_embedding(model, grid)
     prefix = [t.expand(x.shape[0], -1, -1) for t in (model.cls_token, model.reg_token) if t is not None]
     if model.no_embed_class:
         x = torch.cat([*prefix, x + position], dim=1)
@@ -120,7 +127,7 @@ def check_supported(model: torch.nn.Module) -> None:
 
 
 def capture_attention(model: VisionTransformer, batch: torch.Tensor, keep_dtype=torch.float32) -> AttentionCapture:
-    """One forward of a (1, C, S, S) batch: every block's attention and the logits.
+    """One forward of a (1, C, S, S) batch: every block's attention, the final tokens and the logits.
 
     Any S divisible by the patch size works; the position embedding is resampled.
     `keep_dtype=torch.float16` halves what is kept for large inputs.
@@ -128,7 +135,7 @@ def capture_attention(model: VisionTransformer, batch: torch.Tensor, keep_dtype=
     check_supported(model)
     device = next(model.parameters()).device
     with shared_use(model), torch.inference_mode():
-        x, grid = _embed(model, batch.to(device))
+        x, grid = embed(model, batch.to(device))
         kept = []
         for block in model.blocks:
             x, probabilities = _block_with_attention(block, x)
@@ -138,4 +145,5 @@ def capture_attention(model: VisionTransformer, batch: torch.Tensor, keep_dtype=
     return AttentionCapture(
         attentions=torch.stack(kept), prefix_tokens=model.num_prefix_tokens,
         has_class_token=model.cls_token is not None, grid=grid, patch_size=patch_size_of(model), logits=logits,
+        features=x[0].float().cpu(),
     )
