@@ -67,9 +67,10 @@ SHARED_JOBS_KEPT = 64  # each a line, a table or a few maps
 # so one object serves every session.
 RACES = BoundedCache(max_entries=64, sizeof=lambda _: 0)
 RACE_FIGURES = BoundedCache(max_entries=48, sizeof=lambda _: 0)
-# The video page's pictures of a clip (its frames, the schemes for a query, a unit's field), the
-# same way: each holds a PNG of at most a megabyte, so the entries bound the bytes.
-VIDEO_FIGURES = BoundedCache(max_entries=64, sizeof=lambda _: 0)
+# The pages' figures by what they show (the video page's pictures of a clip, the transformer
+# page's four families), the same way: each holds a PNG of at most a megabyte or a few maps, so
+# the entries bound the bytes.
+PAGE_FIGURES = BoundedCache(max_entries=128, sizeof=lambda _: 0)
 
 # The efficient-convolutions page's subjects, built once: RepVGG-A2 with settled batch norms
 # (0.1 GB), RepLKNet's 31×31 + 5×5 pair on three channels, MobileNet v2 on the meta device.

@@ -11,13 +11,7 @@ import torch
 from app.video.moving_fashion import clip_input
 from app.video.shipped import shipped_motion_model
 from components.capture_cache import captured
-from components.server_state import MOTION_MODELS, VIDEO_FIGURES
-
-
-def drawn(key: tuple, build):
-    """A figure of the video page, built once per server for the same inputs: drawing the clip's
-    pictures takes a tenth of a second, a rerun that changes nothing in them should not."""
-    return VIDEO_FIGURES.get(key, build)
+from components.server_state import MOTION_MODELS
 
 
 def motion_model(key: str) -> tuple[torch.nn.Module, float]:

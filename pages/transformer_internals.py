@@ -10,11 +10,12 @@ from app.transformer.matched_depth import DEPTHS, concentration, region_overlap,
 from app.transformer.patch_features import border_patches, cosine_similarity_to, feature_picture
 from app.transformer.sentence import sentence_attention
 from app.vit.figures import patch_at, patch_grid_picture
+from components.drawn_figures import drawn
 from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import draw_open, lazy_tabs
 from components.model_picker import model_picker
-from components.models import loaded_model
+from components.models import loaded_model, model_key
 from components.transformer_input import choose_input
 from components.transformer_work import attention_map, cnn_map, swin_map, walkthrough_of
 from components.vit_capture import attention_of
@@ -116,10 +117,11 @@ def image_steps():
                                                    title=f"Where {name} looks: block {layer}, head {head + 1}",
                                                    height=420, value_label="share", fade=True, tickformat=".1%"),
                                 width="stretch", key="steps_where", config=chart_config())
-    prefix_share = float(steps.attention[token, : walk.prefix_tokens].sum())
     if walk.prefix_tokens:
-        where_it_looks.caption(f"{prefix_share:.1%} of its attention goes to the CLS (and register) tokens, "
-                               "which have no place on the picture.")
+        prefix_share = float(steps.attention[token, : walk.prefix_tokens].sum())
+        names = ", ".join(walk.token_names[: walk.prefix_tokens])
+        where_it_looks.caption(f"{prefix_share:.1%} of its attention goes to {names} (no place on the picture); "
+                               "the map shows the rest.")
 
     shown = [
         ("1 · Patches, flattened", walk.patches, True, patch, f"x_p ∈ ℝ^{{P×(p²·C)}} = {p}×{pixels}"),
@@ -167,35 +169,48 @@ def self_attention():
         image_steps()
 
 
+def family_figure(family_map) -> object:
+    return map_overlay_figure(family_map.view, family_map.values, 0.7, "Inferno",
+                              (0.0, float(family_map.values.max()) or 1.0), height=330, value_label="value",
+                              fade=True, colorbar_below=True)
+
+
+def families_drawn(models: list, percent: int) -> tuple[list, list, str, str]:
+    """The four maps, their figures and the two comparisons, computed from the maps."""
+    cnn, vit, dino, swin = models
+    maps = [cnn_map(cnn, image, percent), attention_map(vit, image, percent, "ViT"),
+            attention_map(dino, image, percent, "DINO"), swin_map(swin, image, percent)]
+    concentrations = [concentration(m.values) for m in maps]
+    lines = [f"**{m.family}**: its strongest tenth of positions holds {c.top_share:.0%} of its map; the peak is "
+             f"at the {where(c.peak_fraction)}" for m, c in zip(maps, concentrations)]
+    pairs = [(region_overlap(a.values, b.values), a.family, b.family)
+             for i, a in enumerate(maps) for b in maps[i + 1:]]
+    best, worst = max(pairs), min(pairs)
+    overlap = (f"Overlap of the strongest fifth of each map, resampled to one grid: most between {best[1]} and "
+               f"{best[2]} (IoU {best[0]:.2f}), least between {worst[1]} and {worst[2]} (IoU {worst[0]:.2f}). "
+               "A CNN's and a Swin's maps are feature norms; a ViT's and DINO's are where the CLS token looks.")
+    summary = "Where each response concentrates at this depth:\n\n- " + "\n- ".join(lines)
+    return maps, [family_figure(m) for m in maps], summary, overlap
+
+
 def four_families():
     left, right = st.columns([2, 1])
     with left:
         cnn = model_picker(("cnn",), default="efficientnet_lite0", label="CNN")
     percent = right.select_slider("Relative depth (%)", DEPTHS, 50, key="families_depth")
-    maps = [cnn_map(cnn, image, percent),
-            attention_map(loaded_model("vit_b16"), image, percent, "ViT"),
-            attention_map(loaded_model("dino_vit_s16"), image, percent, "DINO"),
-            swin_map(loaded_model("swin_t"), image, percent)]
-    for column, family_map in zip(st.columns(4), maps):
+    models = [cnn, loaded_model("vit_b16"), loaded_model("dino_vit_s16"), loaded_model("swin_t")]
+    maps, figures, summary, overlap = drawn(
+        ("transformer", "families", image.sha256, percent, *(model_key(m) for m in models)),
+        lambda: families_drawn(models, percent))
+    for column, family_map, figure in zip(st.columns(4), maps, figures):
         with column:
             st.markdown(f"**{family_map.family}: {family_map.title}**")
             if not family_map.trained:
                 st.error("**UNTRAINED WEIGHTS**: random; not what the trained network sees.", icon=":material/warning:")
-            st.plotly_chart(map_overlay_figure(family_map.view, family_map.values, 0.7, "Inferno",
-                                               (0.0, float(family_map.values.max()) or 1.0), height=330,
-                                               value_label="value", fade=True, colorbar_below=True),
-                            width="stretch", key=f"families_{family_map.family}", config=chart_config())
+            st.plotly_chart(figure, width="stretch", key=f"families_{family_map.family}", config=chart_config())
             st.caption(f"{family_map.what}; {family_map.reach}.")
-    concentrations = [concentration(m.values) for m in maps]
-    lines = [f"**{m.family}**: its strongest tenth of positions holds {c.top_share:.0%} of its map; the peak is "
-             f"at the {where(c.peak_fraction)}" for m, c in zip(maps, concentrations)]
-    st.markdown("Where each response concentrates at this depth:\n\n- " + "\n- ".join(lines))
-    pairs = [(region_overlap(a.values, b.values), a.family, b.family)
-             for i, a in enumerate(maps) for b in maps[i + 1:]]
-    best, worst = max(pairs), min(pairs)
-    st.caption(f"Overlap of the strongest fifth of each map, resampled to one grid: most between {best[1]} and "
-               f"{best[2]} (IoU {best[0]:.2f}), least between {worst[1]} and {worst[2]} (IoU {worst[0]:.2f}). A CNN's "
-               "and a Swin's maps are feature norms; a ViT's and DINO's are where the CLS token looks.")
+    st.markdown(summary)
+    st.caption(overlap)
 
 
 def dino_features():

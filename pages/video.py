@@ -36,12 +36,13 @@ from app.video.two_stream_input import frame_differences, grey_frames, motion_pi
 from app.vit.figures import patch_at, patch_grid_picture
 from components.capture_cache import captured, captured_in_background
 from components.clip_picker import clip_picker
+from components.drawn_figures import drawn
 from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.lazy_tabs import draw_open, lazy_tabs
 from components.models import loaded_model, model_key
 from components.notebook_code import space_time_cam_code
 from components.video_networks import NETWORK_FRAMES, clip_grad_cam, inspect_clip
-from components.video_work import drawn, motion_model, motion_probabilities
+from components.video_work import motion_model, motion_probabilities
 from components.weights_download import download_button, shown_model
 from pretrained.motion_models import SHIPPED
 
@@ -75,7 +76,7 @@ def time_matters(clip):
                f"{temporal[worst]:.1%} ({SHIPPED[worst].title}).")
 
     view = clip_view(clip.frames)
-    strip = drawn(("motion networks' view", clip.sha256), lambda: frames_figure(
+    strip = drawn(("video", "motion networks' view", clip.sha256), lambda: frames_figure(
         np.repeat(view[..., None], 3, axis=-1), clip.times[view_indices(len(clip.frames))]))
     st.plotly_chart(strip, width="stretch", key="video_clip_view", config=chart_config(PICTURE_TOOLBAR))
     if clip.name != CLIP_SAMPLES["garment"]:
@@ -111,7 +112,7 @@ def schemes_view(clip):
                   "orange, green and red the keys of the scheme's first, second and third attention step.")
     query = (t, row, col)
     neighbourhoods = {key: neighbourhood(key, len(frames), *grid, query) for key in SCHEMES}
-    figure = drawn(("schemes", clip.sha256, query), lambda: schemes_figure(frames, grid, query, SHORT, neighbourhoods))
+    figure = drawn(("video", "schemes", clip.sha256, query), lambda: schemes_figure(frames, grid, query, SHORT, neighbourhoods))
     st.plotly_chart(figure, width="stretch",
                     key="video_schemes", config=chart_config(PICTURE_TOOLBAR))
     joint = attention_pairs("joint", len(frames), *grid)
@@ -141,7 +142,7 @@ def divided_attention_view(clip, query, frames, grid):
     weights = captured(("divided attention", clip.sha256, on_model),
                        lambda: query_attention(model, clip_input(view[None]), on_model))
     st.markdown("**The divided space-time network this project trained, on this clip** (its last block)")
-    figure = drawn(("divided attention", clip.sha256, on_model),
+    figure = drawn(("video", "divided attention", clip.sha256, on_model),
                    lambda: attention_figure(view, weights.time, weights.space, on_model))
     st.plotly_chart(figure, width="stretch",
                     key="video_divided_attention", config=chart_config(PICTURE_TOOLBAR))
@@ -207,7 +208,7 @@ def slowfast_view(clip):
     beta = right.select_slider("β (channel ratio)", [1 / 2, 1 / 4, 1 / 8, 1 / 16], 1 / 8, key="video_beta",
                                format_func=lambda b: f"1/{round(1 / b)}")
     taken = sampling(clip.times, alpha)
-    figure = drawn(("slowfast", clip.sha256, alpha, beta),
+    figure = drawn(("video", "slowfast", clip.sha256, alpha, beta),
                    lambda: timeline_figure(clip.times, alpha, beta, clip.frames))
     st.plotly_chart(figure, width="stretch", key="video_slowfast", config=chart_config())
     gap = float(np.diff(clip.times[taken.slow]).mean()) if len(taken.slow) > 1 else clip.decoded
@@ -268,7 +269,7 @@ def maps_across_time(loaded, clip, inspection):
     maps = inspection.capture.maps[layer]
     channels, steps = maps.shape[0], maps.shape[1]
     strongest = np.argsort(-maps.mean(dim=(1, 2, 3)).numpy())[:6].tolist()
-    figure = drawn(("time mosaic", clip.sha256, *model_key(loaded), layer), lambda: time_mosaic_figure(
+    figure = drawn(("video", "time mosaic", clip.sha256, *model_key(loaded), layer), lambda: time_mosaic_figure(
         time_mosaic(maps, strongest), strongest, steps, _steps_to_frames(steps)))
     st.plotly_chart(figure, width="stretch",
                     key="video_time_mosaic", config=chart_config(PICTURE_TOOLBAR))
@@ -301,7 +302,7 @@ def field_view(loaded, clip, inspection):
     box = info.field.box(t, row, col, NETWORK_FRAMES, size)
     (t0, t1), (y0, y1), (x0, x1) = box
     numbers = [str(i + 1) for i in range(NETWORK_FRAMES)]
-    figure = drawn(("field", clip.sha256, *model_key(loaded), layer, t, row, col),
+    figure = drawn(("video", "field", clip.sha256, *model_key(loaded), layer, t, row, col),
                    lambda: labelled_tiles(field_frames(inspection.view, box), numbers, cols=8))
     st.plotly_chart(figure, width="stretch", key="video_field", config=chart_config(PICTURE_TOOLBAR))
     field = info.field
@@ -321,7 +322,7 @@ def kinetics_cam_view(loaded, clip, inspection):
                           format_func=lambda i: names[i] if loaded.weights.trained else f"output {i}")
     cam = clip_grad_cam(loaded, clip, inspection.view, spec.cam_layer, target)
     numbers = [str(i + 1) for i in range(NETWORK_FRAMES)]
-    figure = drawn(("grad-cam", clip.sha256, *model_key(loaded), target),
+    figure = drawn(("video", "grad-cam", clip.sha256, *model_key(loaded), target),
                    lambda: labelled_tiles(cam_frames(inspection.view, cam), numbers, cols=8))
     st.plotly_chart(figure, width="stretch", key="video_cam", config=chart_config(PICTURE_TOOLBAR))
     with st.expander("This map in a notebook (Python)", icon=":material/code:"):
@@ -342,7 +343,7 @@ def kinetics_cam_view(loaded, clip, inspection):
 
 
 clip = clip_picker()
-st.plotly_chart(drawn(("frames", clip.sha256), lambda: frames_figure(clip.frames, clip.times)), width="stretch",
+st.plotly_chart(drawn(("video", "frames", clip.sha256), lambda: frames_figure(clip.frames, clip.times)), width="stretch",
                 key="video_frames",
                 config=chart_config(PICTURE_TOOLBAR))
 st.text(describe(clip))  # st.text: a file's name is never read as Markdown

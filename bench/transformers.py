@@ -1,0 +1,151 @@
+"""The Inside-the-Transformer page's cost, in one run (issue 19).
+
+    .venv/bin/python -m bench.transformers
+
+1. First render of each view: what the page computes and draws on a cold cache (the captures or
+   the walk-through, then the pictures and figures it shows), against the bare forward passes of
+   the same networks that the view needs (timm's or torchvision's own forward, fused attention
+   and all); interleaved, median of each. Seeded random weights: the cost does not depend on them.
+   - self-attention on an image: ViT-B/16 at 224², walked to its last block (the slowest), against
+     one forward;
+   - four families: EfficientNet-Lite0, ViT-B/16, DINO ViT-S/16 and Swin-T, against their four
+     forwards;
+   - DINO's features: DINO ViT-S/16, against one forward.
+2. Warm redraws: the page's script run with its results cached, per view (the sentence, the
+   image walk-through with the tiny ViT, the four families, DINO's features), median of 9
+   AppTest runs (AppTest's own overhead included); the largest is reported.
+
+Last line: `transformers: steps_ratio=… families_ratio=… features_ratio=… warm_ms=…` (goals: each
+ratio ≤ 1.5, warm_ms ≤ 200).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+import pretrained
+from app.cnn.capture import FeatureExtractor, capture_activations
+from app.figures.overlays import map_overlay_figure
+from app.swin.capture import capture_swin
+from app.transformer.figures import grid_picture, matrix_picture
+from app.transformer.image_walkthrough import walk_through
+from app.transformer.matched_depth import concentration, feature_norm, region_overlap
+from app.transformer.patch_features import cosine_similarity_to, feature_picture
+from app.vit.capture import capture_attention
+from bench.page_timing import median_run_ms, settled
+
+VIEWS = [("Self-attention, step by step", "The course's sentence"), ("Self-attention, step by step", "The current image"),
+         ("Four families at one depth", None), ("DINO's features", None)]
+
+
+def _model(name: str) -> tuple[pretrained.ModelSpec, torch.nn.Module]:
+    torch.manual_seed(0)
+    spec = pretrained.get_spec(name)
+    return spec, pretrained.build_model(spec).eval().requires_grad_(False)
+
+
+def _ratio(ours: Callable[[], object], bare: Callable[[], object], repeats: int) -> float:
+    """Median of `ours` over median of `bare`, interleaved, after one warm-up of each."""
+    with torch.inference_mode():
+        ours(), bare()
+        mine, theirs = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            ours()
+            mine.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            bare()
+            theirs.append(time.perf_counter() - start)
+    return statistics.median(mine) / statistics.median(theirs)
+
+
+def steps_ratio(repeats: int) -> float:
+    _, vit = _model("vit_b16")
+    batch = torch.randn(1, 3, 224, 224)
+    view = np.zeros((224, 224, 3), dtype=np.uint8)
+
+    def ours():
+        walk = walk_through(vit, batch, 12, 0)
+        steps = walk.steps
+        for matrix in (walk.patches, walk.patch_embedding, walk.position, walk.block_input, steps.u_qkv, steps.q,
+                       steps.scores, steps.attention, steps.head_output, steps.concatenated, steps.u_msa, steps.output):
+            matrix_picture(matrix, True, 1)
+        map_overlay_figure(view, steps.attention[1, 1:].float().reshape(14, 14), height=420)
+
+    return _ratio(ours, lambda: vit(batch), repeats)
+
+
+def families_ratio(repeats: int) -> float:
+    cnn_spec, cnn = _model("efficientnet_lite0")
+    extractor = FeatureExtractor(cnn, cnn_spec.layers, cnn_spec.framework, 224)
+    _, vit = _model("vit_b16")
+    _, dino = _model("dino_vit_s16")
+    _, swin = _model("swin_t")
+    batch = torch.randn(1, 3, 224, 224)
+    view = np.zeros((224, 224, 3), dtype=np.uint8)
+
+    def ours():
+        maps = [feature_norm(capture_activations(extractor, batch).activations["blocks.3"]),
+                capture_attention(vit, batch).patch_attention(5).mean(dim=0).numpy(),
+                capture_attention(dino, batch).patch_attention(5).mean(dim=0).numpy(),
+                feature_norm(capture_swin(swin, batch).stage_features[1])]
+        for values in maps:
+            map_overlay_figure(view, values, height=330)
+            concentration(values)
+        [region_overlap(a, b) for a in maps for b in maps]
+
+    return _ratio(ours, lambda: (cnn(batch), vit(batch), dino(batch), swin(batch)), repeats)
+
+
+def features_ratio(repeats: int) -> float:
+    _, dino = _model("dino_vit_s16")
+    batch = torch.randn(1, 3, 224, 224)
+    view = np.zeros((224, 224, 3), dtype=np.uint8)
+
+    def ours():
+        capture = capture_attention(dino, batch)
+        features = capture.features[1:].numpy()
+        grid_picture(feature_picture(features, capture.grid, masked=True).colours)
+        map_overlay_figure(view, cosine_similarity_to(features, 100).reshape(14, 14), height=380)
+
+    return _ratio(ours, lambda: dino(batch), repeats)
+
+
+def warm_redraws(repeats: int = 9) -> dict[str, float]:
+    """{view: median ms of the page's script run with its results cached}."""
+    from streamlit.testing.v1 import AppTest
+
+    from components.server_state import SHARED_JOBS
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
+    at.run()
+    at.switch_page("pages/transformer_internals.py").run()
+    medians = {}
+    for tab, on in VIEWS:
+        at.session_state["inside_tab"] = tab
+        if on:
+            at.session_state["steps_on"] = on
+        settled(at, SHARED_JOBS)
+        medians[f"{tab} / {on}" if on else tab] = median_run_ms(at, repeats)
+    return medians
+
+
+def main() -> None:
+    redraws = warm_redraws()  # first, in a fresh process
+    for view, ms in redraws.items():
+        print(f"inside the transformer, warm redraw, {view}: {ms:.0f} ms (median of 9)")
+    ratios = {"steps": steps_ratio(7), "families": families_ratio(5), "features": features_ratio(7)}
+    for view, ratio in ratios.items():
+        print(f"first render of {view}, over the bare forwards it needs: {ratio:.2f}")
+    print("transformers: " + " ".join(f"{view}_ratio={ratio:.2f}" for view, ratio in ratios.items())
+          + f" warm_ms={max(redraws.values()):.0f}")
+
+
+if __name__ == "__main__":
+    main()
