@@ -41,6 +41,7 @@ navigation = st.navigation(
             st.Page("pages/vit_attention.py", title="ViT & DINO attention", icon=":material/visibility:"),
             st.Page("pages/swin_windows.py", title="Swin windows", icon=":material/grid_view:"),
             st.Page("pages/transformer_internals.py", title="Inside the Transformer", icon=":material/hub:"),
+            st.Page("pages/detr.py", title="DETR", icon=":material/select_all:"),
         ],
         "Optimization & training": [
             st.Page("pages/optimizers.py", title="Optimizer race", icon=":material/route:"),

@@ -109,3 +109,8 @@ WORKSPACE_WORK = WorkspaceWork(_session_connected, settings.DISCONNECT_GRACE_S.r
 # Runs read back from the store, which no process trains: they no longer change, so one object
 # serves every session of the workspace (parsing a run's metrics once, not on every rerun).
 STORED_RUNS = BoundedCache(max_entries=64)
+
+# The project's small DETR trained on Fashion-MNIST detection scenes (0.6 M parameters), and the
+# scenes its view shows (the first training batch and the test scenes, 4 MB).
+DETECTION_MODELS = BoundedCache(max_entries=1)
+DETECTION_SCENES = BoundedCache(max_entries=2)

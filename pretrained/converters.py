@@ -47,3 +47,21 @@ def densenet_legacy_keys(state_dict: StateDict, model: torch.nn.Module) -> State
 def drop_googlenet_aux_heads(state_dict: StateDict, model: torch.nn.Module) -> StateDict:
     """GoogLeNet's ImageNet checkpoint carries the two training-only auxiliary heads."""
     return {k: v for k, v in state_dict.items() if not k.startswith(("aux1.", "aux2."))}
+
+
+# transformers 5 renamed DETR's modules; the published checkpoints keep the old names. The
+# renames are the ones transformers itself applies when it loads them (its conversion_mapping).
+_DETR_RENAMES = (
+    (re.compile(r"backbone\.conv_encoder\."), "backbone."),
+    (re.compile(r"\.out_proj\."), ".o_proj."),
+    (re.compile(r"(layers\.\d+)\.(fc[12])\."), r"\1.mlp.\2."),
+)
+
+
+def detr_published_keys(state_dict: StateDict, model: torch.nn.Module) -> StateDict:
+    converted = {}
+    for key, tensor in state_dict.items():
+        for pattern, replacement in _DETR_RENAMES:
+            key = pattern.sub(replacement, key)
+        converted[key] = tensor
+    return converted

@@ -34,6 +34,16 @@ def kinetics_class_names() -> tuple[str, ...]:
     return tuple(R3D_18_Weights.KINETICS400_V1.meta["categories"])
 
 
+@cache
+def coco_class_names() -> tuple[str, ...]:
+    """COCO's 91 category ids as DETR numbers its outputs (id 0 and the ids COCO left unused are
+    "N/A"), from torchvision's detection weights; DETR's output 91 is "no object"."""
+    from torchvision.models.detection import FasterRCNN_ResNet50_FPN_Weights
+
+    names = list(FasterRCNN_ResNet50_FPN_Weights.COCO_V1.meta["categories"])
+    return ("N/A", *names[1:])
+
+
 def class_names(spec: ModelSpec) -> tuple[str, ...] | None:
     """The names of the classifier's outputs, or None for a model without one (DINO)."""
     if spec.labels == "imagenet-1k":
@@ -44,4 +54,6 @@ def class_names(spec: ModelSpec) -> tuple[str, ...] | None:
         return voc_class_names()
     if spec.labels == "kinetics-400":
         return kinetics_class_names()
+    if spec.labels == "coco":
+        return coco_class_names()
     return None

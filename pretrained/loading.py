@@ -55,6 +55,10 @@ def build_model(spec: ModelSpec) -> torch.nn.Module:
             import torchvision
 
             return torchvision.models.get_model(spec.architecture, weights=None, **spec.build_kwargs)
+        if spec.framework == "transformers":  # DETR: its configuration, its timm backbone without weights
+            from transformers import DetrConfig, DetrForObjectDetection
+
+            return DetrForObjectDetection(DetrConfig(**spec.build_kwargs))
         import timm
 
         return timm.create_model(spec.architecture, pretrained=False, **spec.build_kwargs)

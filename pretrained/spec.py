@@ -9,8 +9,8 @@ from typing import Literal
 
 import torch
 
-Family = Literal["cnn", "vit", "dino", "swin", "segmentation", "video", "flow"]
-Framework = Literal["torchvision", "timm"]
+Family = Literal["cnn", "vit", "dino", "swin", "segmentation", "video", "flow", "detection"]
+Framework = Literal["torchvision", "timm", "transformers"]
 StateDict = dict[str, torch.Tensor]
 # Turns a checkpoint's state dict into the one the built architecture expects.
 Converter = Callable[[StateDict, torch.nn.Module], StateDict]
@@ -76,7 +76,7 @@ class ModelSpec:
     # Layers worth showing, in forward order: module names or torch.fx node names.
     layers: tuple[str, ...]
     weights: WeightsFile | None
-    labels: Literal["imagenet-1k", "fashion-mnist", "voc", "kinetics-400"] | None = "imagenet-1k"
+    labels: Literal["imagenet-1k", "fashion-mnist", "voc", "kinetics-400", "coco"] | None = "imagenet-1k"
     build_kwargs: Mapping[str, object] = field(default_factory=dict)
     summary: str = ""
     # The module whose output Grad-CAM explains: the last convolutional stage.

@@ -17,6 +17,7 @@ from torchvision.models import WeightsEnum
 
 from pretrained.converters import (
     densenet_legacy_keys,
+    detr_published_keys,
     drop_googlenet_aux_heads,
     remap_keys_by_order,
 )
@@ -401,4 +402,20 @@ register_model(ModelSpec(
                         source_note=f"torchvision {type(_raft).__name__}.{_raft.name}"),
     labels=None, summary="Teed & Deng 2020: optical flow between two frames, for a two-stream network's motion "
                          "input.",
+))
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # DETR's image processor's
+# DETR (Carion et al. 2020) as transformers builds it, with the timm ResNet-50 backbone; the
+# weights are the authors', converted by Hugging Face. Its image processor's resize: shorter side
+# to 800, longer at most 1,333, no crop.
+register_model(ModelSpec(
+    name="detr_resnet50", title="DETR ResNet-50", family="detection", framework="transformers",
+    architecture="detr", preprocessing=Preprocessing(input_size=800, resize_size=800, mean=IMAGENET_MEAN,
+                                                     std=IMAGENET_STD, crop=False, max_size=1333),
+    num_params=41_524_768, layers=("model.encoder.layers.5", "model.decoder.layers.5"),
+    weights=WeightsFile(filename="detr-resnet-50.safetensors",
+                        url="https://huggingface.co/facebook/detr-resnet-50/resolve/main/model.safetensors",
+                        hf_repo="facebook/detr-resnet-50", size_mb=159.0, convert=detr_published_keys,
+                        source_note="Hugging Face facebook/detr-resnet-50 (transformers' DETR)"),
+    labels="coco", build_kwargs={"num_labels": 91},
+    summary="Carion et al. 2020: detection as a set: 100 object queries, a transformer, bipartite matching.",
 ))

@@ -23,7 +23,7 @@ REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
 NAVIGATION = ["Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
               "Channel & spatial attention", "Receptive fields", "Dense prediction", "Video",
               "ViT & DINO attention",
-              "Swin windows", "Inside the Transformer", "Optimizer race", "Live training", "Loss landscape", "Home"]
+              "Swin windows", "Inside the Transformer", "DETR", "Optimizer race", "Live training", "Loss landscape", "Home"]
 
 
 @pytest.fixture(scope="module")

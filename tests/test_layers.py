@@ -17,8 +17,8 @@ import pytest
 from tests.conftest import ROOT
 
 CODE = ("app", "pretrained", "recipes", "components", "pages")
-TOPICS = ("cnn", "attribution", "atlas", "segmentation", "video", "vit", "swin", "transformer", "optim", "training",
-          "landscape")
+TOPICS = ("cnn", "attribution", "atlas", "segmentation", "video", "vit", "swin", "transformer", "detection", "optim",
+          "training", "landscape")
 INFRASTRUCTURE = ("serving", "workspace")  # used by every part of app, using none
 # (user, used): why one topic may use another.
 TOPIC_USES = {
@@ -28,6 +28,7 @@ TOPIC_USES = {
     ("video", "training"): "Moving Fashion-MNIST is built from Fashion-MNIST, which the training topic loads",
     ("video", "cnn"): "a Kinetics network's space-time field is three walks of the feature-map page's calculator",
     ("transformer", "vit"): "the self-attention walk-through embeds patches as the ViT capture does",
+    ("detection", "segmentation"): "the detection scenes paste garments as the segmentation scenes do",
     ("landscape", "training"): "a landscape is drawn for the live-training networks, on their data",
     ("training", "optim"): "training steps the optimizers' learning-rate schedules",
 }

@@ -23,7 +23,7 @@ REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
 PAGES = ["Home", "Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
               "Channel & spatial attention", "Receptive fields", "Dense prediction",
          "ViT & DINO attention",
-         "Swin windows", "Inside the Transformer", "Optimizer race", "Live training", "Loss landscape"]
+         "Swin windows", "Inside the Transformer", "DETR", "Optimizer race", "Live training", "Loss landscape"]
 # The zoo's grid (glide-data-grid) scrolls inside this element when its rows do not fit.
 ZOO_SCROLLER = "[data-testid='stMain'] [data-testid='stDataFrame'] .dvn-scroller"
 

@@ -20,14 +20,15 @@ EXPECTED = {
     "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0",
     "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t", "tiny_vit_fmnist", "tiny_swin_fmnist",
     "fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large",
-    "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v2_s", "swin3d_t", "raft_small",
+    "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v2_s", "swin3d_t", "raft_small", "detr_resnet50",
 }
 SPECS = pretrained.list_specs()
 
 
 def test_the_zoo_has_every_requested_model():
     assert {s.name for s in SPECS} == EXPECTED
-    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin", "segmentation", "video", "flow"}
+    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin", "segmentation", "video", "flow",
+                                              "detection"}
 
 
 def test_a_duplicate_name_is_refused():
@@ -57,6 +58,11 @@ def test_every_entry_builds_without_weights(spec):
         with torch.inference_mode():
             flows = model.eval()(torch.zeros(1, 3, 128, 160), torch.zeros(1, 3, 128, 160), num_flow_updates=2)
         assert len(flows) == 2 and flows[-1].shape == (1, 2, 128, 160)
+        return
+    if spec.family == "detection":  # any size: a class (or none) and a box for each of 100 object queries
+        with torch.inference_mode():
+            out = model.eval()(pixel_values=torch.zeros(1, 3, 128, 160))
+        assert out.logits.shape == (1, 100, len(pretrained.class_names(spec)) + 1) and out.pred_boxes.shape[-1] == 4
         return
     # A video network takes a clip: (batch, channels, frames, height, width).
     clip = (min(spec.preprocessing.frames, 16),) if spec.family == "video" else ()
