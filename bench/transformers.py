@@ -10,13 +10,17 @@
      one forward;
    - four families: EfficientNet-Lite0, ViT-B/16, DINO ViT-S/16 and Swin-T, against their four
      forwards;
-   - DINO's features: DINO ViT-S/16, against one forward.
-2. Warm redraws: the page's script run with its results cached, per view (the sentence, the
-   image walk-through with the tiny ViT, the four families, DINO's features), median of 9
-   AppTest runs (AppTest's own overhead included); the largest is reported.
+   - DINO's features: DINO ViT-S/16, against one forward;
+   - DETR: transformers' DETR ResNet-50 on the cat at its 1202×800 (its attention read by hooks
+     and recomputed), and the project's small DETR on a scene (its own attention kept), each
+     with its figures, against one forward of the same network.
+2. Warm redraws: the pages' script runs with their results cached, per view (the sentence, the
+   image walk-through with the tiny ViT, the four families, DINO's features; DETR's three tabs
+   with the small DETR and its boxes with DETR ResNet-50), median of 9 AppTest runs (AppTest's
+   own overhead included); the largest is reported.
 
-Last line: `transformers: steps_ratio=… families_ratio=… features_ratio=… warm_ms=…` (goals: each
-ratio ≤ 1.5, warm_ms ≤ 200).
+Last line: `transformers: steps_ratio=… families_ratio=… features_ratio=… detr_ratio=…
+tiny_detr_ratio=… warm_ms=…` (goals: each ratio ≤ 1.5, warm_ms ≤ 200).
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ from app.transformer.patch_features import cosine_similarity_to, feature_picture
 from app.vit.capture import capture_attention
 from bench.page_timing import median_run_ms, settled
 
-VIEWS = [("Self-attention, step by step", "The course's sentence"), ("Self-attention, step by step", "The current image"),
-         ("Four families at one depth", None), ("DINO's features", None)]
+VIEWS = [("Self-attention, step by step", "The course's sentence"),
+         ("Self-attention, step by step", "The current image"), ("Four families at one depth", None),
+         ("DINO's features", None)]
+DETR_VIEWS = [("tiny", "Boxes and object queries"), ("tiny", "Encoder attention"), ("tiny", "Bipartite matching"),
+              ("resnet50", "Boxes and object queries")]
 
 
 def _model(name: str) -> tuple[pretrained.ModelSpec, torch.nn.Module]:
@@ -116,8 +123,45 @@ def features_ratio(repeats: int) -> float:
     return _ratio(ours, lambda: dino(batch), repeats)
 
 
-def warm_redraws(repeats: int = 9) -> dict[str, float]:
-    """{view: median ms of the page's script run with its results cached}."""
+def detr_ratio(repeats: int) -> float:
+    from app.detection.capture import capture_detr
+    from app.detection.figures import detections_figure
+    from app.images import decode_image
+    from app.preprocess import model_view, normalize
+    from app.samples import sample_bytes
+
+    spec, detr = _model("detr_resnet50")
+    view = model_view(decode_image(sample_bytes("cat")).rgb, spec.preprocessing)
+    batch = normalize(view, spec.preprocessing)
+
+    def ours():
+        capture = capture_detr(detr, batch)
+        detections_figure(view, np.zeros((5, 4)), ["query"] * 5, height=460)
+        map_overlay_figure(view, capture.query_map(0), height=460)
+
+    return _ratio(ours, lambda: detr(pixel_values=batch), repeats)
+
+
+def tiny_detr_ratio(repeats: int) -> float:
+    from app.detection.capture import capture_tiny_detr
+    from app.detection.figures import detections_figure
+    from app.detection.tiny_detr import TinyDetr
+
+    torch.manual_seed(0)
+    model = TinyDetr().eval()
+    batch = torch.randn(1, 1, 64, 64)
+    view = np.zeros((448, 448, 3), dtype=np.uint8)
+
+    def ours():
+        capture = capture_tiny_detr(model, batch)
+        detections_figure(view, np.zeros((3, 4)), ["query"] * 3, height=460)
+        map_overlay_figure(view, capture.query_map(0), height=460)
+
+    return _ratio(ours, lambda: model(batch), repeats)
+
+
+def _median_per_view(page: str, views: list, set_view) -> dict[str, float]:
+    """{view: median of 9 runs of `page` once `set_view(at, view)` and its background work are done}."""
     from streamlit.testing.v1 import AppTest
 
     from components.server_state import SHARED_JOBS
@@ -125,22 +169,36 @@ def warm_redraws(repeats: int = 9) -> dict[str, float]:
 
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
     at.run()
-    at.switch_page("pages/transformer_internals.py").run()
+    at.switch_page(page).run()
     medians = {}
-    for tab, on in VIEWS:
-        at.session_state["inside_tab"] = tab
-        if on:
-            at.session_state["steps_on"] = on
+    for view in views:
+        set_view(at, view)
         settled(at, SHARED_JOBS)
-        medians[f"{tab} / {on}" if on else tab] = median_run_ms(at, repeats)
+        medians[" / ".join(v for v in view if v)] = median_run_ms(at, 9)
     return medians
+
+
+def warm_redraws() -> dict[str, float]:
+    """{page / view: median ms of the page's script run with its results cached}."""
+    def inside(at, view):
+        at.session_state["inside_tab"] = view[0]
+        if view[1]:
+            at.session_state["steps_on"] = view[1]
+
+    def detr(at, view):
+        at.session_state["detr_network"], at.session_state["detr_tab"] = view
+
+    return {**{f"inside the transformer, {k}": v for k, v in
+               _median_per_view("pages/transformer_internals.py", VIEWS, inside).items()},
+            **{f"DETR, {k}": v for k, v in _median_per_view("pages/detr.py", DETR_VIEWS, detr).items()}}
 
 
 def main() -> None:
     redraws = warm_redraws()  # first, in a fresh process
     for view, ms in redraws.items():
-        print(f"inside the transformer, warm redraw, {view}: {ms:.0f} ms (median of 9)")
-    ratios = {"steps": steps_ratio(7), "families": families_ratio(5), "features": features_ratio(7)}
+        print(f"{view}, warm redraw: {ms:.0f} ms (median of 9)")
+    ratios = {"steps": steps_ratio(7), "families": families_ratio(5), "features": features_ratio(7),
+              "detr": detr_ratio(3), "tiny_detr": tiny_detr_ratio(9)}
     for view, ratio in ratios.items():
         print(f"first render of {view}, over the bare forwards it needs: {ratio:.2f}")
     print("transformers: " + " ".join(f"{view}_ratio={ratio:.2f}" for view, ratio in ratios.items())

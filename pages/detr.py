@@ -77,8 +77,11 @@ def boxes_and_queries(capture, picture, names, truth, trained, default_threshold
     left, right = st.columns(2)
     left.plotly_chart(detections_figure(picture, boxes, labels, None if truth is None else truth[0], height=460),
                       width="stretch", key="detr_boxes", config=chart_config())
-    said = (f"{int(shown.sum())} of {len(queries)} queries reach {threshold:.0%}; every other query's likeliest "
-            "answer is \"no object\"." if trained else
+    others = int((~shown).sum())
+    nothing = int((capture.probabilities[torch.as_tensor(queries[~shown])].argmax(dim=-1)
+                   == capture.probabilities.shape[1] - 1).sum())
+    said = (f"{int(shown.sum())} of {len(queries)} queries reach {threshold:.0%}; of the other {others}, {nothing} "
+            "answer \"no object\" most likely." if trained else
             "Untrained: the classes are hidden and no query is confident; the five likeliest queries' boxes are drawn.")
     if truth is not None and trained:
         said += (f" Dashed: the {len(truth[0])} true boxes; {found(boxes, classes[shown], truth[0], truth[1])} of them "
@@ -92,7 +95,7 @@ def boxes_and_queries(capture, picture, names, truth, trained, default_threshold
     where = capture.query_map(query)
     right.plotly_chart(map_overlay_figure(picture, where, 0.75, "Inferno", (0.0, float(where.max())), height=460,
                                           box=tuple(box), box_label=f"query {query}", value_label="share", fade=True,
-                                          tickformat=".1%", title=f"Where query {query} looked (last decoder layer)"),
+                                          tickformat=".2~%", title=f"Where query {query} looked (last decoder layer)"),
                        width="stretch", key="detr_query_map", config=chart_config())
     inside, area = share_inside(where, box, height, width)
     right.caption(f"Its cross-attention over the {capture.grid[0]}×{capture.grid[1]} encoder tokens, heads averaged: "
@@ -111,7 +114,7 @@ def encoder_attention(capture, picture, *_):
         st.caption(f"Token ({row}, {col}) is framed; click another.")
     values = capture.token_map(row, col)
     right.plotly_chart(map_overlay_figure(picture, values, 0.75, "Inferno", (0.0, float(values.max())), height=460,
-                                          value_label="share", fade=True, tickformat=".1%",
+                                          value_label="share", fade=True, tickformat=".2~%",
                                           title=f"Where token ({row}, {col}) looked (last encoder layer)"),
                        width="stretch", key="detr_encoder_map", config=chart_config())
     rows, cols = np.ogrid[: capture.grid[0], : capture.grid[1]]

@@ -7,7 +7,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 from app.figures.overlays import map_overlay_figure
 from app.transformer.figures import grid_picture, matrix_picture, matrix_rows
 from app.transformer.matched_depth import DEPTHS, concentration, region_overlap, where
-from app.transformer.patch_features import border_patches, cosine_similarity_to, feature_picture
+from app.transformer.patch_features import cosine_similarity_to, feature_picture
 from app.transformer.sentence import sentence_attention
 from app.vit.figures import patch_at, patch_grid_picture
 from components.drawn_figures import drawn
@@ -83,7 +83,8 @@ def sentence_steps():
 
 
 def _named_square(matrix, words: list[str]) -> list[dict[str, object]]:
-    return [{"": word, **{other: round(float(x), 2) for other, x in zip(words, row)}} for word, row in zip(words, matrix)]
+    return [{"": word, **{other: round(float(x), 2) for other, x in zip(words, row)}}
+            for word, row in zip(words, matrix)]
 
 
 def image_steps():
@@ -113,7 +114,8 @@ def image_steps():
         st.caption(f"{walk.grid[0]}×{walk.grid[1]} patches of {walk.patch_size} px; patch ({row}, {col}) is framed; "
                    f"click another. Followed: **{name}**, row {token + 1} of every N×… matrix below (yellow).")
     attention_row = steps.attention[token, walk.prefix_tokens:].float().reshape(walk.grid)
-    where_it_looks.plotly_chart(map_overlay_figure(view, attention_row, 0.75, "Inferno", (0.0, float(attention_row.max())),
+    where_it_looks.plotly_chart(map_overlay_figure(view, attention_row, 0.75, "Inferno",
+                                                   (0.0, float(attention_row.max())),
                                                    title=f"Where {name} looks: block {layer}, head {head + 1}",
                                                    height=420, value_label="share", fade=True, tickformat=".1%"),
                                 width="stretch", key="steps_where", config=chart_config())
@@ -157,8 +159,8 @@ def image_steps():
     st.dataframe([{"step": label, **{f"{j + 1}": round(float(x), 3) for j, x in enumerate(vector[:8])},
                    "length": len(vector)} for label, vector in values], hide_index=True)
     top = np.argsort(steps.attention[token].numpy())[::-1][:5]
-    st.caption(f"{name} attends most to: " + ", ".join(f"{walk.token_names[i]} ({float(steps.attention[token, i]):.1%})"
-                                                       for i in top) + f"; in {spec.title}, block {layer}, head {head + 1}.")
+    favourites = ", ".join(f"{walk.token_names[i]} ({float(steps.attention[token, i]):.1%})" for i in top)
+    st.caption(f"{name} attends most to: {favourites}; in {spec.title}, block {layer}, head {head + 1}.")
 
 
 def self_attention():
@@ -202,11 +204,15 @@ def four_families():
     maps, figures, summary, overlap = drawn(
         ("transformer", "families", image.sha256, percent, *(model_key(m) for m in models)),
         lambda: families_drawn(models, percent))
+    untrained = [m.title for m in maps if not m.trained]
+    if untrained:  # one banner over the row, so that the four maps stay side by side at one height
+        st.error(f"**UNTRAINED WEIGHTS — {', '.join(untrained)}: random weights on this server.** Their maps are not "
+                 "what the trained networks see; the comparison below is of what is on screen.",
+                 icon=":material/warning:")
     for column, family_map, figure in zip(st.columns(4), maps, figures):
         with column:
-            st.markdown(f"**{family_map.family}: {family_map.title}**")
-            if not family_map.trained:
-                st.error("**UNTRAINED WEIGHTS**: random; not what the trained network sees.", icon=":material/warning:")
+            st.markdown(f"**{family_map.family}: {family_map.title}**"
+                        + ("" if family_map.trained else " :red[**untrained**]"))
             st.plotly_chart(figure, width="stretch", key=f"families_{family_map.family}", config=chart_config())
             st.caption(f"{family_map.what}; {family_map.reach}.")
     st.markdown(summary)
@@ -236,12 +242,12 @@ def dino_features():
     middle.image(grid_picture(picture.colours), width="stretch")
     explained = ", ".join(f"{share:.0%}" for share in picture.shown.explained)
     count, patches = int(picture.mask.sum()), picture.mask.size
-    border = border_patches(capture.grid)
     middle.caption(f"The last block's patch features, {features.shape[1]} numbers each, on their first three principal "
                    f"components as red, green and blue ({explained} of the variance"
                    + (" of the foreground's features)." if masked else ").")
-                   + (f" Foreground: {count} of {patches} patches ({count / patches:.0%}), {int(picture.mask.reshape(-1)[border].sum())} "
-                      f"of the {int(border.sum())} on the border; black: background." if masked else ""))
+                   + (f" Foreground: {count} of {patches} patches ({count / patches:.0%}), the side of the first "
+                      "component (all patches) whose patches lie nearer the centre; black: background." if masked
+                      else ""))
     similarity = cosine_similarity_to(features, row * capture.grid[1] + col).reshape(capture.grid)
     right.plotly_chart(map_overlay_figure(view, similarity, 0.75, "RdBu_r", (-1.0, 1.0), height=380,
                                           value_label="cosine", signed=True, fade=True, colorbar_below=True,

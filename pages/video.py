@@ -112,7 +112,8 @@ def schemes_view(clip):
                   "orange, green and red the keys of the scheme's first, second and third attention step.")
     query = (t, row, col)
     neighbourhoods = {key: neighbourhood(key, len(frames), *grid, query) for key in SCHEMES}
-    figure = drawn(("video", "schemes", clip.sha256, query), lambda: schemes_figure(frames, grid, query, SHORT, neighbourhoods))
+    figure = drawn(("video", "schemes", clip.sha256, query),
+                   lambda: schemes_figure(frames, grid, query, SHORT, neighbourhoods))
     st.plotly_chart(figure, width="stretch",
                     key="video_schemes", config=chart_config(PICTURE_TOOLBAR))
     joint = attention_pairs("joint", len(frames), *grid)
@@ -343,7 +344,8 @@ def kinetics_cam_view(loaded, clip, inspection):
 
 
 clip = clip_picker()
-st.plotly_chart(drawn(("video", "frames", clip.sha256), lambda: frames_figure(clip.frames, clip.times)), width="stretch",
+st.plotly_chart(drawn(("video", "frames", clip.sha256), lambda: frames_figure(clip.frames, clip.times)),
+                width="stretch",
                 key="video_frames",
                 config=chart_config(PICTURE_TOOLBAR))
 st.text(describe(clip))  # st.text: a file's name is never read as Markdown

@@ -23,10 +23,11 @@ RECIPE = "recipes.train_tiny_detr"
 class ShippedDetr:
     title: str
     filename: str
-    sha256: str | None
+    sha256: str
 
 
-SHIPPED = ShippedDetr("Tiny DETR (Fashion-MNIST scenes)", "tiny_detr_fmnist.safetensors", None)
+SHIPPED = ShippedDetr("Tiny DETR (Fashion-MNIST scenes)", "tiny_detr_fmnist.safetensors",
+                     "0eb5275b543b9506d2f872d8e0f5e9e6618d330923ffff1b1509206fcf7cd0d7")
 
 
 @dataclass(frozen=True, eq=False)

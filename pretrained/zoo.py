@@ -225,6 +225,16 @@ _timm_model(
     ),
 )
 _timm_model(
+    "convmixer_1024_20", "ConvMixer-1024/20", "cnn", "convmixer_1024_20_ks9_p14.in1k",
+    num_params=24_383_464,
+    # The stem's 14×14 patches, then five of the twenty blocks (each ends in its batch norm) at
+    # that one resolution, then the pooled vector.
+    layers=("stem.2", *(f"blocks.{i}.3" for i in (0, 4, 9, 14, 19)), "global_pool.flatten"),
+    cam_layer="blocks.19",
+    summary="Trockman & Kolter 2022: patches as in a ViT, then only depthwise and pointwise convolutions, "
+            "at one resolution throughout.",
+)
+_timm_model(
     "vit_b16", "ViT-B/16", "vit", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
     num_params=86_567_656,
     layers=_blocks("blocks", 12),

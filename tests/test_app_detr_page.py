@@ -64,7 +64,7 @@ def test_the_matching_is_transformers_hungarian_matching(app):
     assert [int(t.split(":")[0]) for t in table["target"]] == sorted(expected)
     assert list(table["query"]) == [expected[j] for j in sorted(expected)]
     said = next(c.value for c in app.caption if c.value.startswith("Total cost"))
-    total, greedy = (float(v) for v in re.findall(r"cost (\d+\.\d+)", said))
+    total, greedy = (float(v) for v in re.findall(r"cost (-?\d+\.\d+)", said))
     assert total <= greedy + 1e-9 and total == pytest.approx(table["cost"].sum(), abs=0.01)
 
 

@@ -14,7 +14,8 @@ from tests.conftest import ROOT, app_at, chart_spec, figure_text, notebook_repro
 PAGES = ["pages/feature_maps.py", "pages/attributions.py", "pages/atlas.py", "pages/efficient_convolutions.py",
          "pages/channel_attention.py",
          "pages/receptive_fields.py", "pages/dense_prediction.py", "pages/video.py",
-         "pages/vit_attention.py", "pages/swin_windows.py", "pages/transformer_internals.py", "pages/detr.py", "pages/optimizers.py", "pages/training.py",
+         "pages/vit_attention.py", "pages/swin_windows.py", "pages/transformer_internals.py", "pages/detr.py",
+         "pages/optimizers.py", "pages/training.py",
          "pages/loss_landscape.py"]
 
 

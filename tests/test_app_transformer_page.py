@@ -10,16 +10,16 @@ import pytest
 import torch
 from sklearn.decomposition import PCA
 from sklearn.metrics.pairwise import cosine_similarity
-from torch import nn
 
 import pretrained
-from app.preprocess import model_view, normalize
 from app.images import decode_image
+from app.preprocess import model_view, normalize
 from app.samples import sample_bytes
 from app.training import fashion_mnist
 from app.training.fashion_mnist import fashion_mnist_dir
-from app.transformer.sentence import SENTENCE, sentence_layers, sinusoidal_positions
+from app.transformer.sentence import SENTENCE
 from tests.conftest import app_at, chart_spec, figure_array, open_tab
+from tests.test_transformer_internals import torch_sentence_attention
 
 needs_fashion_mnist = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
 
@@ -29,22 +29,10 @@ def app():
     return app_at("pages/transformer_internals.py")
 
 
-def _torch_attention_weights() -> torch.Tensor:
-    embedding, qkv, proj = sentence_layers(4, 0)
-    attention = nn.MultiheadAttention(4, 2, batch_first=True).double()
-    with torch.no_grad():
-        attention.in_proj_weight.copy_(qkv.weight)
-        attention.in_proj_bias.copy_(qkv.bias)
-        attention.out_proj.weight.copy_(proj.weight)
-        attention.out_proj.bias.copy_(proj.bias)
-        z = (embedding.weight.double() + sinusoidal_positions(5, 4))[None]
-        return attention(z, z, z, average_attn_weights=False)[1][0]
-
-
 @pytest.mark.parametrize("head", [1, 2])
 def test_the_sentence_shows_torch_s_attention_and_says_where_a_word_looks(app, head):
     app.radio(key="steps_sentence_head").set_value(head).run()
-    weights = _torch_attention_weights()[head - 1]
+    weights = torch_sentence_attention()[1][head - 1]
     shown = app.dataframe[6].value  # step 5, the attention table
     np.testing.assert_allclose(shown[list(SENTENCE)].to_numpy(float), weights.numpy(), atol=0.005)
     for word in (3, 0):
@@ -87,13 +75,16 @@ def test_four_families_state_what_their_maps_hold(app):
     open_tab(app, "inside_tab", "Four families at one depth")
     app.select_slider(key="families_depth").set_value(75).run()
     assert not app.exception
-    assert len(app.error) == 3  # ViT, DINO and Swin run untrained offline, each with its banner
+    # ViT, DINO and Swin run untrained offline: one banner names them, each heading says so.
+    assert "UNTRAINED WEIGHTS — ViT-B/16, DINO ViT-S/16, Swin-T" in app.error[0].value
+    assert sum("**untrained**" in m.value for m in app.markdown) == 3
     # The CNN's map is the channel norm of EfficientNet-Lite0's blocks.5 (7 of its 9 spatial layers).
     loaded = pretrained.load_model(pretrained.get_spec("efficientnet_lite0"), "cpu")
     seen = {}
     handle = loaded.model.blocks[5].register_forward_hook(lambda module, args, output: seen.setdefault("out", output))
     with torch.no_grad():
-        loaded.model(normalize(model_view(decode_image(sample_bytes("cat")).rgb, loaded.spec.preprocessing), loaded.spec.preprocessing))
+        view = model_view(decode_image(sample_bytes("cat")).rgb, loaded.spec.preprocessing)
+        loaded.model(normalize(view, loaded.spec.preprocessing))
     handle.remove()
     expected = torch.linalg.vector_norm(seen["out"][0], dim=0).numpy()
     shown = figure_array(chart_spec(app, "families_CNN")["data"][-1]["z"])
@@ -115,7 +106,8 @@ def test_dino_features_are_scikit_learn_s_pca_and_cosine_similarity(app):
     assert "trained with labels" in app.info[0].value
     loaded = pretrained.load_model(pretrained.get_spec("tiny_vit_fmnist"), "cpu")
     with torch.no_grad():  # timm's own forward: the last block's tokens after the final norm
-        features = loaded.model.forward_features(normalize(fashion_mnist.test_image_rgb(0), loaded.spec.preprocessing))[0, 1:]
+        batch = normalize(fashion_mnist.test_image_rgb(0), loaded.spec.preprocessing)
+        features = loaded.model.forward_features(batch)[0, 1:]
     features = features.numpy()
     shown = figure_array(chart_spec(app, "pca_similarity")["data"][-1]["z"]).reshape(-1)
     np.testing.assert_allclose(shown, cosine_similarity(features)[3 * 7 + 3], atol=1e-5)

@@ -163,7 +163,7 @@ def test_the_published_checkpoint_s_names_are_renamed_to_the_built_model_s():
     for key, tensor in built.items():
         old = key.replace("model.backbone.", "model.backbone.conv_encoder.").replace(".o_proj.", ".out_proj.")
         published[re.sub(r"(layers\.\d+)\.mlp\.(fc[12])\.", r"\1.\2.", old)] = tensor
-    assert "model.encoder.layers.0.fc1.weight" in published and "model.backbone.conv_encoder.model.conv1.weight" in published
+    assert {"model.encoder.layers.0.fc1.weight", "model.backbone.conv_encoder.model.conv1.weight"} <= published.keys()
     converted = detr_published_keys(published, model)
     assert converted.keys() == built.keys()
     model.load_state_dict(converted, strict=True)
@@ -187,3 +187,25 @@ def test_what_the_view_says_is_counted_by_hand():
     total = np.array([[1.0, 1.1], [1.2, 5.0]])
     assert greedy_total(total) == pytest.approx(1.0 + 5.0)  # target 0 takes query 0, target 1 is left query 1
     assert greedy_total(total) > 1.1 + 1.2  # what the Hungarian matching finds
+
+
+def test_the_shipped_small_detr_scores_its_card_s_map_on_the_test_scenes():
+    from app.detection.predict import detections, scene_input
+    from app.detection.scenes import TEST_SCENES, TEST_SEED
+    from app.detection.shipped import shipped_tiny_detr
+    from app.training.fashion_mnist import fashion_mnist_dir, load_fashion_mnist
+
+    if fashion_mnist_dir() is None:
+        pytest.skip("needs dataset-fashion-mnist")
+    shipped = shipped_tiny_detr()
+    assert shipped.trained, shipped.problem
+    images, labels = load_fashion_mnist("test")
+    scenes = make_detection_scenes(images, labels, TEST_SCENES, TEST_SEED)
+    found = []
+    with torch.inference_mode():
+        for start in range(0, TEST_SCENES, 250):
+            output = shipped.model(scene_input(scenes.images[start: start + 250]))
+            found += detections(output.logits[-1], output.boxes[-1], 64)
+    score, per_class = mean_average_precision(found, list(zip(scenes.boxes, scenes.classes)), 10)
+    assert score == pytest.approx(shipped.map50, abs=1e-9) and score >= 0.5
+    assert not np.isnan(per_class).any()

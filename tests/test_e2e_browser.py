@@ -23,7 +23,8 @@ REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
 NAVIGATION = ["Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
               "Channel & spatial attention", "Receptive fields", "Dense prediction", "Video",
               "ViT & DINO attention",
-              "Swin windows", "Inside the Transformer", "DETR", "Optimizer race", "Live training", "Loss landscape", "Home"]
+              "Swin windows", "Inside the Transformer", "DETR", "Optimizer race", "Live training", "Loss landscape",
+              "Home"]
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +86,11 @@ def test_every_page_opens_without_an_exception(page, title):
     assert exception_boxes(page) == []
     # The shared image survives navigation.
     expect(page.locator("[data-testid='stSidebar']").get_by_text("flower.jpg · 640×427")).to_be_visible()
+
+
+def _clickable_picture(page):
+    """The picture of the page's streamlit-image-coordinates component (one per page here)."""
+    return page.frame_locator("iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
 
 
 def _open(page, title: str) -> None:
@@ -155,7 +161,7 @@ def test_attention_page_click_a_patch_with_the_tiny_vit(page):
     _choose(page, "Model", "Tiny ViT")
     main.get_by_role("tab", name="Click a patch").click()
     wait_for_run(page)
-    picture = page.frame_locator("iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
+    picture = _clickable_picture(page)
     box = picture.bounding_box()
     picture.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.9})
     wait_for_run(page)
@@ -200,8 +206,7 @@ def test_swin_page_plays_the_shift_and_shows_a_clicked_tokens_attention(page):
         screenshot(page, f"swin-shift-{title.split()[0].lower()}")
         main.get_by_role("tab", name="Real attention").click()
         wait_for_run(page)
-        picture = page.frame_locator(
-            "iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
+        picture = _clickable_picture(page)
         picture.click(position={"x": 2, "y": 2})  # inside the top-left token, even on a 56×56 grid
         wait_for_run(page)
         expect(main.get_by_text("(now row 0, column 0)")).to_be_visible()
@@ -219,7 +224,7 @@ def test_inside_the_transformer_on_the_uploaded_photo(page):
     _pick_radio(page, "The current image")
     _choose(page, "Model", "DeiT-S/16")  # untrained offline: the banner, and the photo itself
     expect(main.get_by_text("UNTRAINED WEIGHTS")).to_have_count(1)
-    picture = page.frame_locator("iframe[title='streamlit_image_coordinates.streamlit_image_coordinates']").locator("img")
+    picture = _clickable_picture(page)
     picture.click(position={"x": 2, "y": 2})
     wait_for_run(page)
     expect(main.get_by_text("patch (0, 0) is framed")).to_be_visible()
@@ -229,11 +234,38 @@ def test_inside_the_transformer_on_the_uploaded_photo(page):
     wait_for_run(page)
     expect(main.get_by_text("Where each response concentrates")).to_be_visible(timeout=120_000)
     expect(main.locator(".js-plotly-plot:visible")).to_have_count(4)
+    expect(main.get_by_text("UNTRAINED WEIGHTS")).to_have_count(1)
     screenshot(page, "transformer-four-families")
     main.get_by_role("tab", name="DINO's features").click()
     wait_for_run(page)
     expect(main.get_by_text("principal components")).to_be_visible(timeout=60_000)
     screenshot(page, "transformer-dino-features")
+    assert exception_boxes(page) == []
+
+
+def test_detr_shows_queries_the_encoder_and_the_matching(page):
+    from app.training.fashion_mnist import fashion_mnist_dir
+
+    if fashion_mnist_dir() is None:
+        pytest.skip("the small DETR's scenes need Fashion-MNIST")
+    _open(page, "DETR")
+    main = page.locator("[data-testid='stMain']")
+    expect(main.locator(".js-plotly-plot").get_by_text("Where query").first).to_be_visible(timeout=60_000)
+    screenshot(page, "detr-tiny-queries")
+    main.get_by_role("tab", name="Bipartite matching").click()
+    wait_for_run(page)
+    expect(main.get_by_text("Total cost")).to_be_visible()
+    screenshot(page, "detr-matching")
+    main.get_by_role("tab", name="Encoder attention").click()
+    wait_for_run(page)
+    _pick_radio(page, "DETR ResNet-50 (COCO), on your image")
+    expect(main.get_by_text("encoder tokens")).to_be_visible(timeout=180_000)
+    expect(main.get_by_text("UNTRAINED WEIGHTS")).to_have_count(1)
+    picture = _clickable_picture(page)
+    picture.click(position={"x": 2, "y": 2})
+    wait_for_run(page)
+    expect(main.get_by_text("Token (0, 0) is framed")).to_be_visible()
+    screenshot(page, "detr-resnet50-encoder")
     assert exception_boxes(page) == []
 
 

@@ -17,7 +17,7 @@ from pretrained.registry import register_model
 
 EXPECTED = {
     "alexnet", "vgg16", "resnet50", "wide_resnet50_2", "googlenet", "resnext50_32x4d",
-    "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0",
+    "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0", "convmixer_1024_20",
     "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t", "tiny_vit_fmnist", "tiny_swin_fmnist",
     "fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large",
     "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v2_s", "swin3d_t", "raft_small", "detr_resnet50",

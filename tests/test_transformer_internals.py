@@ -28,9 +28,9 @@ from app.transformer.sentence import SENTENCE, sentence_attention, sentence_laye
 from app.vit.capture import capture_attention
 
 
-@pytest.mark.parametrize("head", [0, 1])
-def test_the_sentence_s_steps_equal_torch_multihead_attention(head):
-    walk = sentence_attention(head=head)
+def torch_sentence_attention() -> tuple[torch.Tensor, torch.Tensor]:
+    """(output (N, D), attention (heads, N, N)) of torch's own MultiheadAttention with the
+    sentence example's weights, on its word vectors plus positions."""
     embedding, qkv, proj = sentence_layers(4, 0)
     attention = nn.MultiheadAttention(4, 2, batch_first=True).double()
     with torch.no_grad():
@@ -38,13 +38,18 @@ def test_the_sentence_s_steps_equal_torch_multihead_attention(head):
         attention.in_proj_bias.copy_(qkv.bias)
         attention.out_proj.weight.copy_(proj.weight)
         attention.out_proj.bias.copy_(proj.bias)
-    z = (embedding.weight.double() + sinusoidal_positions(len(SENTENCE), 4))[None]
-    with torch.no_grad():
+        z = (embedding.weight.double() + sinusoidal_positions(len(SENTENCE), 4))[None]
         output, weights = attention(z, z, z, average_attn_weights=False)
-    steps = walk.steps
-    torch.testing.assert_close(steps.output, output[0], rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(steps.attention, weights[0, head], rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(steps.all_attention, weights[0], rtol=1e-10, atol=1e-12)
+    return output[0], weights[0]
+
+
+@pytest.mark.parametrize("head", [0, 1])
+def test_the_sentence_s_steps_equal_torch_multihead_attention(head):
+    steps = sentence_attention(head=head).steps
+    output, weights = torch_sentence_attention()
+    torch.testing.assert_close(steps.output, output, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(steps.attention, weights[head], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(steps.all_attention, weights, rtol=1e-10, atol=1e-12)
     # The followed head's columns of U_qkv give its q, k, v; the scores are q·kᵀ/√D_h.
     qkv_rows = steps.z @ steps.u_qkv + steps.b_qkv
     torch.testing.assert_close(qkv_rows, torch.cat([steps.q, steps.k, steps.v], dim=1))
@@ -162,6 +167,18 @@ def test_the_foreground_is_the_object_whatever_the_first_component_s_sign():
     # The second PCA is scikit-learn's over the foreground patches only.
     reference = PCA(n_components=3, svd_solver="full").fit(features[expected.reshape(-1)])
     np.testing.assert_allclose(picture.shown.explained, reference.explained_variance_ratio_, rtol=1e-9)
+
+
+def test_an_object_from_edge_to_edge_is_still_the_foreground():
+    """A shoe spans the picture from the left edge to the right: as many border patches as the
+    background, but nearer the centre."""
+    grid = (7, 7)
+    first = -np.ones(49)
+    shoe = np.zeros(grid, dtype=bool)
+    shoe[3:6, :] = True
+    first[shoe.reshape(-1)] = 1.0
+    np.testing.assert_array_equal(foreground_mask(first, grid), shoe)
+    np.testing.assert_array_equal(foreground_mask(-first, grid), shoe)
 
 
 def test_cosine_similarity_equals_scikit_learn():

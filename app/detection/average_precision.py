@@ -36,8 +36,9 @@ def mean_average_precision(detections: list[tuple[np.ndarray, np.ndarray, np.nda
             total += len(theirs)
             order = np.argsort(-confidence[labels == c], kind="stable")
             claimed = np.zeros(len(theirs), dtype=bool)
-            overlaps = (box_iou(torch.as_tensor(mine, dtype=torch.float64), torch.as_tensor(theirs, dtype=torch.float64))[0]
-                        .numpy() if len(mine) and len(theirs) else np.zeros((len(mine), len(theirs))))
+            overlaps = (box_iou(torch.as_tensor(mine, dtype=torch.float64),
+                                torch.as_tensor(theirs, dtype=torch.float64))[0].numpy()
+                        if len(mine) and len(theirs) else np.zeros((len(mine), len(theirs))))
             for index in order:
                 scores.append(confidence[labels == c][index])
                 best = int(np.argmax(overlaps[index])) if len(theirs) else -1

@@ -48,5 +48,6 @@ def cost_matrix_figure(total: np.ndarray, rows: np.ndarray, cols: np.ndarray, ta
         hovertemplate="query %{y} → target %{x}: cost %{z:.3f}<extra></extra>")], layout=dict(
         xaxis=dict(tickvals=list(range(targets)), ticktext=[f"{j}: {name}" for j, name in enumerate(target_names)],
                    side="top"),
-        yaxis=dict(tickvals=list(range(queries)), ticktext=[f"query {i}" for i in range(queries)], autorange="reversed"),
+        yaxis=dict(tickvals=list(range(queries)), ticktext=[f"query {i}" for i in range(queries)],
+                   autorange="reversed"),
         shapes=shapes, margin=dict(l=0, r=0, t=40, b=0), height=height))

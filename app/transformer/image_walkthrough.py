@@ -69,6 +69,7 @@ def walk_through(model: VisionTransformer, batch: torch.Tensor, layer: int, head
         position = position_embedding(model, grid)[0]
     return ImageWalkthrough(
         patches=patches.float().cpu(), patch_embedding=embedded.float().cpu(), position=position.float().cpu(),
-        block_input=x[0].float().cpu(), steps=steps, library_output=own.float().cpu(), layer=layer, grid=grid, patch_size=size,
+        block_input=x[0].float().cpu(), steps=steps, library_output=own.float().cpu(), layer=layer, grid=grid,
+        patch_size=size,
         prefix_tokens=model.num_prefix_tokens, token_names=_token_names(model, grid),
     )

@@ -4,8 +4,10 @@ component, and the patches whose features are closest to a clicked one.
 
 DINOv2's recipe: a PCA over all patches; threshold the first component to separate the object
 from the background; a second PCA over the foreground patches only, its three components shown
-as RGB. The first component's sign is arbitrary; here the side holding fewer of the picture's
-border patches is called the foreground (a photographed object rarely fills the border).
+as RGB. The first component's sign is arbitrary; here the side whose patches lie nearer the
+picture's centre on average is called the foreground (a photographed object is usually framed
+near the middle; counting border patches instead fails for an object that spans the picture
+from edge to edge, as a shoe in Fashion-MNIST does).
 """
 
 from __future__ import annotations
@@ -34,24 +36,18 @@ def principal_components(features: np.ndarray, count: int = 3) -> Components:
     return Components(centred @ directions[:count].T, directions[:count], variance[:count] / variance.sum())
 
 
-def border_patches(grid: tuple[int, int]) -> np.ndarray:
-    """(h·w,) True for the patches on the picture's edge."""
-    border = np.zeros(grid, dtype=bool)
-    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    return border.reshape(-1)
-
-
 def foreground_mask(first: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """(h, w) boolean: the patches on the first component's side of zero that holds fewer border
-    patches (ties: the smaller side)."""
-    positive = np.asarray(first) > 0
-    border = border_patches(grid)
-    on_border = positive[border].mean(), (~positive)[border].mean()
-    if on_border[0] == on_border[1]:
-        mask = positive if positive.mean() <= 0.5 else ~positive
-    else:
-        mask = positive if on_border[0] < on_border[1] else ~positive
-    return mask.reshape(grid)
+    """(h, w) boolean: the patches on the side of zero of the first component whose patches lie
+    nearer the centre on average (ties, or a side with no patch: the smaller side)."""
+    positive = (np.asarray(first) > 0).reshape(grid)
+    rows, cols = np.mgrid[0: grid[0], 0: grid[1]]
+    distance = np.hypot((rows + 0.5) / grid[0] - 0.5, (cols + 0.5) / grid[1] - 0.5)
+    if positive.all() or not positive.any():
+        return positive if positive.mean() <= 0.5 else ~positive
+    nearer = distance[positive].mean(), distance[~positive].mean()
+    if nearer[0] == nearer[1]:
+        return positive if positive.mean() <= 0.5 else ~positive
+    return positive if nearer[0] < nearer[1] else ~positive
 
 
 def as_colours(projections: np.ndarray) -> np.ndarray:
