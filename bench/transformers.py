@@ -13,7 +13,8 @@
    - DINO's features: DINO ViT-S/16, against one forward;
    - DETR: transformers' DETR ResNet-50 on the cat at its 1202×800 (its attention read by hooks
      and recomputed), and the project's small DETR on a scene (its own attention kept), each
-     with its figures, against one forward of the same network.
+     with its figures, against one forward of the same network. The small DETR's forward takes about
+     a millisecond: its ratio measures its figures, so the bench prints the times too.
 2. Warm redraws: the pages' script runs with their results cached, per view (the sentence, the
    image walk-through with the tiny ViT, the four families, DINO's features; DETR's three tabs
    with the small DETR and its boxes with DETR ResNet-50), median of 9 AppTest runs (AppTest's
@@ -57,7 +58,8 @@ def _model(name: str) -> tuple[pretrained.ModelSpec, torch.nn.Module]:
 
 
 def _ratio(ours: Callable[[], object], bare: Callable[[], object], repeats: int) -> float:
-    """Median of `ours` over median of `bare`, interleaved, after one warm-up of each."""
+    """Median of `ours` over median of `bare`, interleaved, after one warm-up of each (both medians
+    printed in ms: a network whose forward takes a millisecond has a ratio set by its figures)."""
     with torch.inference_mode():
         ours(), bare()
         mine, theirs = [], []
@@ -68,6 +70,8 @@ def _ratio(ours: Callable[[], object], bare: Callable[[], object], repeats: int)
             start = time.perf_counter()
             bare()
             theirs.append(time.perf_counter() - start)
+    print(f"  first render {statistics.median(mine) * 1e3:.0f} ms, "
+          f"bare forwards {statistics.median(theirs) * 1e3:.1f} ms")
     return statistics.median(mine) / statistics.median(theirs)
 
 

@@ -11,6 +11,7 @@ from app.detection.figures import cost_matrix_figure, detections_figure
 from app.detection.matching import hungarian_match, matching_costs
 from app.detection.reading import boxes_in_pixels, found, greedy_total, ranked_queries, share_inside
 from app.figures.overlays import map_overlay_figure
+from app.figures.plot_images import picture_size
 from app.segmentation.scenes import CLASSES
 from app.training.fashion_mnist import DatasetMissing
 from app.vit.figures import patch_at, patch_grid_picture
@@ -35,7 +36,8 @@ network = st.radio("Network", ["tiny", "resnet50"], horizontal=True, key="detr_n
 
 
 def tiny_subject():
-    """(capture, picture, class names, true boxes and classes or None, trained, threshold default)."""
+    """(capture, picture as an array, the same to draw on, class names, true boxes and classes or None,
+    trained, threshold default)."""
     shipped = tiny_detr()
     if shipped.trained:
         st.caption(f"0.6 M parameters, trained by this project in {shipped.minutes:.0f} min on two CPU cores; "
@@ -49,25 +51,30 @@ def tiny_subject():
                             help="Scenes built from Fashion-MNIST's test images: one to three garments whose boxes "
                                  "are known by construction.")
     capture = tiny_capture("test", index)
-    picture = np.repeat(np.repeat(np.repeat(scenes.images[index][..., None], 3, axis=2), 7, axis=0), 7, axis=1)
+    picture = scene_picture(scenes.images[index])
     truth = scenes.boxes[index] * SCENE_SIDE / 64
-    return capture, picture, GARMENTS, (truth, scenes.classes[index]), shipped.trained, 0.5
+    return capture, picture, picture, GARMENTS, (truth, scenes.classes[index]), shipped.trained, 0.5
 
 
 def resnet_subject():
     loaded = shown_model("detr_resnet50")
-    capture, view = detr_capture(loaded, image)
+    capture, view, shown = detr_capture(loaded, image)
     st.caption(f"Your image at DETR's size, {view.shape[1]}×{view.shape[0]} px: {capture.grid[0]}×{capture.grid[1]} = "
                f"{capture.grid[0] * capture.grid[1]:,} encoder tokens (one per 32×32 px), 100 object queries.")
-    return capture, view, pretrained.class_names(loaded.spec), None, loaded.weights.trained, 0.7
+    return capture, view, shown, pretrained.class_names(loaded.spec), None, loaded.weights.trained, 0.7
 
 
 def query_label(query: int, cls: int, score: float, names, trained: bool) -> str:
     return f"query {query}: {names[cls]} {score:.0%}" if trained else f"query {query}"
 
 
-def boxes_and_queries(capture, picture, names, truth, trained, default_threshold):
-    height, width = picture.shape[:2]
+def scene_picture(scene: np.ndarray) -> np.ndarray:
+    """A 64 px grey scene as RGB, 7 times larger."""
+    return np.repeat(np.repeat(np.repeat(scene[..., None], 3, axis=2), 7, axis=0), 7, axis=1)
+
+
+def boxes_and_queries(capture, _view, picture, names, truth, trained, default_threshold):
+    height, width = picture_size(picture)
     queries, classes, scores = ranked_queries(capture)
     threshold = st.slider("Show the queries whose likeliest class has at least", 0.05, 0.95, default_threshold,
                           0.05, key=f"detr_threshold_{network}", disabled=not trained)
@@ -102,14 +109,14 @@ def boxes_and_queries(capture, picture, names, truth, trained, default_threshold
                   f"{inside:.0%} of it falls on the tokens inside its own box, which hold {area:.0%} of the image.")
 
 
-def encoder_attention(capture, picture, *_):
+def encoder_attention(capture, view, picture, *_):
     click_key = f"detr_click_{network}"
     clicked = st.session_state.get(click_key)
     row, col = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], capture.grid) if clicked
                 else (capture.grid[0] // 2, capture.grid[1] // 2))
     left, right = st.columns(2)
     with left:
-        streamlit_image_coordinates(patch_grid_picture(picture, capture.grid, (row, col), side=max(picture.shape[:2])),
+        streamlit_image_coordinates(patch_grid_picture(view, capture.grid, (row, col), side=min(900, view.shape[1])),
                                     key=click_key, width="stretch", cursor="crosshair")
         st.caption(f"Token ({row}, {col}) is framed; click another.")
     values = capture.token_map(row, col)
@@ -138,7 +145,7 @@ def matching():
     costs = matching_costs(capture.probabilities, capture.boxes, torch.from_numpy(target_classes), targets)
     rows, cols = hungarian_match(costs)
     names = [f"{GARMENTS[c]}" for c in target_classes]
-    picture = np.repeat(np.repeat(np.repeat(scenes.images[index][..., None], 3, axis=2), 7, axis=0), 7, axis=1)
+    picture = scene_picture(scenes.images[index])
     left, right = st.columns(2)
     boxes = boxes_in_pixels(capture, rows, SCENE_SIDE, SCENE_SIDE)
     left.plotly_chart(detections_figure(picture, boxes, [f"query {q} → target {t}" for q, t in zip(rows, cols)],

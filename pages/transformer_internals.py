@@ -142,10 +142,14 @@ def image_steps():
         ("11 · U_msa", steps.u_msa, True, None, f"ℝ^{{k·D_h×D}} = {k * d_h}×{d}"),
         ("12 · Output: ·U_msa + b", steps.output, True, token, f"ℝ^{{N×D}} = {n}×{d}"),
     ]
+    # Drawn once per server for this input, block, head and token: twelve pictures cost a rerun 60 ms.
+    pictures = drawn(("transformer", "steps", source, *model_key(loaded), size, layer, head, token),
+                     lambda: [matrix_picture(matrix, signed, marked) for _, matrix, signed, marked, _ in shown])
     for start in range(0, len(shown), 4):
-        for column, (title, matrix, signed, marked, shape) in zip(st.columns(4), shown[start: start + 4]):
+        for column, (title, _, _, _, shape), picture in zip(st.columns(4), shown[start: start + 4],
+                                                            pictures[start: start + 4]):
             column.markdown(f"**{title}**")
-            column.image(matrix_picture(matrix, signed, marked), width="stretch")
+            column.image(picture, width="stretch")
             column.caption(shape)
     st.caption("Red positive, blue negative on each matrix's own scale (attention: 0 to its largest value). Steps 1 "
                "and 2 have no row for the CLS token: it is a learned vector, not a patch.")

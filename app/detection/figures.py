@@ -7,17 +7,17 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.figures.palette import PALETTE
-from app.figures.plot_images import image_trace
+from app.figures.plot_images import Picture, image_trace, picture_size
 
 TRUTH = "#ffffff"
 
 
-def detections_figure(view: np.ndarray, boxes: np.ndarray, labels: list[str], truth: np.ndarray | None = None,
+def detections_figure(view: Picture, boxes: np.ndarray, labels: list[str], truth: np.ndarray | None = None,
                       height: int = 480, colours: list[str] | None = None) -> go.Figure:
-    """(H, W, 3) picture; `boxes` (k, 4) x0, y0, x1, y1 in its pixels, each with its label;
+    """An (H, W, 3) picture (or one already encoded); `boxes` (k, 4) x0, y0, x1, y1 in its pixels, each with its label;
     `truth` (m, 4) drawn dashed in white. The layout is built in one piece (plotly validates
     each update on its own, which costs more than drawing)."""
-    rows, cols = view.shape[:2]
+    rows, cols = picture_size(view)
     colours = colours or [PALETTE[i % len(PALETTE)] for i in range(len(boxes))]
     shapes = [dict(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=colour, width=3))
               for (x0, y0, x1, y1), colour in zip(np.asarray(boxes, float), colours)]

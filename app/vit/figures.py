@@ -47,16 +47,18 @@ _EDGE = (0, 0, 0)
 
 def patch_grid_picture(view: np.ndarray, grid: tuple[int, int], marked: tuple[int, int] | None,
                        side: int = 448) -> np.ndarray:
-    """The picture enlarged to `side` px with the patch grid drawn and one patch marked."""
-    picture = np.clip(np.rint(resized_view(view, side, side)), 0, 255).astype(np.uint8)
+    """The picture enlarged to `side` px across (its height in proportion) with the patch grid
+    drawn and one patch marked."""
+    height = round(side * view.shape[0] / view.shape[1])
+    picture = np.clip(np.rint(resized_view(view, height, side)), 0, 255).astype(np.uint8)
     rows, cols = grid
     for r in range(1, rows):
-        picture[round(r * side / rows), :] = (picture[round(r * side / rows), :] * 0.5 + 127).astype(np.uint8)
+        picture[round(r * height / rows), :] = (picture[round(r * height / rows), :] * 0.5 + 127).astype(np.uint8)
     for c in range(1, cols):
         picture[:, round(c * side / cols)] = (picture[:, round(c * side / cols)] * 0.5 + 127).astype(np.uint8)
     if marked is not None:
         r, c = marked
-        _mark_patch(picture, (round(r * side / rows), round((r + 1) * side / rows)),
+        _mark_patch(picture, (round(r * height / rows), round((r + 1) * height / rows)),
                     (round(c * side / cols), round((c + 1) * side / cols)))
     return picture
 
@@ -65,7 +67,7 @@ def _mark_patch(picture: np.ndarray, rows: tuple[int, int], cols: tuple[int, int
     """A thick frame just outside the patch plus four arms pointing at it, in a size set by
     the picture, not by the patch: a 9 px patch of a 40 × 40 grid is as easy to find as a
     large one. The patch itself is left untouched, so one still sees what it holds."""
-    side = picture.shape[0]
+    side = min(picture.shape[:2])
     ring, arm = max(3, side // 110), max(12, side // 14)
     (top, bottom), (left, right) = rows, cols
     middle_row, middle_col = (top + bottom) // 2, (left + right) // 2
