@@ -89,7 +89,9 @@ def boxes_and_queries(capture, _view, picture, names, truth, trained, default_th
                    == capture.probabilities.shape[1] - 1).sum())
     said = (f"{int(shown.sum())} of {len(queries)} queries reach {threshold:.0%}; of the other {others}, {nothing} "
             "answer \"no object\" most likely." if trained else
-            "Untrained: the classes are hidden and no query is confident; the five likeliest queries' boxes are drawn.")
+            f"Untrained: the classes are hidden and the five likeliest queries' boxes are drawn; the most confident "
+            f"query gives its likeliest class {scores[0]:.1%} (all {capture.probabilities.shape[1]} answers alike "
+            f"would be {1 / capture.probabilities.shape[1]:.1%}).")
     if truth is not None and trained:
         said += (f" Dashed: the {len(truth[0])} true boxes; {found(boxes, classes[shown], truth[0], truth[1])} of them "
                  "are found (a shown box of their class with IoU ≥ 0.5).")
@@ -126,7 +128,7 @@ def encoder_attention(capture, view, picture, *_):
                        width="stretch", key="detr_encoder_map", config=chart_config())
     rows, cols = np.ogrid[: capture.grid[0], : capture.grid[1]]
     near = (np.abs(rows - row) <= 1) & (np.abs(cols - col) <= 1)
-    right.caption(f"Heads averaged. {float(values.numpy()[near].sum()):.0%} of its attention stays within one token of "
+    right.caption(f"Heads averaged. {float(values.numpy()[near].sum()):.1%} of its attention stays within one token of "
                   f"itself ({int(near.sum())} of the {values.numel()} tokens); its strongest: token "
                   f"{tuple(int(v) for v in np.unravel_index(int(values.argmax()), capture.grid))}.")
 

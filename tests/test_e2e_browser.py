@@ -254,7 +254,7 @@ def test_detr_shows_queries_the_encoder_and_the_matching(page):
     screenshot(page, "detr-tiny-queries")
     main.get_by_role("tab", name="Bipartite matching").click()
     wait_for_run(page)
-    expect(main.get_by_text("Total cost")).to_be_visible()
+    expect(main.get_by_text("letting each target in turn take its cheapest")).to_be_visible()
     screenshot(page, "detr-matching")
     main.get_by_role("tab", name="Encoder attention").click()
     wait_for_run(page)
