@@ -16,7 +16,7 @@ from app.swin.windows import swin_reach
 from app.transformer.image_walkthrough import ImageWalkthrough, walk_through
 from app.transformer.matched_depth import feature_norm, layer_at
 from app.vit.maps import mean_attention_distance
-from components.capture_cache import captured
+from components.capture_cache import captured, captured_in_background
 from components.cnn_capture import inspect_image
 from components.models import model_key
 from components.out_of_memory import stop_on_out_of_memory
@@ -26,16 +26,18 @@ from components.vit_capture import attention_of
 
 def walkthrough_of(loaded: pretrained.LoadedModel, source: tuple, size: int, rgb: np.ndarray | None,
                    layer: int, head: int) -> tuple[ImageWalkthrough, np.ndarray]:
-    """The walk-through of block `layer`, head `head`, and the picture the model saw."""
-    view = input_view(source, loaded.spec, size, rgb)
+    """The walk-through of block `layer`, head `head`, and the picture the model saw (made once,
+    with it); a walk that takes longer than a moment shows a progress bar."""
     key = ("walkthrough", source, *model_key(loaded), size, layer, head)
 
-    def compute() -> ImageWalkthrough:
+    def compute() -> tuple[ImageWalkthrough, np.ndarray]:
+        view = input_view(source, loaded.spec, size, rgb)
         return walk_through(loaded.model, normalize(view, at_input_size(loaded.spec.preprocessing, size)),
-                            layer, head)
+                            layer, head), view
 
+    captured_in_background(key, compute, f"Running {loaded.spec.title} to block {layer}")
     with st.spinner(f"Running {loaded.spec.title} to block {layer}…"), stop_on_out_of_memory(loaded.spec.title):
-        return captured(key, compute), view
+        return captured(key, compute)
 
 
 @dataclass(frozen=True)

@@ -2,19 +2,25 @@
 
 import numpy as np
 import streamlit as st
-import torch
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 import pretrained
-from app.detection.boxes import xyxy_to_cxcywh
 from app.detection.figures import cost_matrix_figure, detections_figure
 from app.detection.matching import hungarian_match, matching_costs
-from app.detection.reading import boxes_in_pixels, found, greedy_total, ranked_queries, share_inside
+from app.detection.reading import (
+    answering_no_object,
+    boxes_in_pixels,
+    found,
+    greedy_total,
+    ranked_queries,
+    share_inside,
+)
 from app.figures.overlays import map_overlay_figure
 from app.figures.plot_images import picture_size
 from app.segmentation.scenes import CLASSES
 from app.training.fashion_mnist import DatasetMissing
-from app.vit.figures import patch_at, patch_grid_picture
+from app.vit.figures import patch_grid_picture
+from components.clicked_cell import clicked_cell
 from components.detection_work import detection_scenes, detr_capture, tiny_capture, tiny_detr
 from components.figure_export import chart_config
 from components.image_picker import current_image
@@ -85,8 +91,7 @@ def boxes_and_queries(capture, _view, picture, names, truth, trained, default_th
     left.plotly_chart(detections_figure(picture, boxes, labels, None if truth is None else truth[0], height=460),
                       width="stretch", key="detr_boxes", config=chart_config())
     others = int((~shown).sum())
-    nothing = int((capture.probabilities[torch.as_tensor(queries[~shown])].argmax(dim=-1)
-                   == capture.probabilities.shape[1] - 1).sum())
+    nothing = answering_no_object(capture, queries[~shown])
     said = (f"{int(shown.sum())} of {len(queries)} queries reach {threshold:.0%}; of the other {others}, {nothing} "
             "answer \"no object\" most likely." if trained else
             f"Untrained: the classes are hidden and the five likeliest queries' boxes are drawn; the most confident "
@@ -113,9 +118,7 @@ def boxes_and_queries(capture, _view, picture, names, truth, trained, default_th
 
 def encoder_attention(capture, view, picture, *_):
     click_key = f"detr_click_{network}"
-    clicked = st.session_state.get(click_key)
-    row, col = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], capture.grid) if clicked
-                else (capture.grid[0] // 2, capture.grid[1] // 2))
+    row, col = clicked_cell(click_key, capture.grid)
     left, right = st.columns(2)
     with left:
         streamlit_image_coordinates(patch_grid_picture(view, capture.grid, (row, col), side=min(900, view.shape[1])),
@@ -142,11 +145,10 @@ def matching():
     scenes = detection_scenes("train")
     index = st.number_input("Training scene (step 0's batch)", 0, len(scenes) - 1, 0, key="detr_train_scene")
     capture = tiny_capture("train", index)
-    target_classes = scenes.classes[index]
-    targets = xyxy_to_cxcywh(torch.from_numpy(scenes.boxes[index]) / 64)
-    costs = matching_costs(capture.probabilities, capture.boxes, torch.from_numpy(target_classes), targets)
+    target_classes, targets = scenes.targets(index)
+    costs = matching_costs(capture.probabilities, capture.boxes, target_classes, targets)
     rows, cols = hungarian_match(costs)
-    names = [f"{GARMENTS[c]}" for c in target_classes]
+    names = [GARMENTS[int(c)] for c in target_classes]
     picture = scene_picture(scenes.images[index])
     left, right = st.columns(2)
     boxes = boxes_in_pixels(capture, rows, SCENE_SIDE, SCENE_SIDE)

@@ -20,7 +20,7 @@ from app.swin.figures import (
     windows_table,
 )
 from app.swin.windows import region_labels, shifted_window_mask, swin_reach, window_partition
-from app.vit.figures import patch_at
+from components.clicked_cell import clicked_cell
 from components.figure_export import PICTURE_TOOLBAR, chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
@@ -137,10 +137,9 @@ with tabs[5]:
     if tabs[5].open:
         capture = swin_capture(loaded, source, native_view)
         click_key = f"swin_click_{spec.name}_{stage_number}"
-        clicked = st.session_state.get(click_key)
         # The picture shows the padded map (padding grey); a click on the padding picks the nearest token.
-        token = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], native_geometry.padded)
-                 if clicked else (native_geometry.grid[0] - 2, 1))  # in the bottom-left window's mixed corner
+        # Before a click: in the bottom-left window's mixed corner.
+        token = clicked_cell(click_key, native_geometry.padded, (native_geometry.grid[0] - 2, 1))
         token = (min(token[0], native_geometry.grid[0] - 1), min(token[1], native_geometry.grid[1] - 1))
         picture_col, maps_col = st.columns([2, 3])
         with picture_col:

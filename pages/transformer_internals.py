@@ -9,7 +9,8 @@ from app.transformer.figures import grid_picture, matrix_picture, matrix_rows
 from app.transformer.matched_depth import DEPTHS, concentration, region_overlap, where
 from app.transformer.patch_features import cosine_similarity_to, feature_picture
 from app.transformer.sentence import sentence_attention
-from app.vit.figures import patch_at, patch_grid_picture
+from app.vit.figures import patch_grid_picture
+from components.clicked_cell import clicked_cell
 from components.drawn_figures import drawn
 from components.figure_export import chart_config
 from components.image_picker import current_image
@@ -25,13 +26,6 @@ st.caption("How self-attention computes, one step at a time; a CNN and three tra
            "depth; what DINO's features hold without labels.")
 
 image = current_image()
-
-
-def clicked_patch(key: str, grid: tuple[int, int]) -> tuple[int, int]:
-    """The patch last clicked on the picture keyed `key` (the centre before any click)."""
-    clicked = st.session_state.get(key)
-    return (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], grid) if clicked
-            else (grid[0] // 2, grid[1] // 2))
 
 
 def sentence_steps():
@@ -99,7 +93,7 @@ def image_steps():
     walk, view = walkthrough_of(loaded, source, size, rgb, layer, head)
     steps = walk.steps
     click_key = f"steps_click_{spec.name}_{size}"
-    row, col = clicked_patch(click_key, walk.grid)
+    row, col = clicked_cell(click_key, walk.grid)
     follow_cls = walk.prefix_tokens > 0 and st.toggle("Follow the CLS token instead of the clicked patch",
                                                      key="steps_follow_cls")
     token = 0 if follow_cls else walk.token_of_patch(row, col)
@@ -215,8 +209,10 @@ def four_families():
                  icon=":material/warning:")
     for column, family_map, figure in zip(st.columns(4), maps, figures):
         with column:
-            st.markdown(f"**{family_map.family}: {family_map.title}**"
-                        + ("" if family_map.trained else " :red[**untrained**]"))
+            # "DINO ViT-S/16" names its family already; a shorter heading keeps the four maps level.
+            named = (family_map.title if family_map.title.startswith(family_map.family)
+                     else f"{family_map.family}: {family_map.title}")
+            st.markdown(f"**{named}**" + ("" if family_map.trained else " :red[**untrained**]"))
             st.plotly_chart(figure, width="stretch", key=f"families_{family_map.family}", config=chart_config())
             st.caption(f"{family_map.what}; {family_map.reach}.")
     st.markdown(summary)
@@ -235,15 +231,20 @@ def dino_features():
     features = capture.features[capture.prefix_tokens:].numpy()
     masked = st.toggle("Foreground only (DINOv2's two steps: threshold the first component, then a PCA of the "
                        "foreground)", True, key="pca_masked")
-    picture = feature_picture(features, capture.grid, masked)
+    def pca_picture():
+        pca = feature_picture(features, capture.grid, masked)
+        return pca, grid_picture(pca.colours)
+
+    # Two PCAs and a picture: drawn once per server for this input, model and choice.
+    picture, colours = drawn(("transformer", "pca", source, *model_key(loaded), size, masked), pca_picture)
     click_key = f"pca_click_{spec.name}_{size}"
-    row, col = clicked_patch(click_key, capture.grid)
+    row, col = clicked_cell(click_key, capture.grid)
     left, middle, right = st.columns(3)
     with left:
         streamlit_image_coordinates(patch_grid_picture(view, capture.grid, (row, col)), key=click_key,
                                     width="stretch", cursor="crosshair")
         st.caption(f"Click a patch: patch ({row}, {col}) is framed.")
-    middle.image(grid_picture(picture.colours), width="stretch")
+    middle.image(colours, width="stretch")
     explained = ", ".join(f"{share:.0%}" for share in picture.shown.explained)
     count, patches = int(picture.mask.sum()), picture.mask.size
     middle.caption(f"The last block's patch features, {features.shape[1]} numbers each, on their first three principal "

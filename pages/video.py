@@ -33,8 +33,9 @@ from app.video.samples import CLIP_SAMPLES
 from app.video.slowfast_sampling import channel_width, relative_cost, sampling, timeline_figure
 from app.video.space_time import kinetics_accuracy
 from app.video.two_stream_input import frame_differences, grey_frames, motion_picture, raft_flow
-from app.vit.figures import patch_at, patch_grid_picture
+from app.vit.figures import patch_grid_picture
 from components.capture_cache import captured, captured_in_background
+from components.clicked_cell import clicked_cell
 from components.clip_picker import clip_picker
 from components.drawn_figures import drawn
 from components.figure_export import PICTURE_TOOLBAR, chart_config
@@ -101,9 +102,7 @@ def schemes_view(clip):
     grid = (TIMESFORMER_VIEW.input_size // PATCH,) * 2
     left, right = st.columns([2, 3])
     t = right.slider("Query frame", 1, len(frames), len(frames) // 2, key="video_query_frame") - 1
-    clicked = st.session_state.get("video_query_click")
-    row, col = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], grid) if clicked
-                else (grid[0] // 2, grid[1] // 2))
+    row, col = clicked_cell("video_query_click", grid)
     with left:
         streamlit_image_coordinates(patch_grid_picture(frames[t], grid, (row, col), side=336),
                                     key="video_query_click", width="stretch", cursor="crosshair")

@@ -9,8 +9,9 @@ from app.cnn.figures import mosaic_figure
 from app.figures.overlays import map_overlay_figure
 from app.figures.prediction_chart import top_k_bar_chart
 from app.predictions import top_k
-from app.vit.figures import attention_distance_figure, head_maps_mosaic, patch_at, patch_grid_picture
+from app.vit.figures import attention_distance_figure, head_maps_mosaic, patch_grid_picture
 from app.vit.maps import attention_rollout, mass_threshold_mask, mean_attention_distance
+from components.clicked_cell import clicked_cell
 from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import lazy_tabs
@@ -93,9 +94,7 @@ with tabs[2]:
         click_col, maps_col = st.columns([2, 3])
         layer = click_col.slider("Layer", 1, last, last, key="click_layer")
         click_key = f"click_{spec.name}_{size}"
-        clicked = st.session_state.get(click_key)
-        row, col = (patch_at(clicked["x"], clicked["y"], clicked["width"], clicked["height"], capture.grid)
-                    if clicked else (capture.grid[0] // 2, capture.grid[1] // 2))
+        row, col = clicked_cell(click_key, capture.grid)
         with click_col:
             streamlit_image_coordinates(patch_grid_picture(view, capture.grid, (row, col)), key=click_key, width="stretch",
                                         cursor="crosshair")

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from app.detection.average_precision import mean_average_precision
-from app.detection.boxes import xyxy_to_cxcywh
 from app.detection.detr_loss import set_loss
 from app.detection.predict import detections, scene_input
 from app.detection.scenes import TEST_SCENES, TEST_SEED, TRAINING_BATCH, make_detection_scenes
@@ -33,12 +32,6 @@ from pretrained.shipped_files import write_shipped
 
 STEPS, LEARNING_RATE, WEIGHT_DECAY, CLIP, SEED, WARMUP = 4_000, 4e-4, 1e-4, 0.1, 0, 500
 BATCH = TRAINING_BATCH
-
-
-def targets(scenes, side: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    classes = [torch.from_numpy(c) for c in scenes.classes]
-    boxes = [xyxy_to_cxcywh(torch.from_numpy(b) / side) for b in scenes.boxes]
-    return classes, boxes
 
 
 @torch.inference_mode()
@@ -65,7 +58,7 @@ def main(steps: int) -> None:
     model.train()
     for step in range(steps):
         scenes = make_detection_scenes(images, labels, BATCH, seed=SEED * 1_000_003 + step)
-        classes, boxes = targets(scenes, settings.side)
+        classes, boxes = zip(*(scenes.targets(i) for i in range(len(scenes))))
         output = model(scene_input(scenes.images))
         loss = sum(set_loss(logits, predicted, classes, boxes)
                    for logits, predicted in zip(output.logits, output.boxes))

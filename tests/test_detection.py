@@ -171,7 +171,14 @@ def test_the_published_checkpoint_s_names_are_renamed_to_the_built_model_s():
 
 def test_what_the_view_says_is_counted_by_hand():
     from app.detection.capture import DetrCapture
-    from app.detection.reading import boxes_in_pixels, found, greedy_total, ranked_queries, share_inside
+    from app.detection.reading import (
+        answering_no_object,
+        boxes_in_pixels,
+        found,
+        greedy_total,
+        ranked_queries,
+        share_inside,
+    )
 
     probabilities = torch.tensor([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1], [0.05, 0.05, 0.9]])
     capture = DetrCapture(probabilities, torch.tensor([[0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.5, 0.5],
@@ -179,6 +186,7 @@ def test_what_the_view_says_is_counted_by_hand():
                           torch.zeros(1, 4, 4), torch.zeros(1, 3, 4), (2, 2))
     queries, classes, scores = ranked_queries(capture)
     assert list(queries) == [1, 0, 2] and list(classes) == [0, 1, 0] and scores[0] == pytest.approx(0.6)
+    assert answering_no_object(capture, np.array([0, 2])) == 2 and answering_no_object(capture, np.array([1])) == 0
     np.testing.assert_allclose(boxes_in_pixels(capture, np.array([1]), 100, 200), [[0, 0, 100, 50]])
     values = np.array([[1.0, 2.0], [3.0, 4.0]])
     assert share_inside(values, np.array([0, 0, 100, 50]), 100, 200) == (0.1, 0.25)  # only cell (0, 0)'s centre

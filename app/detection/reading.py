@@ -17,6 +17,12 @@ def ranked_queries(capture: DetrCapture) -> tuple[np.ndarray, np.ndarray, np.nda
     return order.numpy(), classes[order].numpy(), scores[order].numpy()
 
 
+def answering_no_object(capture: DetrCapture, queries: np.ndarray) -> int:
+    """How many of `queries` give "no object" (the last class) their highest probability."""
+    chosen = capture.probabilities[torch.as_tensor(queries, dtype=torch.long)]
+    return int((chosen.argmax(dim=-1) == capture.probabilities.shape[1] - 1).sum())
+
+
 def boxes_in_pixels(capture: DetrCapture, queries: np.ndarray, height: int, width: int) -> np.ndarray:
     """(k, 4) x0, y0, x1, y1 of the queries' boxes on a height × width picture."""
     scale = torch.tensor([width, height, width, height], dtype=torch.float32)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from app.detection.boxes import box_iou
+from app.detection.boxes import box_iou, xyxy_to_cxcywh
 from app.segmentation.scenes import GARMENT, SILHOUETTE
 
 MAX_OVERLAP = 0.2
@@ -30,6 +30,12 @@ class DetectionScenes:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def targets(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scene `index`'s classes (k,) and boxes (k, 4) as DETR reads them: cx, cy, w, h as
+        fractions of the side."""
+        boxes = torch.from_numpy(self.boxes[index]) / self.images.shape[-1]
+        return torch.from_numpy(self.classes[index]), xyxy_to_cxcywh(boxes)
 
 
 def silhouette_box(garment: np.ndarray) -> tuple[int, int, int, int]:
