@@ -32,8 +32,11 @@ def bind(value_key: str, widget_keys: Sequence[str], default, valid: Sequence | 
     choices = [key for key in changed if key not in set_by_server] or list(changed)
     value = changed[choices[-1]] if choices else st.session_state.get(value_key, default)
     if valid is not None and value not in valid:
+        # Shown as the default here; a choice only another page offers (Feature maps' MLP-Mixer,
+        # which Attributions does not list) stays remembered for that page.
         value = default
-    st.session_state[value_key] = value
+    else:
+        st.session_state[value_key] = value
     # A widget with the same key on another page is a new widget that starts from its own
     # default unless it is written; so is a widget of this page after a visit to another one
     # (its key may still hold the value, restored from the workspace, while the browser shows
@@ -61,9 +64,14 @@ def on_change(value_key: str, source_key: str):
     """A callback that notes the widget's new value for the next `bind`."""
 
     def note() -> None:
-        st.session_state.setdefault(_changed_key(value_key), {})[source_key] = st.session_state[source_key]
+        note_choice(value_key, source_key, st.session_state[source_key])
 
     return note
+
+
+def note_choice(value_key: str, source_key: str, value) -> None:
+    """Take `value` at the next `bind` as if the student had set widget `source_key` to it."""
+    st.session_state.setdefault(_changed_key(value_key), {})[source_key] = value
 
 
 _LAST_PAGE = "_page_of_last_run"

@@ -23,7 +23,9 @@ def choose_input(loaded: pretrained.LoadedModel, image: DecodedImage,
         return _fashion_mnist_input(spec, image, interactive)
     size = spec.preprocessing.input_size
     if interactive:
-        sizes = DINO_SIZES if spec.family == "dino" else (size,)
+        patch = loaded.model.patch_embed.patch_size[0]
+        # DINO's sizes, to whole patches: DINOv2's 14 px patches make 322 of 320.
+        sizes = tuple(round(s / patch) * patch for s in DINO_SIZES) if spec.family == "dino" else (size,)
         if len(sizes) > 1:
             size = st.select_slider("Input size (px)", sizes, value=size, key=f"size_{spec.name}",
                                     help="DINO's position embeddings are resampled for larger inputs.")

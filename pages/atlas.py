@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import pretrained
 from app.atlas.catalog import ARCHITECTURES, BY_KEY
 from app.atlas.figures import atlas_rows, cost_figure
 from app.atlas.words import cheaper_and_better
@@ -88,7 +89,9 @@ def open_clicked():
         return
     arch = BY_KEY[points[0]["customdata"][0]]
     if arch.registry is None:
-        st.info(f"{arch.title} is not on the feature-map page: it shows the registry's eleven CNNs.")
+        shown = len(pretrained.list_specs("cnn"))
+        st.info(f"{arch.title} is not on the feature-map page: it shows the registry's {shown} CNNs, MLP-Mixer "
+                "and CvT.")
         return
     st.session_state["chosen_cnn"] = arch.registry
     st.switch_page("pages/feature_maps.py")

@@ -11,6 +11,7 @@ from app.cnn.figures import (
     vector_figure,
 )
 from app.cnn.layer_stats import channel_order, layer_stats, strongest_unit
+from app.cnn.words import mixer_reading, stages_reading
 from app.figures.colormaps import COLORMAPS
 from app.figures.mosaic import channel_mosaic
 from app.figures.overlays import map_overlay_figure
@@ -28,8 +29,13 @@ st.title("Feature maps")
 st.caption("One forward pass captures every listed layer; every control below only redraws.")
 
 image = current_image()
-loaded = model_picker(("cnn",), default="efficientnet_lite0")
+# MLP-Mixer and CvT are here for their maps; the choice is Attributions' too, where they are not listed.
+loaded = model_picker(("cnn", "mlp", "hybrid"), default="efficientnet_lite0", value_key="chosen_cnn")
 inspection = inspect_image(loaded, image)
+if loaded.spec.family == "mlp":
+    st.info(mixer_reading(inspection.layers))
+elif loaded.spec.family == "hybrid":
+    st.info(stages_reading(inspection.layers))
 info = layer_picker(inspection.layers, loaded.spec.name)
 activation = inspection.capture.activations[info.name]
 stats = layer_stats(activation)
@@ -88,8 +94,9 @@ with tabs[1]:
                 None if rf.is_global else rf.box(row, col), "receptive field of the strongest unit",
                 title=f"{info.name}, channel {channel}", value_label="activation",
             ), width="stretch", key="overlay", config=chart_config())
-            left.caption(f"Channel {strongest} has the largest mean. The dashed square is what the strongest "
-                         f"unit of this map can see.")
+            seen = ("Every unit of this map sees the whole image, so no square is drawn." if rf.is_global
+                    else "The dashed square is what the strongest unit of this map can see.")
+            left.caption(f"Channel {strongest} has the largest mean. {seen}")
         else:
             st.plotly_chart(vector_figure(activation), width="stretch", key="vector_one", config=chart_config())
 with tabs[2]:

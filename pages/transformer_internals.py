@@ -8,6 +8,7 @@ from app.figures.overlays import map_overlay_figure
 from app.transformer.figures import grid_picture, matrix_picture, matrix_rows
 from app.transformer.matched_depth import DEPTHS, concentration, region_overlap, where
 from app.transformer.patch_features import cosine_similarity_to, feature_picture
+from app.transformer.registers import OUTLIER_FACTOR, token_norms
 from app.transformer.sentence import sentence_attention
 from app.vit.figures import patch_grid_picture
 from components.clicked_cell import clicked_cell
@@ -15,7 +16,7 @@ from components.drawn_figures import drawn
 from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import draw_open, lazy_tabs
-from components.model_picker import model_picker
+from components.model_picker import choose_next, model_picker
 from components.models import loaded_model, model_key
 from components.transformer_input import choose_input
 from components.transformer_work import attention_map, cnn_map, swin_map, walkthrough_of
@@ -222,9 +223,10 @@ def four_families():
 def dino_features():
     loaded = model_picker(("vit", "dino"), default="tiny_vit_fmnist")
     spec = loaded.spec
+    register_toggle(loaded)
     if spec.family != "dino":
         st.info(f"{spec.title} was trained with labels, not self-supervised as DINO: its features show what a "
-                "classifier learned. DINO's own features need its downloaded weights (DINO ViT-S/16 or B/16).")
+                "classifier learned. DINO's own features need their downloaded weights (DINO or DINOv2).")
     source, size, rgb = choose_input(loaded, image)
     viewed = attention_of(loaded, source, size, rgb)
     capture, view = viewed.capture, viewed.view
@@ -263,6 +265,45 @@ def dino_features():
     right.caption(f"Cosine similarity to patch ({row}, {col}). Its ten closest patches: mean similarity "
                   f"{similarity.reshape(-1)[order].mean():.2f}"
                   + (f", {inside} of them in the foreground." if masked else "."))
+    register_view(capture, view)
+
+
+def register_toggle(loaded):
+    """DINOv2 with and without registers are two networks: the toggle swaps one for its twin."""
+    spec = loaded.spec
+    st.session_state["pca_registers"] = loaded.model.num_reg_tokens > 0  # follows the picker
+    st.toggle("Register tokens", key="pca_registers", disabled=spec.register_twin is None,
+              on_change=lambda: choose_next(("vit", "dino"), spec.register_twin),
+              help="Switch between DINOv2 and the same network retrained with four register tokens."
+              if spec.register_twin else f"{spec.title} has no twin with register tokens; DINOv2 ViT-S/14 has.")
+
+
+def register_view(capture, view):
+    norms = token_norms(capture)
+    st.markdown("**Register tokens and high-norm patches**")
+    left, right = st.columns(2)
+    left.plotly_chart(map_overlay_figure(view, norms.patches, 0.7, "Viridis", height=380, value_label="norm",
+                                         title="Norm of each patch token after the last block"),
+                      width="stretch", key="pca_norms", config=chart_config())
+    right.plotly_chart(map_overlay_figure(view, capture.patch_attention(capture.layers - 1).float().mean(0).numpy(),
+                                          0.7, "Viridis", height=380, value_label="attention",
+                                          title="The CLS token's attention, last block, mean of heads"),
+                       width="stretch", key="pca_cls_attention", config=chart_config())
+    largest, (row, col) = norms.largest
+    count = int(norms.outliers.sum())
+    prefix = ", ".join(f"{name} {value:.3g}" for name, value in norms.prefix)
+    words = (f"Median patch norm {norms.median:.1f}; the largest, {largest:.1f} at patch ({row}, {col}), is "
+             f"{largest / norms.median:.1f}× the median; {count} of {norms.patches.size} patches are above "
+             f"{OUTLIER_FACTOR:g}× the median. Tokens before the patches: {prefix}.")
+    if norms.cls_to_registers is not None and norms.registers:
+        words += (f" The CLS token gives {norms.cls_to_registers:.0%} of its last-block attention to the "
+                  f"{norms.registers} registers")
+        words += f" and {norms.cls_to_outliers:.0%} to the high-norm patches." if count else "."
+    elif norms.cls_to_outliers is not None and count:
+        words += f" The CLS token gives {norms.cls_to_outliers:.0%} of its last-block attention to them."
+    st.caption(words + " Darcet et al. (2024) report a few background patches with norms far above the rest in "
+                       "large ViTs trained without registers (DINOv2 among them; not the original DINO), and "
+                       "that adding register tokens removes them.")
 
 
 tabs = lazy_tabs(["Self-attention, step by step", "Four families at one depth", "DINO's features"], "inside_tab",

@@ -65,3 +65,11 @@ def detr_published_keys(state_dict: StateDict, model: torch.nn.Module) -> StateD
             key = pattern.sub(replacement, key)
         converted[key] = tensor
     return converted
+
+
+def fill_batch_norm_counters(state_dict: StateDict, model: torch.nn.Module) -> StateDict:
+    """Adds the batch norms' `num_batches_tracked` counters a checkpoint may leave out (they
+    only count training steps; evaluation never reads them), so the load can stay strict."""
+    missing = {key: torch.tensor(0) for key in model.state_dict()
+               if key.endswith("num_batches_tracked") and key not in state_dict}
+    return {**state_dict, **missing}

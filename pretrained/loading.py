@@ -45,6 +45,11 @@ class LoadedModel:
     device: torch.device
 
 
+# A transformers architecture's configuration and network classes.
+_TRANSFORMERS_CLASSES = {"detr": ("DetrConfig", "DetrForObjectDetection"),
+                         "cvt": ("CvtConfig", "CvtForImageClassification")}
+
+
 def build_model(spec: ModelSpec) -> torch.nn.Module:
     """The architecture with random weights, exactly as the checkpoint expects it. The random
     weights are seeded, so an untrained model is the same in every process (a notebook draws
@@ -55,10 +60,11 @@ def build_model(spec: ModelSpec) -> torch.nn.Module:
             import torchvision
 
             return torchvision.models.get_model(spec.architecture, weights=None, **spec.build_kwargs)
-        if spec.framework == "transformers":  # DETR: its configuration, its timm backbone without weights
-            from transformers import DetrConfig, DetrForObjectDetection
+        if spec.framework == "transformers":  # its configuration; DETR's timm backbone without weights
+            import transformers
 
-            return DetrForObjectDetection(DetrConfig(**spec.build_kwargs))
+            config, network = _TRANSFORMERS_CLASSES[spec.architecture]
+            return getattr(transformers, network)(getattr(transformers, config)(**spec.build_kwargs))
         import timm
 
         return timm.create_model(spec.architecture, pretrained=False, **spec.build_kwargs)

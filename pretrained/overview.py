@@ -20,7 +20,7 @@ class ZooRow:
         return {
             "Model": self.spec.title,
             "Weights": self.status.value,
-            "Family": self.spec.family.upper() if self.spec.family == "cnn" else self.spec.family,
+            "Family": self.spec.family.upper() if self.spec.family in ("cnn", "mlp") else self.spec.family,
             "Parameters (M)": round(self.spec.num_params / 1e6, 1),
             "Size (MB)": weights.size_mb if weights else None,
             "About": self.spec.summary,

@@ -9,7 +9,7 @@ from typing import Literal
 
 import torch
 
-Family = Literal["cnn", "vit", "dino", "swin", "segmentation", "video", "flow", "detection"]
+Family = Literal["cnn", "mlp", "hybrid", "vit", "dino", "swin", "segmentation", "video", "flow", "detection"]
 Framework = Literal["torchvision", "timm", "transformers"]
 StateDict = dict[str, torch.Tensor]
 # Turns a checkpoint's state dict into the one the built architecture expects.
@@ -81,6 +81,9 @@ class ModelSpec:
     summary: str = ""
     # The module whose output Grad-CAM explains: the last convolutional stage.
     cam_layer: str | None = None
+    # The registry name of the same network trained with register tokens, or without them
+    # (Darcet et al. 2024): the DINO page's register toggle switches between the two.
+    register_twin: str | None = None
 
     @property
     def has_classifier(self) -> bool:

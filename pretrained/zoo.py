@@ -19,6 +19,7 @@ from pretrained.converters import (
     densenet_legacy_keys,
     detr_published_keys,
     drop_googlenet_aux_heads,
+    fill_batch_norm_counters,
     remap_keys_by_order,
 )
 from pretrained.registry import register_model
@@ -86,10 +87,12 @@ def _timm_model(
     labels: str | None = None,
     preprocessing: Preprocessing | None = None,
     build_kwargs: dict[str, object] | None = None,
+    input_size: int | None = None,
+    register_twin: str | None = None,
 ) -> ModelSpec:
     """A timm architecture; preprocessing and labels from its pretrained config unless given."""
     cfg = timm.models.get_pretrained_cfg(tag)
-    size = cfg.input_size[-1]
+    size = input_size or cfg.input_size[-1]
     if weights is None:
         weights = WeightsFile(
             filename=f"{tag}.safetensors",
@@ -120,6 +123,7 @@ def _timm_model(
             summary=summary,
             cam_layer=cam_layer,
             build_kwargs=build_kwargs or {},
+            register_twin=register_twin,
         )
     )
 
@@ -137,6 +141,7 @@ def _blocks(prefix: str, count: int) -> tuple[str, ...]:
 # The tiny models' input: 28×28 grey, normalised by Fashion-MNIST's training-set mean and std
 # (their recipes, recipes/tiny_training.py, train with the same).
 FASHION_MNIST_PREPROCESSING = Preprocessing(input_size=28, resize_size=28, mean=(0.2860,), std=(0.3530,))
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # transformers' image processors'
 _RESNET_LAYERS = ("relu", "maxpool", *_blocks("layer1", 3), *_blocks("layer2", 4), *_blocks("layer3", 6),
                   *_blocks("layer4", 3), "avgpool")
 
@@ -235,6 +240,38 @@ _timm_model(
             "at one resolution throughout.",
 )
 _timm_model(
+    "mixer_b16", "MLP-Mixer B/16", "mlp", "mixer_b16_224.goog_in21k_ft_in1k",
+    num_params=59_880_472,
+    # The 16×16 patches' embedding, then each block after its token-mixing MLP (the first one:
+    # where every token comes to see the whole image) and after its channel-mixing MLP, the
+    # final norm and the mean over tokens. Its 196 tokens are read as a 14×14 map.
+    layers=("stem.proj", "blocks.0.add", "blocks.0.add_1", *(f"blocks.{i}.add_1" for i in (2, 5, 8, 11)),
+            "norm", "mean"),
+    summary="Tolstikhin et al. 2021: no convolutions after the patches and no attention; MLPs mix "
+            "the tokens, then the channels.",
+)
+# CvT (Wu et al. 2021) as transformers builds it: its default configuration is CvT-13. The
+# published checkpoint (pytorch_model.bin, read with weights_only) is the authors' ImageNet-1k
+# model converted by Hugging Face; its image processor resizes the shorter side to 224 / 0.875
+# and centre-crops 224, bicubic.
+register_model(ModelSpec(
+    name="cvt_13", title="CvT-13", family="hybrid", framework="transformers", architecture="cvt",
+    preprocessing=Preprocessing(input_size=224, resize_size=256, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                                interpolation="bicubic"),
+    num_params=19_997_480,
+    # Each stage's output map (after its convolutional token embedding and its transformer blocks),
+    # then the final norm of the CLS token the classifier reads.
+    layers=("cvt.encoder.stages.0", "cvt.encoder.stages.1", "cvt.encoder.stages.2", "layernorm"),
+    weights=WeightsFile(filename="cvt-13.bin",
+                        url="https://huggingface.co/microsoft/cvt-13/resolve/main/pytorch_model.bin",
+                        hf_repo="microsoft/cvt-13", hf_filename="pytorch_model.bin", size_mb=76.4,
+                        convert=fill_batch_norm_counters,
+                        source_note="Hugging Face microsoft/cvt-13 (transformers' CvT)"),
+    build_kwargs={"num_labels": 1000},
+    summary="Wu et al. 2021: convolutions make the tokens and their q, k, v; attention stays global, "
+            "in three stages of falling resolution.",
+))
+_timm_model(
     "vit_b16", "ViT-B/16", "vit", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
     num_params=86_567_656,
     layers=_blocks("blocks", 12),
@@ -257,6 +294,26 @@ _timm_model(
     num_params=85_798_656,
     layers=_blocks("blocks", 12),
     summary="Caron et al. 2021: the base-size self-supervised ViT.",
+)
+# DINOv2 was trained at 518 px; shown from 224 px like DINO, with its position embedding resampled
+# to the input's grid (timm's dynamic_img_size; the checkpoint's own 37×37 embedding loads as is).
+_timm_model(
+    "dinov2_vit_s14", "DINOv2 ViT-S/14", "dino", "vit_small_patch14_dinov2.lvd142m",
+    num_params=22_056_192,
+    layers=_blocks("blocks", 12),
+    summary="Oquab et al. 2023: DINO's successor, self-supervised on 142 M curated images; 14×14 patches.",
+    input_size=224,
+    build_kwargs={"dynamic_img_size": True},
+    register_twin="dinov2_vit_s14_reg",
+)
+_timm_model(
+    "dinov2_vit_s14_reg", "DINOv2 ViT-S/14 with registers", "dino", "vit_small_patch14_reg4_dinov2.lvd142m",
+    num_params=22_057_344,
+    layers=_blocks("blocks", 12),
+    summary="Darcet et al. 2024: DINOv2 retrained with four register tokens beside the CLS token.",
+    input_size=224,
+    build_kwargs={"dynamic_img_size": True},
+    register_twin="dinov2_vit_s14",
 )
 _timm_model(
     "swin_t", "Swin-T", "swin", "swin_tiny_patch4_window7_224.ms_in1k",
@@ -413,7 +470,6 @@ register_model(ModelSpec(
     labels=None, summary="Teed & Deng 2020: optical flow between two frames, for a two-stream network's motion "
                          "input.",
 ))
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # DETR's image processor's
 # DETR (Carion et al. 2020) as transformers builds it, with the timm ResNet-50 backbone; the
 # weights are the authors', converted by Hugging Face. Its image processor's resize: shorter side
 # to 800, longer at most 1,333, no crop.

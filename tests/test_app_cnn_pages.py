@@ -101,6 +101,38 @@ def test_the_chosen_model_follows_the_student_to_the_next_page(app):
     assert "at layer4, upsampled" in " ".join(c.value for c in app.caption)
 
 
+def test_mlp_mixer_shows_its_tokens_as_maps_and_stays_chosen_past_attributions(app):
+    app.switch_page("pages/feature_maps.py").run()
+    app.selectbox(key="chosen_cnn_widget").set_value("mixer_b16").run()
+    assert not app.exception
+    assert "UNTRAINED WEIGHTS" in app.error[0].value  # offline: no Mixer weights here
+    reading = app.info[0].value
+    assert "its 196 tokens (one per 16×16 px patch)" in reading and "768 features reads as a 14×14 map" in reading
+    assert "From blocks.0.add on" in reading
+    app.selectbox(key="layer_mixer_b16_select").set_value("blocks.5.add_1").run()
+    assert "768 × 14 × 14" in [m.value for m in app.metric]
+    assert "whole image" in [m.value for m in app.metric]
+    shown = " ".join(c.value for c in open_tab(app, "fm_tab", "One channel").caption)
+    assert "Every unit of this map sees the whole image" in shown
+    app.switch_page("pages/attributions.py").run()  # which lists only CNNs: its default is shown
+    assert not app.exception
+    assert app.selectbox(key="chosen_cnn_widget").value == "efficientnet_lite0"
+    app.switch_page("pages/feature_maps.py").run()
+    assert app.selectbox(key="chosen_cnn_widget").value == "mixer_b16"
+
+
+def test_cvt_shows_its_stage_maps_and_their_reach(app):
+    app.switch_page("pages/feature_maps.py").run()
+    app.selectbox(key="chosen_cnn_widget").set_value("cvt_13").run()
+    assert not app.exception
+    reading = app.info[0].value
+    assert "between its 3 stages (56×56, 28×28, 14×14)" in reading and "every unit of every stage sees" in reading
+    app.selectbox(key="layer_cvt_13_select").set_value("cvt.encoder.stages.1").run()
+    assert "192 × 28 × 28" in [m.value for m in app.metric]
+    assert "64 filters of the first convolution (7×7 px" in " ".join(
+        c.value for c in open_tab(app, "fm_tab", "First-layer filters").caption)
+
+
 def test_out_of_memory_gives_a_message_and_the_session_keeps_working(app, monkeypatch):
     import app.cnn.capture as capture_module
     import components.cnn_capture as cnn_capture

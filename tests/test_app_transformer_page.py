@@ -122,3 +122,27 @@ def test_dino_features_are_scikit_learn_s_pca_and_cosine_similarity(app):
     explained = PCA(n_components=3).fit(features).explained_variance_ratio_
     assert ", ".join(f"{share:.0%}" for share in explained) in next(
         c.value for c in app.caption if "principal components" in c.value)
+
+
+def test_the_register_toggle_swaps_dinov2_for_its_twin_and_states_the_token_norms(app):
+    open_tab(app, "inside_tab", "DINO's features")
+    assert app.toggle(key="pca_registers").disabled  # the tiny ViT has no twin with registers
+    app.selectbox(key="chosen_vit_dino_widget").set_value("dinov2_vit_s14").run()
+    assert not app.exception and app.toggle(key="pca_registers").value is False
+    caption = app.caption[-1].value
+    assert "Tokens before the patches: CLS " in caption and "register" not in caption.split("Darcet")[0]
+    app.toggle(key="pca_registers").set_value(True).run()
+    assert not app.exception
+    assert app.selectbox(key="chosen_vit_dino_widget").value == "dinov2_vit_s14_reg"
+    assert app.toggle(key="pca_registers").value is True
+    caption = app.caption[-1].value
+    assert all(f"register {i} " in caption for i in range(1, 5))
+    # The norms drawn are the capture's, patch by patch (16×16 patches of 14 px at 224 px).
+    shown = figure_array(chart_spec(app, "pca_norms")["data"][-1]["z"])
+    assert shown.shape == (16, 16)
+    median = float(re.search(r"Median patch norm ([\d.]+)", caption).group(1))
+    assert median == pytest.approx(float(np.median(shown)), abs=0.06)
+    count = int(re.search(r"(\d+) of 256 patches are above 2× the median", caption).group(1))
+    assert count == int((shown > 2 * np.median(shown)).sum())
+    app.toggle(key="pca_registers").set_value(False).run()
+    assert app.selectbox(key="chosen_vit_dino_widget").value == "dinov2_vit_s14"

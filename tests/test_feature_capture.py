@@ -11,6 +11,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 import pretrained
 from app.cnn.capture import FeatureExtractor, capture_activations
 from app.cnn.layer_stats import channel_order, layer_stats
+from app.cnn.receptive_field import measured_receptive_fields
 from app.figures.colormaps import apply_colormap
 from app.figures.mosaic import channel_mosaic
 from tests.positive_weights import all_positive
@@ -91,7 +92,7 @@ def test_receptive_fields_equal_a_brute_force_gradient(model_name, layers, pixel
     extractor = FeatureExtractor(model, layers, spec.framework, 224, with_logits=False)
     for layer in layers:
         image = torch.full((1, 3, 320, 320), pixel, requires_grad=True)
-        output = extractor.graph_module(image)[layer]
+        output = extractor.outputs(image)[layer]
         row, col = output.shape[2] // 2, output.shape[3] // 2
         output[0, :, row, col].sum().backward()  # all channels: concat branches differ
         seen = image.grad[0].abs().sum(dim=0) > 0  # (320, 320)
@@ -108,6 +109,71 @@ def test_global_layers_see_the_whole_image():
     assert extractor.layer("avgpool").receptive_field.is_global
     # ConvNeXt's per-position linear layers must not make a stage global.
     assert extractor.layer("features.1").receptive_field.size == 4 + 3 * 6 * 4
+
+
+@pytest.fixture(scope="module")
+def mixer():
+    torch.manual_seed(0)
+    spec = pretrained.get_spec("mixer_b16")
+    model = pretrained.build_model(spec).eval().requires_grad_(False)
+    return spec, model, extractor_for(spec, model)
+
+
+def test_mixer_tokens_are_read_as_timm_lays_them_on_the_patch_grid(mixer):
+    spec, model, extractor = mixer
+    batch = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(2))
+    captured = capture_activations(extractor, batch)
+    with torch.inference_mode():
+        logits, (first, third, last) = model.forward_intermediates(batch, indices=[0, 2, 11])
+        pooled = model.forward_head(logits, pre_logits=True)
+        logits = model.forward_head(logits)
+    assert [extractor.layer(name).shape for name in spec.layers[:-1]] == [(768, 14, 14)] * 8
+    torch.testing.assert_close(captured.activations["stem.proj"], model.stem.proj(batch)[0])
+    for name, expected in (("blocks.0.add_1", first), ("blocks.2.add_1", third), ("blocks.11.add_1", last)):
+        torch.testing.assert_close(captured.activations[name], expected[0])
+    torch.testing.assert_close(captured.activations["mean"], pooled[0])
+    torch.testing.assert_close(captured.logits, logits[0])
+
+
+def test_mixer_units_see_one_patch_until_the_tokens_are_mixed(mixer):
+    spec, model, _ = mixer
+    layers = ["stem.proj", "blocks.0.add"]
+    extractor = FeatureExtractor(model, layers, spec.framework, 224, with_logits=False)
+    assert extractor.layer("stem.proj").receptive_field.size == 16
+    assert extractor.layer("blocks.0.add").receptive_field.is_global
+    for layer, rows_seen in (("stem.proj", range(5 * 16, 6 * 16)), ("blocks.0.add", range(224))):
+        image = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(3)).requires_grad_(True)
+        output = extractor.outputs(image)[layer]  # (1, 768, 14, 14) or the (1, 196, 768) tokens
+        unit = output[0, :, 5, 7] if output.dim() == 4 else output[0, 5 * 14 + 7]
+        unit.sum().backward()
+        seen = image.grad[0].abs().sum(dim=0) > 0
+        assert torch.nonzero(seen.any(dim=1)).flatten().tolist() == list(rows_seen), layer
+        if layer == "stem.proj":
+            assert torch.nonzero(seen.any(dim=0)).flatten().tolist() == list(range(7 * 16, 8 * 16))
+
+
+def test_cvt_stages_are_transformers_own_hidden_states_and_every_stage_sees_the_whole_image():
+    spec = pretrained.get_spec("cvt_13")
+    model = pretrained.build_model(spec).eval().requires_grad_(False)
+    extractor = extractor_for(spec, model)
+    batch = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(5))
+    captured = capture_activations(extractor, batch)
+    with torch.inference_mode():
+        expected = model(pixel_values=batch, output_hidden_states=True)
+    for i, state in enumerate(expected.hidden_states):
+        torch.testing.assert_close(captured.activations[f"cvt.encoder.stages.{i}"], state[0])
+    torch.testing.assert_close(captured.logits, expected.logits[0])
+    assert [info.shape for info in extractor.layers] == [(64, 56, 56), (192, 28, 28), (384, 14, 14), (384,)]
+    assert all(info.receptive_field.is_global for info in extractor.layers)  # attention in every stage
+
+
+def test_measured_receptive_fields_equal_the_arithmetic_on_a_cnn():
+    spec = pretrained.get_spec("resnet50")
+    model = all_positive(pretrained.build_model(spec))
+    layers = ["relu", "maxpool", "layer1.0", "layer2.0"]
+    extractor = FeatureExtractor(model, layers, spec.framework, 320, with_logits=False)
+    measured = measured_receptive_fields(extractor.outputs, torch.zeros(1, 3, 320, 320), layers)
+    assert measured == {info.name: info.receptive_field for info in extractor.layers}
 
 
 def test_eight_threads_on_one_shared_model_agree_with_one_at_a_time(resnet50):

@@ -1,5 +1,8 @@
 """The registry's entries against the frameworks' own metadata and builds."""
 
+import dataclasses
+import hashlib
+
 import numpy as np
 import pytest
 import timm
@@ -18,7 +21,8 @@ from pretrained.registry import register_model
 EXPECTED = {
     "alexnet", "vgg16", "resnet50", "wide_resnet50_2", "googlenet", "resnext50_32x4d",
     "densenet121", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "efficientnet_lite0", "convmixer_1024_20",
-    "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "swin_t", "tiny_vit_fmnist", "tiny_swin_fmnist",
+    "mixer_b16", "cvt_13", "vit_b16", "deit_s16", "dino_vit_s16", "dino_vit_b16", "dinov2_vit_s14",
+    "dinov2_vit_s14_reg", "swin_t", "tiny_vit_fmnist", "tiny_swin_fmnist",
     "fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large",
     "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v2_s", "swin3d_t", "raft_small", "detr_resnet50",
 }
@@ -27,8 +31,19 @@ SPECS = pretrained.list_specs()
 
 def test_the_zoo_has_every_requested_model():
     assert {s.name for s in SPECS} == EXPECTED
-    assert {s.family for s in SPECS} == {"cnn", "vit", "dino", "swin", "segmentation", "video", "flow",
-                                              "detection"}
+    assert {s.family for s in SPECS} == {"cnn", "mlp", "hybrid", "vit", "dino", "swin", "segmentation",
+                                              "video", "flow", "detection"}
+
+
+def test_register_twins_point_at_each_other_and_differ_by_the_registers_alone():
+    twins = [s for s in SPECS if s.register_twin]
+    assert {s.name for s in twins} == {"dinov2_vit_s14", "dinov2_vit_s14_reg"}
+    for spec in twins:
+        twin = pretrained.get_spec(spec.register_twin)
+        assert twin.register_twin == spec.name and twin.preprocessing == spec.preprocessing
+        with_registers, without = sorted((spec, twin), key=lambda s: -s.num_params)
+        # Four register tokens of D = 384; the position table loses the CLS token's row (1,370 → 1,369).
+        assert with_registers.num_params - without.num_params == 4 * 384 - 384
 
 
 def test_a_duplicate_name_is_refused():
@@ -48,7 +63,8 @@ def test_every_entry_builds_without_weights(spec):
     modules = dict(model.named_modules())
     if spec.family == "cnn":
         assert spec.cam_layer in modules
-    else:  # transformer layers are modules; CNN layers may be fx nodes, checked by the capture tests
+    elif spec.family != "mlp":  # transformer layers are modules; CNN and Mixer layers may be fx nodes,
+        # checked by the capture tests
         missing = [layer for layer in spec.layers if layer not in modules]
         assert not missing, f"layers not in {spec.name}: {missing}"
     size, channels = spec.preprocessing.input_size, spec.preprocessing.channels
@@ -68,6 +84,8 @@ def test_every_entry_builds_without_weights(spec):
     clip = (min(spec.preprocessing.frames, 16),) if spec.family == "video" else ()
     with torch.inference_mode():
         out = model.eval()(torch.zeros(1, channels, *clip, size, size))
+    if spec.framework == "transformers":  # CvT: transformers' output object
+        out = out.logits
     names = pretrained.class_names(spec)
     if spec.family == "segmentation":
         assert out["out"].shape == (1, len(names), size, size) and len(names) == 21
@@ -96,7 +114,9 @@ def test_torchvision_preprocessing_matches_the_weights_transform(spec):
 def test_timm_preprocessing_matches_timm_eval_transform(spec):
     with torch.device("meta"):
         model = timm.create_model(spec.architecture)
-    resize, crop, _to_tensor, normalize = create_transform(**resolve_data_config({}, model=model)).transforms
+    size = spec.preprocessing.input_size  # DINOv2's 518 px shown from 224, as its crop_pct of 1 gives it
+    config = resolve_data_config({"input_size": (3, size, size)}, model=model)
+    resize, crop, _to_tensor, normalize = create_transform(**config).transforms
     expected = normalize(crop(resize(_cat_tensor())).float() / 255).unsqueeze(0)
     actual = preprocess(decode_image(sample_bytes("cat")).rgb, spec.preprocessing)
     torch.testing.assert_close(actual, expected)
@@ -131,3 +151,22 @@ def test_imagenet_class_names_are_offline_and_complete():
     names = pretrained.class_names(pretrained.get_spec("resnet50"))
     assert len(names) == 1000 and names[281] == "tabby" and names[967] == "espresso"
     assert pretrained.class_names(pretrained.get_spec("dino_vit_s16")) is None
+
+
+def test_a_cvt_checkpoint_without_batch_norm_counters_loads_strictly(tmp_path, monkeypatch):
+    """The published CvT-13 file is a pickle of tensors (read with weights_only) whose batch norms
+    may lack their step counters; the registry's converter lets the strict load through."""
+    spec = pretrained.get_spec("cvt_13")
+    published = {key: tensor + 0.5 for key, tensor in pretrained.build_model(spec).state_dict().items()
+                 if not key.endswith("num_batches_tracked")}
+    path = tmp_path / spec.weights.filename
+    torch.save(published, path)
+    monkeypatch.setenv("VISION_EXPLORER_WEIGHTS", str(tmp_path))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    loaded = pretrained.load_model(dataclasses.replace(spec, weights=dataclasses.replace(spec.weights, sha256=digest)))
+    assert loaded.weights.trained, loaded.weights.problem
+    for key, tensor in loaded.model.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            assert tensor.item() == 0
+        else:
+            torch.testing.assert_close(tensor, published[key], rtol=0, atol=0)

@@ -24,6 +24,7 @@ from app.transformer.patch_features import (
     foreground_mask,
     principal_components,
 )
+from app.transformer.registers import OUTLIER_FACTOR, token_norms
 from app.transformer.sentence import SENTENCE, sentence_attention, sentence_layers, sinusoidal_positions
 from app.vit.capture import capture_attention
 
@@ -85,7 +86,8 @@ def _block_inputs(model: nn.Module, batch: torch.Tensor) -> list[torch.Tensor]:
 
 @pytest.mark.parametrize("settings, size", [
     ({}, 32),
-    ({"reg_tokens": 4, "no_embed_class": True}, 32),  # registers; positions only on the patches
+    ({"reg_tokens": 4, "no_embed_class": True, "init_values": 0.5}, 32),  # registers, positions on the patches
+    # only, and layer scale (DINOv2)
     ({"dynamic_img_size": True}, 48),  # a larger input: the position embedding is resampled
 ])
 def test_every_step_on_an_image_equals_timm_s_own_block(settings, size):
@@ -112,6 +114,36 @@ def test_every_step_on_an_image_equals_timm_s_own_block(settings, size):
     torch.testing.assert_close(walk.patches[grid[1]], batch[0, :, 8:16, 0:8].reshape(-1))
     assert len(walk.token_names) == walk.block_input.shape[0] == model.num_prefix_tokens + grid[0] * grid[1]
     assert walk.token_names[walk.token_of_patch(1, 0)] == "patch (1, 0)"
+
+
+@pytest.mark.parametrize("settings", [{"reg_tokens": 4, "no_embed_class": True, "init_values": 0.5}, {}],
+                         ids=["registers", "cls-only"])
+def test_token_norms_and_the_cls_token_s_shares_equal_timm_s_own_forward(settings):
+    model = _vit(**settings)
+    batch = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    batch[..., 8:16, 16:24] *= 50  # patch (1, 2)'s token starts, and stays, far longer than the rest
+    final = []  # what timm's own forward hands its final norm
+    handle = model.norm.register_forward_pre_hook(lambda module, args: final.append(args[0][0].clone()))
+    last_input = _block_inputs(model, batch)[-1]
+    handle.remove()
+    expected = final[0].double().norm(dim=-1).numpy()
+    norms = token_norms(capture_attention(model, batch))
+    prefix = model.num_prefix_tokens
+    assert [name for name, _ in norms.prefix] == ["CLS", *(f"register {i}" for i in range(1, prefix))]
+    np.testing.assert_allclose([value for _, value in norms.prefix], expected[:prefix], rtol=1e-5)
+    np.testing.assert_allclose(norms.patches.reshape(-1), expected[prefix:], rtol=1e-5)
+    median = float(np.median(expected[prefix:]))
+    outliers = [i for i, value in enumerate(expected[prefix:]) if value > OUTLIER_FACTOR * median]
+    assert np.flatnonzero(norms.outliers.reshape(-1)).tolist() == outliers and 1 * 4 + 2 in outliers
+    assert norms.largest[1] == (1, 2)
+    # The CLS row of the last block's softmax, from its own q and k, heads averaged.
+    block = model.blocks[-1]
+    with torch.no_grad():
+        q, k, _ = block.attn.qkv(block.norm1(last_input)).reshape(-1, 3, 4, 8).permute(1, 2, 0, 3)
+        row = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(8), dim=-1)[:, 0].mean(dim=0).double().numpy()
+    assert norms.cls_to_registers == pytest.approx(row[1:prefix].sum(), abs=1e-6)
+    assert norms.cls_to_outliers == pytest.approx(sum(row[prefix + i] for i in outliers), abs=1e-6)
+    assert norms.registers == prefix - 1
 
 
 def test_the_tiny_vit_walks_through_on_its_shipped_weights():

@@ -97,7 +97,7 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  depth=12),
     Architecture("swin_t", "Swin-T", 2021, "Liu et al. 2021", "transformer", "torchvision", "swin_t", depth=12),
     Architecture("mixer_b16", "MLP-Mixer B/16", 2021, "Tolstikhin et al. 2021", "MLP", "timm", "mixer_b16_224",
-                 depth=12),
+                 depth=12, registry="mixer_b16"),
     Architecture("convmixer_768_32", "ConvMixer-768/32", 2022, "Trockman & Kolter 2022", "CNN", "timm",
                  "convmixer_768_32", depth=32),
 )

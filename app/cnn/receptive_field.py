@@ -8,8 +8,10 @@ A tensor without spatial extent (after global pooling or flattening into a
 linear layer) sees the whole image (size None); a linear layer applied per
 position (ConvNeXt's channel MLP) does not widen anything. A branch with no
 spatial extent that gates a feature map (squeeze-excitation) does not widen it
-either: only spatial paths are followed. Tensor shapes come from one forward
-of an example input through the graph (torch.fx ShapeProp).
+either: only spatial paths are followed. A map flattened into a sequence of tokens keeps its
+field until a linear layer mixes the tokens (MLP-Mixer's token-mixing MLP): from
+there each token sees the whole image. Tensor shapes come from one forward of an
+example input through the graph (torch.fx ShapeProp).
 
 Each axis is walked on its own (`axis` 0 is the first after the channels): a
 video network's (time, height, width) are three walks of the same graph.
@@ -111,11 +113,37 @@ def _through_module(module: nn.Module, field: ReceptiveField, axis: int) -> Rece
     return field
 
 
-def _through_node(node: fx.Node, module: nn.Module | None, field: ReceptiveField, axis: int) -> ReceptiveField:
+def _mixes_tokens(module: nn.Module | None, shape: tuple[int, ...] | None, positions: int | None) -> bool:
+    """A linear layer over a (B, A, K) sequence whose last axis holds the map's positions,
+    not its channels: the tokens were transposed to the end and are mixed with each other.
+    (Were the channels exactly as many as the positions, the two could not be told apart.)"""
+    return (isinstance(module, nn.Linear) and positions is not None and shape is not None and len(shape) == 3
+            and shape[2] == positions != shape[1])
+
+
+def _positions(node: fx.Node, known: dict[fx.Node, int]) -> int | None:
+    """How many map positions a token sequence holds: set where a (B, C, H, W) map becomes a
+    3-D tensor, then carried along; None for anything that is not such a sequence."""
+    shape = _shape(node)
+    if shape is None or len(shape) != 3:
+        return None
+    for source in node.all_input_nodes:
+        before = _shape(source)
+        if before is not None and len(before) == 4:
+            return before[2] * before[3]
+        if source in known:
+            return known[source]
+    return None
+
+
+def _through_node(node: fx.Node, module: nn.Module | None, field: ReceptiveField, axis: int,
+                  positions: int | None = None) -> ReceptiveField:
     inputs = [_shape(n) for n in node.all_input_nodes]
     # Whatever turns a map into a vector (global pooling, flattening for a linear
-    # layer, a mean over H and W) sees the whole image.
+    # layer, a mean over H and W) sees the whole image; so does whatever mixes all tokens.
     if any(_has_space(s) for s in inputs) and not _has_space(_shape(node)):
+        return _GLOBAL
+    if _mixes_tokens(module, inputs[0] if inputs else None, positions):
         return _GLOBAL
     if isinstance(module, _ADAPTIVE_POOLS):
         size_in, size_out = inputs[0][2 + axis], _shape(node)[2 + axis]
@@ -162,11 +190,49 @@ def _propagate(graph_module: fx.GraphModule, example: torch.Tensor) -> None:
 def _walk(graph_module: fx.GraphModule, axis: int) -> dict[fx.Node, ReceptiveField]:
     modules = dict(graph_module.named_modules())
     fields: dict[fx.Node, ReceptiveField] = {}
+    positions: dict[fx.Node, int] = {}
     for node in graph_module.graph.nodes:
         if node.op == "placeholder":
             fields[node] = _INPUT
             continue
-        incoming = _widest([fields[n] for n in node.all_input_nodes if n in fields])
+        known = [n for n in node.all_input_nodes if n in fields]
+        # A map whose positions already see the whole image (mixed tokens) makes whatever it
+        # meets global too; a vector that only gates a map (squeeze-excitation) does not.
+        if any(fields[n].is_global and _has_space(_shape(n)) for n in known):
+            incoming = _GLOBAL
+        else:
+            incoming = _widest([fields[n] for n in known])
         module = modules[node.target] if node.op == "call_module" else None
-        fields[node] = _through_node(node, module, incoming, axis)
+        sequence = next((positions[n] for n in node.all_input_nodes if n in positions), None)
+        fields[node] = _through_node(node, module, incoming, axis, sequence)
+        if (count := _positions(node, positions)) is not None:
+            positions[node] = count
+    return fields
+
+
+def measured_receptive_fields(outputs, example: torch.Tensor, names) -> dict[str, ReceptiveField]:
+    """For a network torch.fx cannot trace: the input pixels that the centre unit of each named
+    (B, C, H, W) output responds to, read off its gradient (all channels summed) with respect to
+    a random input of `example`'s size. A unit whose gradient reaches all four borders (global
+    attention, as in CvT's stages) sees the whole image; so does a vector. `outputs` maps an
+    input batch to {name: tensor}."""
+    image = torch.randn(example.shape, generator=torch.Generator().manual_seed(0)).to(example).requires_grad_(True)
+    with torch.enable_grad():
+        found = outputs(image)
+        fields = {}
+        for name in names:
+            output = found[name]
+            if output.dim() != 4 or output.shape[2] * output.shape[3] == 1:
+                fields[name] = _GLOBAL
+                continue
+            row, col = output.shape[2] // 2, output.shape[3] // 2
+            [gradient] = torch.autograd.grad(output[0, :, row, col].sum(), image, retain_graph=True)
+            seen = gradient[0].abs().sum(dim=0) > 0
+            rows, cols = (torch.nonzero(seen.any(dim=d)).flatten() for d in (1, 0))
+            height, width = seen.shape
+            if rows[0] == 0 and cols[0] == 0 and rows[-1] == height - 1 and cols[-1] == width - 1:
+                fields[name] = _GLOBAL
+                continue
+            size, jump = int(cols[-1] - cols[0] + 1), width // output.shape[3]
+            fields[name] = ReceptiveField(size=size, jump=jump, start=float(cols[0]) + size / 2 - col * jump)
     return fields

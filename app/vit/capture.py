@@ -30,6 +30,9 @@ class AttentionCapture:
     patch_size: int  # input pixels per patch side
     logits: torch.Tensor | None  # (classes,), None without a classifier
     features: torch.Tensor  # (tokens, D): the last block's tokens after the final norm (DINO's features)
+    # (tokens,): the L2 norm of each of the last block's output tokens, before the final norm: where
+    # Darcet et al. (2024) find a few outliers in ViTs trained without register tokens
+    token_norms: torch.Tensor
 
     @property
     def layers(self) -> int:
@@ -140,10 +143,11 @@ def capture_attention(model: VisionTransformer, batch: torch.Tensor, keep_dtype=
         for block in model.blocks:
             x, probabilities = _block_with_attention(block, x)
             kept.append(probabilities[0].to("cpu", keep_dtype))
+        norms = x[0].float().norm(dim=-1).cpu()
         x = model.norm(x)
         logits = model.forward_head(x)[0].float().cpu() if model.num_classes else None
     return AttentionCapture(
         attentions=torch.stack(kept), prefix_tokens=model.num_prefix_tokens,
         has_class_token=model.cls_token is not None, grid=grid, patch_size=patch_size_of(model), logits=logits,
-        features=x[0].float().cpu(),
+        features=x[0].float().cpu(), token_norms=norms,
     )
