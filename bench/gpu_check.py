@@ -2,7 +2,8 @@
 
 Runs on real tensors (scikit-image's astronaut, the 8×8 digits, the shipped LeNet):
 CNN capture and Grad-CAM on EfficientNet-Lite0 (real weights) and an untrained ResNet-50,
-ViT attention on the tiny ViT and an untrained ViT-B/16, Swin capture on the tiny Swin and
+the feature-map capture of an untrained MLP-Mixer and CvT-13, the self-attention walk-through of an
+untrained ViT-B/16, the DETR capture of the shipped small DETR and an untrained DETR ResNet-50, ViT attention on the tiny ViT and an untrained ViT-B/16, Swin capture on the tiny Swin and
 an untrained Swin-T, one seeded training epoch, a 5×5 loss-landscape grid, the shipped U-Net and
 an untrained LR-ASPP on the astronaut, and on the camera-pan sample clip an untrained R3D-18's
 capture and space-time Grad-CAM and the five shipped motion networks. Float32
@@ -21,6 +22,7 @@ Last line: `gpu_check: items=N passed=N max_rel_err=... speedup_median=...`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import time
@@ -31,17 +33,21 @@ from dataclasses import dataclass
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 import numpy as np  # noqa: E402
+import skimage.color  # noqa: E402
 import skimage.data  # noqa: E402
+import skimage.transform  # noqa: E402
 import torch  # noqa: E402
 
 import pretrained  # noqa: E402
 from app.attribution.methods import grad_cam  # noqa: E402
 from app.cnn.capture import FeatureExtractor, capture_activations  # noqa: E402
+from app.detection.capture import capture_detr, capture_tiny_detr  # noqa: E402
 from app.landscape.grid import EvaluationSet, evaluate_grid, filter_normalized_direction  # noqa: E402
 from app.preprocess import preprocess  # noqa: E402
 from app.swin.capture import capture_swin  # noqa: E402
 from app.training.datasets import SOURCES, split  # noqa: E402
 from app.training.loop import TrainingConfig, train  # noqa: E402
+from app.transformer.image_walkthrough import walk_through  # noqa: E402
 from app.video import moving_fashion  # noqa: E402
 from app.video.network_input import clip_batch, clip_view  # noqa: E402
 from app.video.samples import sample_clip  # noqa: E402
@@ -223,8 +229,53 @@ def video_items() -> list[Item]:
             Item("Motion networks · the five shipped", "forward", motion)]
 
 
+def capture_item(name: str) -> Item:
+    """Feature-map capture alone: MLP-Mixer's tokens and CvT's stages have no Grad-CAM page."""
+    return dataclasses.replace(cnn_items(name, False)[0], name=f"Feature-map capture · {name}")
+
+
+def walkthrough_item() -> Item:
+    """The self-attention walk-through of an untrained ViT-B/16 to its last block, head 0."""
+    def run(device):
+        spec, model = registry_model("vit_b16", False, device)
+        batch = astronaut_batch(spec, device)
+
+        def compute():
+            walk = walk_through(model, batch, 12, 0)
+            return {"attention": walk.steps.attention, "output": walk.steps.output, "input": walk.block_input}
+
+        return compute
+
+    return Item("Self-attention walk-through · vit_b16", "attention", run)
+
+
+def detection_items() -> list[Item]:
+    def tiny(device):
+        from app.detection.predict import scene_input
+        from app.detection.shipped import shipped_tiny_detr
+
+        model = shipped_tiny_detr().model.to(device)
+        grey = skimage.transform.resize(skimage.color.rgb2gray(skimage.data.astronaut()), (64, 64))
+        batch = scene_input((grey * 255).astype(np.uint8)[None]).to(device)
+        return lambda: _detr_outputs(capture_tiny_detr(model, batch))
+
+    def resnet(device):
+        spec, model = registry_model("detr_resnet50", False, device)
+        batch = preprocess(skimage.data.astronaut(), spec.preprocessing).to(device)
+        return lambda: _detr_outputs(capture_detr(model, batch))
+
+    return [Item("DETR capture · the shipped small DETR", "attention", tiny, quick=True),
+            Item("DETR capture · detr_resnet50", "attention", resnet)]
+
+
+def _detr_outputs(capture) -> Outputs:
+    return {"probabilities": capture.probabilities, "boxes": capture.boxes,
+            "encoder attention": capture.encoder_attention, "cross attention": capture.cross_attention}
+
+
 def items(quick: bool) -> list[Item]:
     every = [*cnn_items("efficientnet_lite0", True), *cnn_items("resnet50", False),
+             capture_item("mixer_b16"), capture_item("cvt_13"), walkthrough_item(), *detection_items(),
              vit_item("tiny_vit_fmnist", True), vit_item("vit_b16", False),
              swin_item("tiny_swin_fmnist", True), swin_item("swin_t", False),
              training_item(), landscape_item(3 if quick else 5), *segmentation_items(), *video_items()]

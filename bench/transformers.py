@@ -10,7 +10,10 @@
      one forward;
    - four families: EfficientNet-Lite0, ViT-B/16, DINO ViT-S/16 and Swin-T, against their four
      forwards;
-   - DINO's features: DINO ViT-S/16, against one forward;
+   - DINO's features: DINO ViT-S/16, and DINOv2 ViT-S/14 with registers, against one forward (the
+     register section's token norms and its two maps included);
+   - Feature maps on MLP-Mixer B/16 and CvT-13: the capture and the first layer's mosaic, against
+     one forward (transformers' own for CvT);
    - DETR: transformers' DETR ResNet-50 on the cat at its 1202×800 (its attention read by hooks
      and recomputed), and the project's small DETR on a scene (its own attention kept), each
      with its figures, against one forward of the same network. The small DETR's forward takes about
@@ -20,8 +23,9 @@
    with the small DETR and its boxes with DETR ResNet-50), median of 9 AppTest runs (AppTest's
    own overhead included); the largest is reported.
 
-Last line: `transformers: steps_ratio=… families_ratio=… features_ratio=… detr_ratio=…
-tiny_detr_ratio=… warm_ms=…` (goals: each ratio ≤ 1.5, warm_ms ≤ 200).
+Last line: `transformers: steps_ratio=… families_ratio=… features_ratio=… dinov2_registers_ratio=…
+mixer_ratio=… cvt_ratio=… detr_ratio=… tiny_detr_ratio=… warm_ms=…` (goals: each ratio ≤ 1.5,
+warm_ms ≤ 200).
 """
 
 from __future__ import annotations
@@ -35,12 +39,16 @@ import torch
 
 import pretrained
 from app.cnn.capture import FeatureExtractor, capture_activations
+from app.cnn.figures import mosaic_figure
+from app.cnn.layer_stats import channel_order
+from app.figures.mosaic import channel_mosaic
 from app.figures.overlays import map_overlay_figure
 from app.swin.capture import capture_swin
 from app.transformer.figures import grid_picture, matrix_picture
 from app.transformer.image_walkthrough import walk_through
 from app.transformer.matched_depth import concentration, feature_norm, region_overlap
 from app.transformer.patch_features import cosine_similarity_to, feature_picture
+from app.transformer.registers import token_norms
 from app.vit.capture import capture_attention
 from bench.page_timing import median_run_ms, settled
 
@@ -113,18 +121,35 @@ def families_ratio(repeats: int) -> float:
     return _ratio(ours, lambda: (cnn(batch), vit(batch), dino(batch), swin(batch)), repeats)
 
 
-def features_ratio(repeats: int) -> float:
-    _, dino = _model("dino_vit_s16")
+def features_ratio(repeats: int, name: str = "dino_vit_s16") -> float:
+    _, dino = _model(name)
     batch = torch.randn(1, 3, 224, 224)
     view = np.zeros((224, 224, 3), dtype=np.uint8)
 
     def ours():
         capture = capture_attention(dino, batch)
-        features = capture.features[1:].numpy()
+        features = capture.features[capture.prefix_tokens:].numpy()
         grid_picture(feature_picture(features, capture.grid, masked=True).colours)
-        map_overlay_figure(view, cosine_similarity_to(features, 100).reshape(14, 14), height=380)
+        map_overlay_figure(view, cosine_similarity_to(features, 100).reshape(capture.grid), height=380)
+        norms = token_norms(capture)  # the register section: token norms and the CLS token's attention
+        map_overlay_figure(view, norms.patches, height=380)
+        map_overlay_figure(view, capture.patch_attention(capture.layers - 1).mean(0).numpy(), height=380)
 
     return _ratio(ours, lambda: dino(batch), repeats)
+
+
+def feature_maps_ratio(repeats: int, name: str) -> float:
+    """Feature maps' first render of MLP-Mixer or CvT: the capture, the default layer's mosaic."""
+    spec, model = _model(name)
+    extractor = FeatureExtractor(model, spec.layers, spec.framework, 224)
+    batch = torch.randn(1, 3, 224, 224)
+    layer = next(info.name for info in extractor.layers if info.is_spatial)
+
+    def ours():
+        activation = capture_activations(extractor, batch).activations[layer]
+        mosaic_figure(channel_mosaic(activation, channel_order(activation, "mean")[:256], "Viridis", False))
+
+    return _ratio(ours, lambda: model(batch), repeats)
 
 
 def detr_ratio(repeats: int) -> float:
@@ -202,6 +227,8 @@ def main() -> None:
     for view, ms in redraws.items():
         print(f"{view}, warm redraw: {ms:.0f} ms (median of 9)")
     ratios = {"steps": steps_ratio(7), "families": families_ratio(5), "features": features_ratio(7),
+              "dinov2_registers": features_ratio(7, "dinov2_vit_s14_reg"),
+              "mixer": feature_maps_ratio(7, "mixer_b16"), "cvt": feature_maps_ratio(7, "cvt_13"),
               "detr": detr_ratio(3), "tiny_detr": tiny_detr_ratio(9)}
     for view, ratio in ratios.items():
         print(f"first render of {view}, over the bare forwards it needs: {ratio:.2f}")

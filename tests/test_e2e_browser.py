@@ -127,6 +127,7 @@ def test_attributions_run_occlusion_in_the_browser(page):
 def _choose(page, label: str, option: str) -> None:
     """Picks `option` in the Streamlit selectbox labelled `label`."""
     page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").filter(has_text=label).click()
+    page.keyboard.type(option)  # filters the list: a long one is drawn only where it is scrolled to
     page.get_by_role("option").filter(has_text=option).first.click()
     wait_for_run(page)
 
@@ -145,13 +146,18 @@ def test_the_registry_cnns_work_on_both_pages(page, page_title):
     _open(page, page_title)
     main = page.locator("[data-testid='stMain']")
     specs = pretrained.list_specs("cnn")
+    if page_title == "Feature maps":  # MLP-Mixer's tokens and CvT's stages are read as maps there too
+        specs = [*specs, *pretrained.list_specs("mlp"), *pretrained.list_specs("hybrid")]
     for spec in specs if page_title == "Feature maps" else [s for s in specs if s.name in ATTRIBUTION_SUBSET]:
         _choose(page, "Model", spec.title)
         assert exception_boxes(page) == [], spec.name
         expect(main.locator(".js-plotly-plot").first).to_be_visible()
         banner = main.get_by_text("UNTRAINED WEIGHTS")
         expect(banner).to_have_count(0 if pretrained.weights_status(spec).value == "offline-ready" else 1)
-    screenshot(page, f"{page_title.lower().replace(' ', '-')}-last-cnn")
+        if spec.family == "mlp":
+            expect(main.get_by_text("its 196 tokens (one per 16×16 px patch)")).to_be_visible()
+            screenshot(page, "feature-maps-mlp-mixer")
+    screenshot(page, f"{page_title.lower().replace(' ', '-')}-last-model")
     _choose(page, "Model", "EfficientNet-Lite0")
 
 
@@ -240,6 +246,12 @@ def test_inside_the_transformer_on_the_uploaded_photo(page):
     wait_for_run(page)
     expect(main.get_by_text("principal components")).to_be_visible(timeout=60_000)
     screenshot(page, "transformer-dino-features")
+    _choose(page, "Model", "DINOv2 ViT-S/14 ·")
+    main.get_by_text("Register tokens", exact=True).click()  # swaps in the twin retrained with four registers
+    wait_for_run(page)
+    expect(main.get_by_text("register 4")).to_be_visible(timeout=60_000)
+    expect(main.get_by_text("DINOv2 ViT-S/14 with registers has random weights")).to_be_visible()  # its banner
+    screenshot(page, "transformer-dino-registers")
     assert exception_boxes(page) == []
 
 

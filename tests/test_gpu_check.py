@@ -27,4 +27,4 @@ def test_cpu_only_quick_run_finds_every_tiny_item_deterministic():
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("CUDA is not available (--cpu-only)")
-    assert lines[-1].startswith("gpu_check: items=4 passed=4 max_rel_err=0.00e+00 "), lines[-1]
+    assert lines[-1].startswith("gpu_check: items=5 passed=5 max_rel_err=0.00e+00 "), lines[-1]
