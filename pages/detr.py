@@ -16,12 +16,13 @@ from app.detection.reading import (
     share_inside,
 )
 from app.figures.overlays import map_overlay_figure
-from app.figures.plot_images import picture_size
+from app.figures.plot_images import EncodedPicture, encoded, picture_size
 from app.segmentation.scenes import CLASSES
 from app.training.fashion_mnist import DatasetMissing
 from app.vit.figures import patch_grid_picture
 from components.clicked_cell import clicked_cell
 from components.detection_work import detection_scenes, detr_capture, tiny_capture, tiny_detr
+from components.drawn_figures import drawn
 from components.figure_export import chart_config
 from components.image_picker import current_image
 from components.lazy_tabs import draw_open, lazy_tabs
@@ -57,9 +58,9 @@ def tiny_subject():
                             help="Scenes built from Fashion-MNIST's test images: one to three garments whose boxes "
                                  "are known by construction.")
     capture = tiny_capture("test", index)
-    picture = scene_picture(scenes.images[index])
+    picture, shown = scene_picture(scenes, "test", index)
     truth = scenes.boxes[index] * SCENE_SIDE / 64
-    return capture, picture, picture, GARMENTS, (truth, scenes.classes[index]), shipped.trained, 0.5
+    return capture, picture, shown, GARMENTS, (truth, scenes.classes[index]), shipped.trained, 0.5
 
 
 def resnet_subject():
@@ -74,9 +75,15 @@ def query_label(query: int, cls: int, score: float, names, trained: bool) -> str
     return f"query {query}: {names[cls]} {score:.0%}" if trained else f"query {query}"
 
 
-def scene_picture(scene: np.ndarray) -> np.ndarray:
-    """A 64 px grey scene as RGB, 7 times larger."""
-    return np.repeat(np.repeat(np.repeat(scene[..., None], 3, axis=2), 7, axis=0), 7, axis=1)
+def scene_picture(scenes, split: str, index: int) -> tuple[np.ndarray, EncodedPicture]:
+    """A 64 px grey scene as RGB, 7 times larger, and the same PNG-encoded: made once per server
+    (both figures of a view draw on it; encoding cost more than the small DETR's forward)."""
+    def build():
+        scene = scenes.images[index]
+        picture = np.repeat(np.repeat(np.repeat(scene[..., None], 3, axis=2), 7, axis=0), 7, axis=1)
+        return picture, encoded(picture)
+
+    return drawn(("detr", "scene", split, index), build)
 
 
 def boxes_and_queries(capture, _view, picture, names, truth, trained, default_threshold):
@@ -149,7 +156,7 @@ def matching():
     costs = matching_costs(capture.probabilities, capture.boxes, target_classes, targets)
     rows, cols = hungarian_match(costs)
     names = [GARMENTS[int(c)] for c in target_classes]
-    picture = scene_picture(scenes.images[index])
+    _, picture = scene_picture(scenes, "train", index)
     left, right = st.columns(2)
     boxes = boxes_in_pixels(capture, rows, SCENE_SIDE, SCENE_SIDE)
     left.plotly_chart(detections_figure(picture, boxes, [f"query {q} → target {t}" for q, t in zip(rows, cols)],
