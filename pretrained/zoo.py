@@ -297,24 +297,16 @@ _timm_model(
 )
 # DINOv2 was trained at 518 px; shown from 224 px like DINO, with its position embedding resampled
 # to the input's grid (timm's dynamic_img_size; the checkpoint's own 37×37 embedding loads as is).
-_timm_model(
-    "dinov2_vit_s14", "DINOv2 ViT-S/14", "dino", "vit_small_patch14_dinov2.lvd142m",
-    num_params=22_056_192,
-    layers=_blocks("blocks", 12),
-    summary="Oquab et al. 2023: DINO's successor, self-supervised on 142 M curated images; 14×14 patches.",
-    input_size=224,
-    build_kwargs={"dynamic_img_size": True},
-    register_twin="dinov2_vit_s14_reg",
-)
-_timm_model(
-    "dinov2_vit_s14_reg", "DINOv2 ViT-S/14 with registers", "dino", "vit_small_patch14_reg4_dinov2.lvd142m",
-    num_params=22_057_344,
-    layers=_blocks("blocks", 12),
-    summary="Darcet et al. 2024: DINOv2 retrained with four register tokens beside the CLS token.",
-    input_size=224,
-    build_kwargs={"dynamic_img_size": True},
-    register_twin="dinov2_vit_s14",
-)
+# The two are twins: the same network trained without and with four register tokens.
+def _dinov2(name: str, title: str, tag: str, num_params: int, twin: str, summary: str) -> None:
+    _timm_model(name, title, "dino", tag, num_params=num_params, layers=_blocks("blocks", 12), summary=summary,
+                input_size=224, build_kwargs={"dynamic_img_size": True}, register_twin=twin)
+
+
+_dinov2("dinov2_vit_s14", "DINOv2 ViT-S/14", "vit_small_patch14_dinov2.lvd142m", 22_056_192, "dinov2_vit_s14_reg",
+        "Oquab et al. 2023: DINO's successor, self-supervised on 142 M curated images; 14×14 patches.")
+_dinov2("dinov2_vit_s14_reg", "DINOv2 ViT-S/14 with registers", "vit_small_patch14_reg4_dinov2.lvd142m", 22_057_344,
+        "dinov2_vit_s14", "Darcet et al. 2024: DINOv2 retrained with four register tokens beside the CLS token.")
 _timm_model(
     "swin_t", "Swin-T", "swin", "swin_tiny_patch4_window7_224.ms_in1k",
     num_params=28_288_354,

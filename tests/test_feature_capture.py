@@ -24,12 +24,17 @@ def extractor_for(spec, model=None):
     return FeatureExtractor(model, spec.layers, spec.framework, spec.preprocessing.input_size)
 
 
-@pytest.fixture(scope="module")
-def resnet50():
+def frozen(name: str):
+    """(spec, seeded random model, its extractor)."""
     torch.manual_seed(0)
-    spec = pretrained.get_spec("resnet50")
+    spec = pretrained.get_spec(name)
     model = pretrained.build_model(spec).eval().requires_grad_(False)
     return spec, model, extractor_for(spec, model)
+
+
+@pytest.fixture(scope="module")
+def resnet50():
+    return frozen("resnet50")
 
 
 def test_capture_equals_torchvision_feature_extractor_and_forward_hooks(resnet50):
@@ -113,10 +118,7 @@ def test_global_layers_see_the_whole_image():
 
 @pytest.fixture(scope="module")
 def mixer():
-    torch.manual_seed(0)
-    spec = pretrained.get_spec("mixer_b16")
-    model = pretrained.build_model(spec).eval().requires_grad_(False)
-    return spec, model, extractor_for(spec, model)
+    return frozen("mixer_b16")
 
 
 def test_mixer_tokens_are_read_as_timm_lays_them_on_the_patch_grid(mixer):
