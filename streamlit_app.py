@@ -7,6 +7,7 @@ from streamlit.errors import StreamlitAPIException
 
 from app.serving.allocator import keep_freed_memory
 from app.serving.settings import setting_problems
+from components.lessons import add_view_button, presenter_bar
 from components.remembered import note_page_drawn
 from components.sidebar import shared_sidebar
 from components.workspace import forget_restored_choices, open_workspace, remember_in_browser, save_choices
@@ -24,7 +25,8 @@ if problems := setting_problems():
 
 navigation = st.navigation(
     {
-        "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+                  st.Page("pages/lessons.py", title="Lessons", icon=":material/slideshow:")],
         "CNNs": [
             st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/layers:"),
             st.Page("pages/attributions.py", title="Attributions", icon=":material/highlight:"),
@@ -53,8 +55,12 @@ navigation = st.navigation(
 )
 # Before any widget: the page's choices come back from the workspace.
 open_workspace()
+# Presenting a lesson: its bar over every page; a scene's image and settings are set before
+# the sidebar's widgets and the page's are drawn.
+presenter_bar()
 # Widgets drawn here, in the entrypoint, keep their state across pages.
 shared_sidebar()
+add_view_button(navigation.url_path or "home", navigation.title)
 with st.sidebar:
     remember_in_browser()
 try:

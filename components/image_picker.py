@@ -80,6 +80,29 @@ def _offer(data: bytes, name: str, sample: str | None = None) -> None:
     _keep(image, data, sample)
 
 
+def image_source_now() -> str | dict[str, str]:
+    """What the current image is, as a lesson's scene names it: a sample's name, or an upload
+    kept in this workspace ({"sha256", "name"})."""
+    text = STORE.values(workspace_id()).get(_STORED)
+    stored = json.loads(text) if text else {"sample": DEFAULT_SAMPLE}
+    return stored["sample"] if "sample" in stored else {"sha256": stored["sha256"], "name": stored["name"]}
+
+
+def show_image(source: str | dict[str, str]) -> str | None:
+    """Makes a scene's image the current one (a sample by name, a kept upload by its digest);
+    before the sidebar is drawn. Returns why not, when a kept upload is no longer there."""
+    if isinstance(source, str):
+        st.session_state["image_source"], st.session_state["sample_key"] = "Sample", source
+        return None
+    try:
+        data = STORE.blob(source["sha256"])
+    except BlobMissing:
+        return f"The scene's picture {source['name']} is not in this workspace; the image on screen stays."
+    st.session_state["image_source"] = "Upload"
+    _offer(data, source["name"])
+    return None
+
+
 def image_picker() -> None:
     """Sidebar widgets; they live in the entrypoint so they persist across pages."""
     cap_session_uploads()

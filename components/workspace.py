@@ -229,6 +229,16 @@ def _restore_missing_choices() -> None:
             pending.add(key)
 
 
+def put_back_choices(choices: dict) -> None:
+    """Sets these choices for the widgets the next page draws (a lesson's scene), as a reload
+    puts back the workspace's: a value its widget refuses now is forgotten, not an error."""
+    pending = st.session_state.setdefault(_PENDING, set())
+    for key, value in choices.items():
+        if _choice_key(key):
+            st.session_state[key] = value
+            pending.add(key)
+
+
 def forget_restored_choices(refusal: BaseException) -> bool:
     """After a widget refused a value put back (out of its range now, or no longer one of its
     options: the model or layer it belonged to changed since): forgets that value, so that the

@@ -20,7 +20,7 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
-NAVIGATION = ["Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
+NAVIGATION = ["Lessons", "Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
               "Channel & spatial attention", "Receptive fields", "Dense prediction", "Video",
               "ViT & DINO attention",
               "Swin windows", "Inside the Transformer", "DETR", "Optimizer race", "Live training", "Loss landscape",
@@ -252,6 +252,45 @@ def test_inside_the_transformer_on_the_uploaded_photo(page):
     expect(main.get_by_text("register 4")).to_be_visible(timeout=60_000)
     expect(main.get_by_text("DINOv2 ViT-S/14 with registers has random weights")).to_be_visible()  # its banner
     screenshot(page, "transformer-dino-registers")
+    assert exception_boxes(page) == []
+
+
+def test_the_course_lesson_plays_in_presenter_mode_by_keyboard_with_the_notes_elsewhere(page):
+    from urllib.parse import parse_qs, urlparse
+
+    from app.lessons.shipped import shipped_lesson
+    from components.lessons import PAGES
+
+    lesson = shipped_lesson("course", PAGES)
+    _open(page, "Lessons")
+    main = page.locator("[data-testid='stMain']")
+    workspace = parse_qs(urlparse(page.url).query)["w"][0]
+    notes = page.context.new_page()  # the teacher's own screen
+    notes.set_viewport_size({"width": 1280, "height": 720})
+    notes.goto(f"{page.url.split('?')[0]}?w={workspace}&notes=1")
+    main.get_by_role("button", name="Present").click()
+    wait_for_run(page)
+    for number, scene in enumerate(lesson.scenes, start=1):
+        expect(main.get_by_text(f"scene {number} of {len(lesson.scenes)}: {scene.title}")).to_be_visible(
+            timeout=120_000)
+        assert exception_boxes(page) == [], scene.title
+        expect(page.locator("[data-testid='stSidebar']")).to_be_hidden()  # the projector theme
+        expect(main.get_by_text(scene.note[:50])).to_have_count(0)  # never on the projected view
+        expect(notes.get_by_text(scene.note[:50])).to_be_visible(timeout=20_000)  # the notes follow
+        if number in (1, 2, 6):
+            screenshot(page, f"lesson-scene-{number}")
+        if number < len(lesson.scenes):
+            page.keyboard.press("ArrowRight")
+            wait_for_run(page)
+    page.keyboard.press("ArrowLeft")
+    wait_for_run(page)
+    expect(main.get_by_text(f"scene {len(lesson.scenes) - 1} of")).to_be_visible(timeout=120_000)
+    screenshot(notes, "lesson-notes-window")
+    notes.close()
+    main.get_by_role("button", name="End").click()
+    wait_for_run(page)
+    expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
+    expect(main.get_by_role("heading", name="Lessons")).to_be_visible()
     assert exception_boxes(page) == []
 
 

@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 
 CODE = ("app", "pretrained", "recipes", "components", "pages")
 TOPICS = ("cnn", "attribution", "atlas", "segmentation", "video", "vit", "swin", "transformer", "detection", "optim",
-          "training", "landscape")
+          "training", "landscape", "lessons")
 INFRASTRUCTURE = ("serving", "workspace")  # used by every part of app, using none
 # (user, used): why one topic may use another.
 TOPIC_USES = {

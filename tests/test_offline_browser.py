@@ -20,7 +20,7 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 REAL_PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
-PAGES = ["Home", "Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
+PAGES = ["Home", "Lessons", "Feature maps", "Attributions", "Architecture atlas", "Efficient convolutions",
               "Channel & spatial attention", "Receptive fields", "Dense prediction",
          "ViT & DINO attention",
          "Swin windows", "Inside the Transformer", "DETR", "Optimizer race", "Live training", "Loss landscape"]

@@ -1,0 +1,102 @@
+"""Lessons in AppTest: the shipped lesson presented from start to end, each scene's settings in
+force on its page; a view added to the workspace's lesson comes back as it was."""
+
+import pytest
+
+from app.lessons.shipped import shipped_lesson
+from components.lessons import PAGES
+from tests.conftest import app_at
+
+TITLES = {"training": "Live training", "feature_maps": "Feature maps", "loss_landscape": "Loss landscape",
+          "efficient_convolutions": "Efficient convolutions", "optimizers": "Optimizer race",
+          "vit_attention": "ViT & DINO attention", "transformer_internals": "Inside the Transformer",
+          "swin_windows": "Swin windows"}
+
+
+@pytest.fixture
+def app(monkeypatch):
+    """The app as the server runs it: the entrypoint (the presenter's bar) on every run. AppTest
+    alone, seeing a pages/ folder, runs a page it switched to without the entrypoint."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def with_navigation(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False  # what st.navigation sets on the server
+
+    monkeypatch.setattr(PagesManager, "__init__", with_navigation)
+    return app_at()
+
+
+def open_lessons(app):
+    """The Lessons page; later runs stay where the last one ended (AppTest would otherwise
+    request the page it was switched to on every run, as if the student clicked it again)."""
+    app.switch_page("pages/lessons.py").run()
+    app._page_hash = ""  # noqa: SLF001 - AppTest keeps no public way to stop requesting a page
+    return app
+
+
+def bar_text(app) -> str:
+    return " ".join(m.value for m in app.markdown)
+
+
+def test_the_shipped_lesson_plays_from_start_to_end_with_each_scene_as_written(app):
+    lesson = shipped_lesson("course", PAGES)
+    open_lessons(app)
+    assert not app.exception
+    app.selectbox(key="lessons_choice").set_value("course").run()
+    app.button(key="lessons_present").click().run()
+    for number, scene in enumerate(lesson.scenes, start=1):
+        assert not app.exception, scene.title
+        assert f"scene {number} of {len(lesson.scenes)}: {scene.title}" in bar_text(app)
+        assert app.title[0].value == TITLES[scene.page], scene.title
+        for key, value in scene.settings.items():
+            assert app.session_state[key] == value, (scene.title, key)
+        assert app.session_state["sample_key"] == scene.image
+        assert app.query_params["scene"] == str(number) and app.query_params["lesson"] == "course"
+        assert app.button(key="lesson_previous").disabled == (number == 1)
+        if number < len(lesson.scenes):
+            app.button(key="lesson_next").click().run()
+    assert app.button(key="lesson_next").disabled
+    app.button(key="lesson_previous").click().run()
+    assert f"scene {len(lesson.scenes) - 1} of" in bar_text(app)
+    app.button(key="lesson_end").click().run()
+    assert not app.exception and app.title[0].value == "Lessons"
+    assert "scene" not in app.query_params and not any(b.key == "lesson_next" for b in app.button)
+
+
+def test_a_view_added_to_the_lesson_comes_back_as_it_was(app):
+    app.switch_page("pages/feature_maps.py").run()
+    app.selectbox(key="chosen_cnn_widget").set_value("mobilenet_v2").run()
+    app.session_state["fm_tab"] = "Statistics"
+    app.run()
+    app.button(key="lesson_add").click().run()
+    assert not app.exception
+    app.selectbox(key="chosen_cnn_widget").set_value("resnet50").run()  # the class moves on
+    open_lessons(app)
+    assert app.selectbox(key="lessons_choice").value == "course"
+    app.selectbox(key="lessons_choice").set_value("workspace").run()
+    assert "Feature maps · Cat" in app.dataframe[0].value["title"].tolist()[0]
+    app.button(key="lessons_present").click().run()
+    assert not app.exception and app.title[0].value == "Feature maps"
+    assert app.selectbox(key="chosen_cnn_widget").value == "mobilenet_v2"
+    assert app.session_state["fm_tab"] == "Statistics"
+    assert "scene 1 of 1" in bar_text(app)
+
+
+def test_a_scene_s_note_is_only_in_the_notes_window(app):
+    lesson = shipped_lesson("course", PAGES)
+    open_lessons(app)
+    app.button(key="lessons_present").click().run()
+    projected = bar_text(app) + " ".join(c.value for c in app.caption)
+    assert lesson.scenes[0].note[:40] not in projected
+    notes = app_at()
+    notes.query_params["w"] = app.query_params["w"]
+    notes.query_params["notes"] = "1"
+    notes.switch_page("pages/lessons.py").run()
+    assert not notes.exception
+    assert lesson.scenes[0].note in " ".join(m.value for m in notes.markdown)
+    app.button(key="lesson_next").click().run()
+    notes.run()
+    assert lesson.scenes[1].note in " ".join(m.value for m in notes.markdown)
