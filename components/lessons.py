@@ -128,7 +128,7 @@ def presenter_bar() -> None:
     st.session_state[_NOW] = (key, index)
     st.query_params["lesson"], st.query_params["scene"] = key, str(index + 1)
     _projector_theme()
-    place, back, forward, end = st.columns([6, 1, 1, 1], vertical_alignment="center")
+    place, back, forward, end = st.columns([5, 2, 2, 1.3], vertical_alignment="center")
     place.markdown(f"**{lesson.title}** · scene {index + 1} of {len(lesson.scenes)}: "
                    f"{lesson.scenes[index].title}")
     if back.button("Previous", icon=":material/arrow_back:", key="lesson_previous", disabled=index == 0,

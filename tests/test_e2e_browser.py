@@ -292,6 +292,12 @@ def test_the_course_lesson_plays_in_presenter_mode_by_keyboard_with_the_notes_el
     expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
     expect(main.get_by_role("heading", name="Lessons")).to_be_visible()
     assert exception_boxes(page) == []
+    # The scenes showed the cat; the tests after this one work on the uploaded photo again.
+    _open(page, "Home")  # the Lessons page has an uploader of its own
+    page.locator("[data-testid='stSidebar']").get_by_text("Upload", exact=True).click()
+    wait_for_run(page)
+    upload(page, REAL_PHOTO)
+    expect(page.locator("[data-testid='stSidebar']").get_by_text("flower.jpg · 640×427")).to_be_visible()
 
 
 def test_detr_shows_queries_the_encoder_and_the_matching(page):
