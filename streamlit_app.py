@@ -65,10 +65,13 @@ with st.sidebar:
     remember_in_browser()
 try:
     navigation.run()
-except StreamlitAPIException as refusal:
+# A kept choice (or a lesson scene's) that no longer fits: its widget refuses it, or the page's
+# code cannot use a value of that type. The page again, from the defaults; a second failure,
+# with nothing put back left to forget, is a bug and is shown.
+except (StreamlitAPIException, TypeError, ValueError) as refusal:
     if not forget_restored_choices(refusal):
         raise
-    st.rerun()  # a kept choice no longer fits its widget: the page again, from the defaults
+    st.rerun()
 finally:  # also after st.stop() or a rerun: what the student chose so far is kept
     save_choices()
     note_page_drawn()

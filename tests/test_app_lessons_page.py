@@ -100,3 +100,17 @@ def test_a_scene_s_note_is_only_in_the_notes_window(app):
     app.button(key="lesson_next").click().run()
     notes.run()
     assert lesson.scenes[1].note in " ".join(m.value for m in notes.markdown)
+
+
+def test_a_scene_whose_settings_do_not_fit_its_page_opens_it_with_the_defaults(app):
+    from components.server_state import STORE
+
+    STORE.save_values(app.query_params["w"], {"lesson": "title: Hostile\nscenes:\n"
+                      "  - {title: Wrong types, page: optimizers, settings: {race_steps: many, race_surface: Moon,"
+                      " race_picks: [1, 2]}}\n"})
+    open_lessons(app)
+    app.selectbox(key="lessons_choice").set_value("workspace").run()
+    app.button(key="lessons_present").click().run()
+    assert not app.exception
+    assert app.title[0].value == "Optimizer race" and "scene 1 of 1: Wrong types" in bar_text(app)
+    assert app.slider(key="race_steps").value == 200 and app.selectbox(key="race_surface").value == "Quadratic bowl"
