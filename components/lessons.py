@@ -69,7 +69,8 @@ def lesson_named(key: str) -> Lesson:
 
 
 def lesson_keys() -> list[str]:
-    return [*shipped_lesson_names(), *([WORKSPACE] if _LESSON in STORE.values(workspace_id()) else [])]
+    """The workspace's own lesson first (the one a teacher is building), then the shipped ones."""
+    return [*([WORKSPACE] if _LESSON in STORE.values(workspace_id()) else []), *shipped_lesson_names()]
 
 
 def add_view_button(page: str, title: str) -> None:

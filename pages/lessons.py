@@ -58,8 +58,10 @@ keys = lesson_keys()
 titles = {key: f"{lesson_named(key).title} ({'your lesson' if key == WORKSPACE else 'ships with the app'})"
           for key in keys}
 asked = st.query_params.get("lesson")
-if asked in keys and "lessons_choice" not in st.session_state:
-    st.session_state["lessons_choice"] = asked  # a link to a lesson opens it here
+if asked in keys and st.session_state.get("_lessons_link") != asked:
+    # A link to a lesson opens it here, over the workspace's last choice; once, so that the
+    # teacher can choose another while the link is still in the address bar.
+    st.session_state["lessons_choice"] = st.session_state["_lessons_link"] = asked
 key = st.selectbox("Lesson", keys, format_func=titles.get, key="lessons_choice")
 lesson = lesson_named(key)
 
@@ -76,7 +78,8 @@ st.dataframe([{"scene": i + 1, "title": s.title, "page": s.page, "image": s.imag
               for i, s in enumerate(lesson.scenes)], hide_index=True,
              column_config={"note": st.column_config.TextColumn(width="large")})
 if key != WORKSPACE:
-    st.caption(f"Link to this lesson: `?lesson={key}` after the app's address.")
+    st.caption("A link that opens this lesson here (copy it with the button on its right):")
+    st.code(f"{(st.context.url or '').split('?')[0]}?lesson={key}", language=None)
 
 st.subheader("Your lesson")
 own = workspace_lesson()

@@ -75,8 +75,7 @@ def test_a_view_added_to_the_lesson_comes_back_as_it_was(app):
     assert not app.exception
     app.selectbox(key="chosen_cnn_widget").set_value("resnet50").run()  # the class moves on
     open_lessons(app)
-    assert app.selectbox(key="lessons_choice").value == "course"
-    app.selectbox(key="lessons_choice").set_value("workspace").run()
+    assert app.selectbox(key="lessons_choice").value == "workspace"  # the lesson being built comes first
     assert "Feature maps · Cat" in app.dataframe[0].value["title"].tolist()[0]
     app.button(key="lessons_present").click().run()
     assert not app.exception and app.title[0].value == "Feature maps"
@@ -114,3 +113,17 @@ def test_a_scene_whose_settings_do_not_fit_its_page_opens_it_with_the_defaults(a
     assert not app.exception
     assert app.title[0].value == "Optimizer race" and "scene 1 of 1: Wrong types" in bar_text(app)
     assert app.slider(key="race_steps").value == 200 and app.selectbox(key="race_surface").value == "Quadratic bowl"
+
+
+def test_a_link_to_a_shipped_lesson_opens_it_on_the_lessons_page(app):
+    from components.server_state import STORE
+
+    STORE.save_values(app.query_params["w"], {"lesson": "title: Mine\nscenes:\n  - {title: A, page: home}\n"})
+    assert open_lessons(app).selectbox(key="lessons_choice").value == "workspace"  # your own comes first
+    fresh = app_at()
+    fresh.query_params.update(w=app.query_params["w"], lesson="course")
+    open_lessons(fresh)
+    assert fresh.selectbox(key="lessons_choice").value == "course"
+    app = fresh
+    assert app.code[0].value.endswith("?lesson=course")
+    assert not any(b.key == "lesson_next" for b in app.button)  # a link to a lesson is not presenting it
