@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import streamlit as st
 from streamlit import runtime
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.state import get_session_state
 
@@ -240,19 +241,21 @@ def put_back_choices(choices: dict) -> None:
 
 
 def forget_restored_choices(refusal: BaseException) -> bool:
-    """After a widget refused a value put back (out of its range now, or no longer one of its
-    options: the model or layer it belonged to changed since): forgets that value, so that the
-    widget starts from its default. The widget is found by the `key` its Streamlit function was
-    called with, in the refusal's traceback (every value put back and not yet taken by its
-    widget, when it cannot be found). False when none is waiting: the refusal is a bug, not a
-    stale choice."""
+    """After a value the page could not use: forgets it, so that its widget starts from its
+    default. A widget that refused its remembered value (out of its range now, or no longer one
+    of its options: the model or layer it belonged to changed since, on this page, in a reload
+    or in a lesson's scene) is found by the `key` its Streamlit function was called with, in the
+    refusal's traceback; any other failure right after values were put back forgets those that
+    no widget has taken yet. False when there is nothing to forget: the failure is a bug."""
     pending = st.session_state.get(_PENDING, set())
     keys = set()
     trace = refusal.__traceback__
     while trace is not None:
         keys.add(trace.tb_frame.f_locals.get("key"))
         trace = trace.tb_next
-    culprits = [key for key in pending if key in keys] or list(pending)
+    refused = ([key for key in keys if isinstance(key, str) and key in st.session_state]
+               if isinstance(refusal, StreamlitAPIException) else [])
+    culprits = refused or [key for key in pending if key in keys] or list(pending)
     pending.difference_update(culprits)
     for key in culprits:
         st.session_state.pop(key, None)

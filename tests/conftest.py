@@ -76,6 +76,30 @@ def app_at(page: str | None = None, timeout_s: int = 180):
     return at
 
 
+@pytest.fixture
+def served_app(monkeypatch):
+    """The app as the server runs it: the entrypoint (workspace, presenter's bar, sidebar, the
+    handling of a value a page refuses) on every run. AppTest alone, seeing a pages/ folder,
+    runs a page it switched to without the entrypoint; st.navigation turns that off on the server."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def with_navigation(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", with_navigation)
+    return app_at()
+
+
+def stay_on_page(at):
+    """Later runs stay where the last one ended: AppTest otherwise requests the page it was
+    switched to on every run, as if the student clicked it again."""
+    at._page_hash = ""  # noqa: SLF001 - AppTest keeps no public way to stop requesting a page
+    return at
+
+
 def notebook_cell(code: str) -> tuple[object, dict]:
     """Runs a page's "in a notebook" code as a notebook cell does: (the value of its last line,
     the names it left)."""

@@ -5,7 +5,7 @@ import pytest
 
 from app.lessons.shipped import shipped_lesson
 from components.lessons import PAGES
-from tests.conftest import app_at
+from tests.conftest import app_at, stay_on_page
 
 TITLES = {"training": "Live training", "feature_maps": "Feature maps", "loss_landscape": "Loss landscape",
           "efficient_convolutions": "Efficient convolutions", "optimizers": "Optimizer race",
@@ -14,27 +14,12 @@ TITLES = {"training": "Live training", "feature_maps": "Feature maps", "loss_lan
 
 
 @pytest.fixture
-def app(monkeypatch):
-    """The app as the server runs it: the entrypoint (the presenter's bar) on every run. AppTest
-    alone, seeing a pages/ folder, runs a page it switched to without the entrypoint."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def with_navigation(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False  # what st.navigation sets on the server
-
-    monkeypatch.setattr(PagesManager, "__init__", with_navigation)
-    return app_at()
+def app(served_app):
+    return served_app
 
 
 def open_lessons(app):
-    """The Lessons page; later runs stay where the last one ended (AppTest would otherwise
-    request the page it was switched to on every run, as if the student clicked it again)."""
-    app.switch_page("pages/lessons.py").run()
-    app._page_hash = ""  # noqa: SLF001 - AppTest keeps no public way to stop requesting a page
-    return app
+    return stay_on_page(app.switch_page("pages/lessons.py").run())
 
 
 def bar_text(app) -> str:

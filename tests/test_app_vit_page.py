@@ -3,7 +3,7 @@
 import pytest
 
 from app.training.fashion_mnist import fashion_mnist_dir
-from tests.conftest import app_at, figure_text, notebook_reproduces, open_tab
+from tests.conftest import app_at, figure_text, notebook_reproduces, open_tab, stay_on_page
 
 needs_fashion_mnist = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs dataset-fashion-mnist")
 
@@ -111,3 +111,13 @@ def test_the_notebook_code_draws_the_heads_on_screen(app):
     app.radio(key="tiny_input").set_value("Your image, converted").run()
     code, _ = notebook_reproduces(app, "head_maps_mosaic", "heads")
     assert "sample_bytes('cat')" in code
+
+
+def test_a_layer_beyond_the_chosen_model_s_depth_falls_back_to_its_last(served_app):
+    """The layer slider's value outlived a 12-block model (a reload, a lesson's scene): the
+    6-block tiny ViT's slider refuses it; the page forgets it instead of failing."""
+    served_app.session_state["heads_layer"] = 12
+    stay_on_page(served_app.switch_page("pages/vit_attention.py").run())
+    assert not served_app.exception
+    assert served_app.selectbox(key="chosen_vit_dino_widget").value == "tiny_vit_fmnist"
+    assert served_app.slider(key="heads_layer").value == 6
