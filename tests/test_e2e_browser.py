@@ -255,49 +255,47 @@ def test_inside_the_transformer_on_the_uploaded_photo(page):
     assert exception_boxes(page) == []
 
 
-def test_the_course_lesson_plays_in_presenter_mode_by_keyboard_with_the_notes_elsewhere(page):
+def test_the_course_lesson_plays_in_presenter_mode_by_keyboard_with_the_notes_elsewhere(page, app_url):
     from urllib.parse import parse_qs, urlparse
 
     from app.lessons.shipped import shipped_lesson
     from components.lessons import PAGES
 
     lesson = shipped_lesson("course", PAGES)
-    _open(page, "Lessons")
-    main = page.locator("[data-testid='stMain']")
-    workspace = parse_qs(urlparse(page.url).query)["w"][0]
-    notes = page.context.new_page()  # the teacher's own screen
-    notes.set_viewport_size({"width": 1280, "height": 720})
-    notes.goto(f"{page.url.split('?')[0]}?w={workspace}&notes=1")
+    # A browser of its own (a new workspace): the scenes' settings stay out of the other tests' one.
+    context = page.context.browser.new_context(viewport={"width": 1280, "height": 720})
+    projected = context.new_page()
+    projected.goto(app_url)
+    wait_for_run(projected)
+    _open(projected, "Lessons")
+    main = projected.locator("[data-testid='stMain']")
+    workspace = parse_qs(urlparse(projected.url).query)["w"][0]
+    notes = context.new_page()  # the teacher's own screen
+    notes.goto(f"{projected.url.split('?')[0]}?w={workspace}&notes=1")
     main.get_by_role("button", name="Present").click()
-    wait_for_run(page)
+    wait_for_run(projected)
     for number, scene in enumerate(lesson.scenes, start=1):
         expect(main.get_by_text(f"scene {number} of {len(lesson.scenes)}: {scene.title}")).to_be_visible(
             timeout=120_000)
-        assert exception_boxes(page) == [], scene.title
-        expect(page.locator("[data-testid='stSidebar']")).to_be_hidden()  # the projector theme
+        assert exception_boxes(projected) == [], scene.title
+        expect(projected.locator("[data-testid='stSidebar']")).to_be_hidden()  # the projector theme
         expect(main.get_by_text(scene.note[:50])).to_have_count(0)  # never on the projected view
         expect(notes.get_by_text(scene.note[:50])).to_be_visible(timeout=20_000)  # the notes follow
         if number in (1, 2, 6):
-            screenshot(page, f"lesson-scene-{number}")
+            screenshot(projected, f"lesson-scene-{number}")
         if number < len(lesson.scenes):
-            page.keyboard.press("ArrowRight")
-            wait_for_run(page)
-    page.keyboard.press("ArrowLeft")
-    wait_for_run(page)
+            projected.keyboard.press("ArrowRight")
+            wait_for_run(projected)
+    projected.keyboard.press("ArrowLeft")
+    wait_for_run(projected)
     expect(main.get_by_text(f"scene {len(lesson.scenes) - 1} of")).to_be_visible(timeout=120_000)
     screenshot(notes, "lesson-notes-window")
-    notes.close()
     main.get_by_role("button", name="End").click()
-    wait_for_run(page)
-    expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
+    wait_for_run(projected)
+    expect(projected.locator("[data-testid='stSidebar']")).to_be_visible()
     expect(main.get_by_role("heading", name="Lessons")).to_be_visible()
-    assert exception_boxes(page) == []
-    # The scenes showed the cat; the tests after this one work on the uploaded photo again.
-    _open(page, "Home")  # the Lessons page has an uploader of its own
-    page.locator("[data-testid='stSidebar']").get_by_text("Upload", exact=True).click()
-    wait_for_run(page)
-    upload(page, REAL_PHOTO)
-    expect(page.locator("[data-testid='stSidebar']").get_by_text("flower.jpg · 640×427")).to_be_visible()
+    assert exception_boxes(projected) == []
+    context.close()
 
 
 def test_detr_shows_queries_the_encoder_and_the_matching(page):
