@@ -16,7 +16,7 @@ from torch import nn
 
 from app.serving.model_lock import shared_use
 from app.transformer.attention_steps import AttentionSteps, self_attention_steps
-from app.vit.capture import check_supported, embed, patch_size_of, position_embedding
+from app.vit.capture import check_supported, embed, patch_size_of, position_embedding, prefix_token_names
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,8 +38,7 @@ class ImageWalkthrough:
 
 
 def _token_names(model: VisionTransformer, grid: tuple[int, int]) -> tuple[str, ...]:
-    prefix = ["CLS"] if model.cls_token is not None else []
-    prefix += [f"register {i + 1}" for i in range(model.num_reg_tokens)]
+    prefix = prefix_token_names(model.cls_token is not None, model.num_prefix_tokens)
     return (*prefix, *(f"patch ({r}, {c})" for r in range(grid[0]) for c in range(grid[1])))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.vit.capture import AttentionCapture
+from app.vit.capture import AttentionCapture, prefix_token_names
 
 OUTLIER_FACTOR = 2.0  # a patch is counted as high-norm above this multiple of the median patch norm
 
@@ -38,19 +38,13 @@ class TokenNorms:
         return float(self.patches[index]), (int(index[0]), int(index[1]))
 
 
-def prefix_names(capture: AttentionCapture) -> tuple[str, ...]:
-    """The tokens before the patches, in timm's order: the CLS token, then the registers."""
-    cls = ("CLS",) if capture.has_class_token else ()
-    return (*cls, *(f"register {i + 1}" for i in range(capture.prefix_tokens - len(cls))))
-
-
 def token_norms(capture: AttentionCapture) -> TokenNorms:
     norms = capture.token_norms.numpy().astype(np.float64)
     start = capture.prefix_tokens
     patches = norms[start:].reshape(capture.grid)
     median = float(np.median(patches))
     outliers = patches > OUTLIER_FACTOR * median
-    names = prefix_names(capture)
+    names = prefix_token_names(capture.has_class_token, start)
     cls_to_registers = cls_to_outliers = None
     if capture.has_class_token:
         row = capture.attentions[-1, :, 0, :].float().mean(dim=0).numpy()  # (tokens,), sums to 1

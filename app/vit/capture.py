@@ -64,6 +64,12 @@ class AttentionCapture:
         return self.prefix_tokens + row * self.grid[1] + col
 
 
+def prefix_token_names(has_class_token: bool, prefix_tokens: int) -> tuple[str, ...]:
+    """The tokens before the patches, in timm's order: the CLS token, then the registers."""
+    cls = ("CLS",) if has_class_token else ()
+    return (*cls, *(f"register {i + 1}" for i in range(prefix_tokens - len(cls))))
+
+
 def attention_memory_bytes(model: VisionTransformer, input_size: int, bytes_per_value: int = 4) -> int:
     """What a capture at `input_size` holds: layers × heads × tokens² values."""
     tokens = (input_size // patch_size_of(model)) ** 2 + model.num_prefix_tokens
