@@ -55,7 +55,8 @@ st.caption("A lesson is a list of scenes: a page, its image and its settings, an
            "another window.")
 
 keys = lesson_keys()
-titles = {key: f"{lesson_named(key).title} ({'your lesson' if key == WORKSPACE else 'ships with the app'})"
+lessons = {key: lesson_named(key) for key in keys}  # each file read once a run
+titles = {key: f"{lessons[key].title} ({'your lesson' if key == WORKSPACE else 'ships with the app'})"
           for key in keys}
 asked = st.query_params.get("lesson")
 if asked in keys and st.session_state.get("_lessons_link") != asked:
@@ -63,7 +64,7 @@ if asked in keys and st.session_state.get("_lessons_link") != asked:
     # teacher can choose another while the link is still in the address bar.
     st.session_state["lessons_choice"] = st.session_state["_lessons_link"] = asked
 key = st.selectbox("Lesson", keys, format_func=titles.get, key="lessons_choice")
-lesson = lesson_named(key)
+lesson = lessons[key]
 
 start_col, scene_col, notes_col = st.columns([1, 2, 2], vertical_alignment="bottom")
 first = scene_col.selectbox("From scene", range(len(lesson.scenes)), key=f"lessons_from_{key}",
@@ -87,8 +88,8 @@ if own is None:
     st.caption("Empty: on any page, **Add this view to the lesson** (in the sidebar) adds what is on screen as the "
                "next scene. Or load a lesson file:")
 else:
-    st.caption(f"{len(own.scenes)} scenes, kept in this workspace; **Share this view** gives a link to a copy "
-               "with it.")
+    count = f"{len(own.scenes)} scene" + ("s" if len(own.scenes) > 1 else "")
+    st.caption(f"{count}, kept in this workspace; **Share this view** gives a link to a copy with it.")
     scene_index = st.selectbox("Scene", range(len(own.scenes)), key="lessons_edit_scene",
                                format_func=lambda i: f"{i + 1}. {own.scenes[i].title}")
     with st.form("lessons_edit"):

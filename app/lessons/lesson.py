@@ -64,6 +64,10 @@ def read_lesson(text: str | bytes, pages: Collection[str]) -> Lesson:
         raise LessonError(f"the file is {len(text) / 1024:,.0f} KB; a lesson is at most {MAX_BYTES // 1024} KB")
     try:
         data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a SafeLoader without aliases
+    except yaml.MarkedYAMLError as problem:  # where, and what, without YAML's echo of the text
+        mark = problem.problem_mark or problem.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise LessonError(f"the file is not YAML this app reads{where}: {problem.problem or problem.context}") from None
     except yaml.YAMLError as problem:
         raise LessonError(f"the file is not YAML: {problem}") from None
     except RecursionError:
