@@ -22,7 +22,7 @@ from app.serving.background_jobs import BackgroundJob
 from app.serving.bounded_cache import BoundedCache, model_bytes
 from app.serving.compute_slots import ComputeSlots
 from app.serving.workspace_work import WorkspaceWork
-from app.workspace.sqlite_store import SQLiteStore
+from app.workspace.stores import open_store
 
 MODELS_MB = settings.MODELS_MB.read()
 CACHE_MB = settings.CACHE_MB.read()
@@ -90,11 +90,13 @@ SHIPPED_SUBJECTS = BoundedCache(max_entries=4)
 # Measured seconds per landscape point, by network and grid size: a few floats each.
 LANDSCAPE_POINT_TIMINGS = BoundedCache(max_entries=64)
 
-# Students' workspaces on disk (VISION_EXPLORER_DATA): their images, choices and runs. At a
-# server's start no run is training yet, so a run the store still marks as training lost its
-# process (a crash, a kill); and workspaces unused for KEEP_DAYS go, with their files.
+# Students' workspaces: their images, choices and runs, on disk (VISION_EXPLORER_DATA) or, for
+# several replicas, in PostgreSQL (VISION_EXPLORER_DATABASE_URL). At a server's start a run the
+# store still marks as training whose process is gone (a crash, a kill) is interrupted; and
+# workspaces unused for KEEP_DAYS go, with their files.
 KEEP_DAYS = settings.KEEP_DAYS.read()
-STORE = SQLiteStore(settings.DATA_DIR.read(), settings.WORKSPACE_MB.read() << 20, settings.STORE_MB.read() << 20)
+STORE = open_store(settings.DATABASE_URL.read(), settings.DATA_DIR.read(), settings.WORKSPACE_MB.read() << 20,
+                   settings.STORE_MB.read() << 20)
 STORE.interrupt_unfinished_runs()
 STORE.remove_unused(KEEP_DAYS * 86400)
 

@@ -71,8 +71,14 @@ def workspace_runs() -> list[TrainingRun | StoredRun]:
     `unreadable_runs`; the rest are shown."""
     workspace = workspace_id()
     live = WORKSPACE_WORK.live(workspace)
+    states = STORE.run_states(workspace)
+    if any(status == "training" and label not in live for label, status, _ in states):
+        # Trained elsewhere: by another replica, or by one that was killed (its runs are then
+        # marked interrupted here, and the student may resume them on this one).
+        if STORE.interrupt_unfinished_runs():
+            states = STORE.run_states(workspace)
     runs, unreadable = [], {}
-    for label, status, steps in STORE.run_states(workspace):
+    for label, status, steps in states:
         if label in live:
             runs.append(live.pop(label))
             continue

@@ -8,6 +8,8 @@ os.environ["VISION_EXPLORER_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 # Workspaces the tests make (every app they start, every AppTest) stay out of the user's data.
 os.environ["VISION_EXPLORER_DATA"] = __import__("tempfile").mkdtemp(prefix="vision-explorer-test-data-")
+# The apps the tests start keep their workspaces there, in SQLite, whatever the shell says.
+os.environ.pop("VISION_EXPLORER_DATABASE_URL", None)
 
 import base64  # noqa: E402
 import ipaddress  # noqa: E402
@@ -35,6 +37,22 @@ def _loopback_only_connect(self, address):
 
 
 socket.socket.connect = _loopback_only_connect
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """Debian's PostgreSQL on loopback for the whole session; each test takes a database of its own."""
+    from tests.postgres_server import running_postgres
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    """A workspace store's data on SQLite, then on PostgreSQL: `backend.open()` opens a store on it."""
+    from tests.store_backends import BACKENDS
+    with BACKENDS[request.param](tmp_path, request) as made:
+        yield made
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def test_allowed_uses_are_not_reported():
 
 # What makes a module-level object server-wide state: one object serves every session.
 SHARED_MAKERS = {"BoundedCache", "ComputeSlots", "Lock", "RLock", "Semaphore", "BoundedSemaphore", "OrderedDict",
-                 "dict", "list", "set", "cache_resource", "SQLiteStore"}
+                 "dict", "list", "set", "cache_resource", "SQLiteStore", "PostgresStore", "open_store"}
 
 
 def _begun_empty(value: ast.expr) -> bool:

@@ -58,8 +58,8 @@ def test_a_config_round_trips():
     assert config_from(config_text(config)) == config
 
 
-def test_a_run_read_back_is_the_run_that_trained(tmp_path, digits):
-    store = SQLiteStore(tmp_path / "data")
+def test_a_run_read_back_is_the_run_that_trained(backend, digits):
+    store = backend.open()
     workspace = store.create_workspace()
     data = split(digits, 200, seed=4)
     config = TrainingConfig(model="LeNet-5", epochs=3, seed=4, checkpoints=4)

@@ -5,6 +5,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -107,3 +108,49 @@ def test_the_settings_check_loads_neither_torch_nor_the_model_zoo():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("mysql://teacher:hunter2@db/explorer", "must be a URL that starts with postgresql://"),
+    ("postgresql://teacher:hunter2@db/explorer?sslmode=sometimes please", "does not parse"),
+])
+def test_a_bad_database_url_is_named_without_its_password(url, expected):
+    [problem] = settings.setting_problems({"VISION_EXPLORER_DATABASE_URL": url})
+    assert problem.startswith("VISION_EXPLORER_DATABASE_URL=") and expected in problem
+    assert "hunter2" not in problem and "teacher:***@db" in problem
+
+
+def test_the_settings_check_refuses_a_database_it_cannot_reach_and_passes_one_it_can(postgres):
+    """Before the server serves: a replica pointed at a database that does not answer stops at
+    once with the reason, instead of failing on every student's first page."""
+    from tests.browser import free_port
+    closed = f"postgresql://teacher:hunter2@127.0.0.1:{free_port()}/explorer"
+    done = subprocess.run([sys.executable, "-m", "app.serving.settings"], cwd=ROOT, capture_output=True, text=True,
+                          env=_environment(VISION_EXPLORER_DATABASE_URL=closed), timeout=120)
+    assert done.returncode == 2 and "cannot reach the workspaces' PostgreSQL database" in done.stderr
+    assert "hunter2" not in done.stderr and "Connection refused" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "app.serving.settings"], cwd=ROOT, capture_output=True, text=True,
+                          env=_environment(VISION_EXPLORER_DATABASE_URL=postgres.url()), timeout=120)
+    assert done.returncode == 0 and "STREAMLIT_SERVER_COOKIE_SECRET is not" in done.stderr  # a warning
+    done = subprocess.run([sys.executable, "-m", "app.serving.settings"], cwd=ROOT, capture_output=True, text=True,
+                          env=_environment(VISION_EXPLORER_DATABASE_URL=postgres.url(),
+                                           STREAMLIT_SERVER_COOKIE_SECRET="shared"), timeout=120)
+    assert done.returncode == 0 and done.stderr == ""
+
+
+def test_sessions_checking_the_data_folder_at_once_all_find_it_writable(tmp_path):
+    """Every page run checks the settings; twenty sessions at once must not trip over each other."""
+    folder, problems = tmp_path / "data", []
+    start = threading.Barrier(8)
+
+    def session() -> None:
+        start.wait()
+        for _ in range(200):
+            problems.extend(settings.setting_problems({"VISION_EXPLORER_DATA": str(folder)}))
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == [] and list(folder.iterdir()) == []

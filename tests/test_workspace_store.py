@@ -1,5 +1,7 @@
 """The workspace store: ids, the value codec, blobs, caps, expiry, runs, migrations, and
-writers in several threads and processes at once."""
+writers in several threads and processes at once, on SQLite and on PostgreSQL alike (the
+`backend` fixture); what only one of them has (files on disk, a replica's liveness lock) is
+tested on that one."""
 
 import hashlib
 import json
@@ -14,14 +16,17 @@ import pytest
 from app.workspace import values
 from app.workspace.blobs import BlobMissing
 from app.workspace.ids import ID_BYTES, is_workspace_id, new_workspace_id
+from app.workspace.postgres_store import MIGRATIONS as PG_MIGRATIONS
+from app.workspace.postgres_store import NewerSchema as PgNewerSchema
 from app.workspace.sqlite_store import DATABASE, MIGRATIONS, NewerSchema, SQLiteStore
 from app.workspace.store import ReadOnlyWorkspace, StoreFull, UnknownWorkspace
 from tests.conftest import ROOT
+from tests.store_backends import PostgresBackend
 
 
 @pytest.fixture
-def store(tmp_path):
-    return SQLiteStore(tmp_path / "data")
+def store(backend):
+    return backend.open()
 
 
 def test_ids_are_128_random_bits_and_never_paths():
@@ -69,9 +74,9 @@ def test_values_are_set_per_key_and_per_workspace(store):
     assert store.values(one) == {"layer": '"features.10"'}
 
 
-def test_two_tabs_writing_at_once_lose_no_update(store, tmp_path):
+def test_two_tabs_writing_at_once_lose_no_update(store, backend):
     workspace = store.create_workspace()
-    other_store = SQLiteStore(tmp_path / "data")  # a second connection set, as a second process has
+    other_store = backend.open()  # a second connection set, as a second process has
     errors = []
 
     def tab(which, target):
@@ -93,78 +98,79 @@ def test_two_tabs_writing_at_once_lose_no_update(store, tmp_path):
 
 WRITER = """
 import sys
-from pathlib import Path
-from app.workspace.sqlite_store import SQLiteStore
-store = SQLiteStore(Path(sys.argv[1]))
+from tests.store_backends import opened
+store = opened(sys.argv[1])
 for k in range(100):
     store.save_values(sys.argv[2], {f"process-{k}": str(k)})
 """
 
 
-def test_another_process_writing_at_the_same_time(store, tmp_path):
-    """A second server process (or a backup script) on the same folder: both writers' rows land."""
+def test_another_process_writing_at_the_same_time(store, backend):
+    """A second server process (another replica, or a backup script): both writers' rows land."""
     workspace = store.create_workspace()
-    other = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "data"), workspace], cwd=ROOT)
+    other = subprocess.Popen([sys.executable, "-c", WRITER, backend.where, workspace], cwd=ROOT)
     for k in range(100):
         store.save_values(workspace, {f"here-{k}": str(k)})
     assert other.wait(120) == 0
     assert len(store.values(workspace)) == 200
 
 
-def test_blobs_are_named_by_their_digest_and_checked_when_read(store):
+def test_blobs_are_named_by_their_digest_and_checked_when_read(store, backend):
     workspace = store.create_workspace()
     data = b"\x89PNG fake picture bytes" * 100
     sha = store.put_blob(workspace, data)
     assert sha == hashlib.sha256(data).hexdigest()
     assert store.blob(sha) == data
-    path = store.blobs.path(sha)
-    path.write_bytes(data[:-1])  # truncated on disk
+    backend.overwrite_blob(sha, data[:-1])  # truncated where it is kept
     with pytest.raises(BlobMissing, match="damaged"):
         store.blob(sha)
-    path.unlink()
+    backend.lose_blob(sha)
     with pytest.raises(BlobMissing, match="missing"):
         store.blob(sha)
     with pytest.raises(BlobMissing):
         store.blob("../../etc/passwd")
 
 
-def test_a_workspace_and_the_store_are_capped(tmp_path):
-    store = SQLiteStore(tmp_path / "data", workspace_cap_bytes=10_000, total_cap_bytes=1_000_000)
+def test_a_workspace_and_the_store_are_capped(backend):
+    store = backend.open(workspace_cap_bytes=10_000, total_cap_bytes=1 << 30)
     one = store.create_workspace()
     store.put_blob(one, b"a" * 6_000)
     with pytest.raises(StoreFull, match="this workspace is full"):
         store.put_blob(one, b"b" * 6_000)
     assert 6_000 <= store.workspace_bytes(one) < 10_000
-    small_total = SQLiteStore(tmp_path / "data", workspace_cap_bytes=10_000_000, total_cap_bytes=store.total_bytes() + 100)
+    small_total = backend.open(workspace_cap_bytes=10_000_000, total_cap_bytes=store.total_bytes() + 100)
     with pytest.raises(StoreFull, match="server's store is full"):
         small_total.put_blob(small_total.create_workspace(), b"c" * 1_000)
 
 
-def test_unused_workspaces_go_with_the_blobs_only_they_used(store):
+def test_unused_workspaces_go_with_the_blobs_only_they_used(store, backend):
     old, kept = store.create_workspace(), store.create_workspace()
     shared = store.put_blob(old, b"shared picture")
     store.put_blob(kept, b"shared picture")
     only_old = store.put_blob(old, b"old picture")
-    store._db().execute("UPDATE workspaces SET used = ? WHERE id = ?", (time.time() - 40 * 86400, old))
+    backend.last_used(old, time.time() - 40 * 86400)
     assert store.remove_unused(30 * 86400) == 1
     with pytest.raises(UnknownWorkspace):
         store.open_workspace(old)
     store.open_workspace(kept)
     assert store.blob(shared) == b"shared picture"
-    assert not store.blobs.path(only_old).exists()
+    assert backend.blobs() == {shared}
+    with pytest.raises(BlobMissing):
+        store.blob(only_old)
 
 
-def test_two_tabs_adding_at_once_cannot_both_pass_the_cap(tmp_path):
-    """Each of eight threads adds 60 % of the cap at the same moment: exactly one is kept, the
-    others are told the workspace is full, and no file of theirs is left behind."""
-    store = SQLiteStore(tmp_path / "data", workspace_cap_bytes=100_000)
-    workspace = store.create_workspace()
+def test_two_tabs_adding_at_once_cannot_both_pass_the_cap(backend):
+    """Each of eight threads (on two replicas' connection sets) adds 60 % of the cap at the same
+    moment: exactly one is kept, the others are told the workspace is full, and no file of
+    theirs is left behind."""
+    replicas = [backend.open(workspace_cap_bytes=100_000) for _ in range(2)]
+    workspace = replicas[0].create_workspace()
     start, outcomes = threading.Barrier(8), []
 
     def add(n: int) -> None:
         start.wait()
         try:
-            outcomes.append(store.put_blob(workspace, bytes([n]) * 60_000))
+            outcomes.append(replicas[n % 2].put_blob(workspace, bytes([n]) * 60_000))
         except StoreFull:
             outcomes.append("full")
 
@@ -175,18 +181,18 @@ def test_two_tabs_adding_at_once_cannot_both_pass_the_cap(tmp_path):
         thread.join()
     kept = [o for o in outcomes if o != "full"]
     assert len(kept) == 1 and outcomes.count("full") == 7
-    assert store.workspace_bytes(workspace) == 60_000 <= store.workspace_cap_bytes
-    assert sorted(p.parent.name + p.name for p in store.blobs.folder.rglob("*") if p.is_file()) == kept
+    assert replicas[0].workspace_bytes(workspace) == 60_000 <= replicas[0].workspace_cap_bytes
+    assert backend.blobs() == set(kept)
 
 
-def test_a_replaced_image_frees_its_file(store):
+def test_a_replaced_image_frees_its_file(store, backend):
     workspace = store.create_workspace()
     first = store.put_blob(workspace, b"first picture")
     store.release_blob(workspace, first)
-    assert not store.blobs.path(first).exists() and store.workspace_bytes(workspace) == 0
+    assert backend.blobs() == set() and store.workspace_bytes(workspace) == 0
 
 
-def test_runs_keep_their_metrics_checkpoints_and_end(store):
+def test_runs_keep_their_metrics_checkpoints_and_end(store, backend):
     workspace = store.create_workspace()
     store.begin_run(workspace, "run 1", '{"model": "LeNet-5"}', '{"dataset": "digits"}')
     store.append_run_metrics(workspace, "run 1", '{"steps": [[1]]}', 1, 0.5)
@@ -202,14 +208,17 @@ def test_runs_keep_their_metrics_checkpoints_and_end(store):
     assert first.metric_chunks == ('{"steps": [[1]]}', '{"steps": [[2]]}')
     assert first.checkpoints == ((2, checkpoint),)
     assert second.status == "training"
-    assert store.interrupt_unfinished_runs() == 1
-    assert [r.status for r in store.runs(workspace)] == ["finished", "interrupted"]
-    store.delete_run(workspace, "run 1")
-    assert [r.label for r in store.runs(workspace)] == ["run 2"]
-    assert not store.blobs.path(checkpoint).exists()
+    assert store.interrupt_unfinished_runs() == 0  # its trainer, this store's server, still lives
+    restarted = backend.open()
+    store.close()
+    assert restarted.interrupt_unfinished_runs() == 1
+    assert [r.status for r in restarted.runs(workspace)] == ["finished", "interrupted"]
+    restarted.delete_run(workspace, "run 1")
+    assert [r.label for r in restarted.runs(workspace)] == ["run 2"]
+    assert checkpoint not in backend.blobs()
 
 
-def test_schema_migrates_and_refuses_a_newer_one(tmp_path):
+def test_sqlite_schema_migrates_and_refuses_a_newer_one(tmp_path):
     store = SQLiteStore(tmp_path / "data")
     assert store.schema_version() == len(MIGRATIONS)
     SQLiteStore(tmp_path / "data")  # opening again applies nothing twice
@@ -254,7 +263,7 @@ def test_a_shared_view_is_a_read_only_copy_and_its_fork_is_the_receivers_own(sto
     assert store.blob(weights) == b"weights"  # still the sender's and the view's
 
 
-def test_a_run_keeps_only_its_newest_resume_point(store):
+def test_a_run_keeps_only_its_newest_resume_point(store, backend):
     """Resume points come every few seconds; only the newest is kept, the one before is released
     (its file gone), and going back to an earlier step forgets a newer one."""
     workspace = store.create_workspace()
@@ -265,7 +274,7 @@ def test_a_run_keeps_only_its_newest_resume_point(store):
         store.add_checkpoint(workspace, "run 1", step, store.put_blob(workspace, f"weights {step}".encode()))
         store.set_resume_point(workspace, "run 1", step, states[-1])
     assert store.run(workspace, "run 1").resume == (20, states[-1])
-    assert [store.blobs.path(s).exists() for s in states] == [False, False, True]
+    assert [s in backend.blobs() for s in states] == [False, False, True]
     held = store.workspace_bytes(workspace)
     assert held == sum(len(f"weights {s}".encode()) for s in (0, 10, 20)) + len(b"optimizer at 20" * 50) + 4  # + "{}", "{}"
     store.end_run(workspace, "run 1", "interrupted", None, None, 1.0)
@@ -275,9 +284,9 @@ def test_a_run_keeps_only_its_newest_resume_point(store):
     store.resume_run(workspace, "run 1", "[]", 10)  # going on from step 10: what came after is trained again
     row = store.run(workspace, "run 1")
     assert row.resume is None and [s for s, _ in row.checkpoints] == [0, 10]
-    assert store.blobs.path(states[-1]).exists()  # the fork still holds it
+    assert states[-1] in backend.blobs()  # the fork still holds it
     store.delete_run(copy, "run 1")
-    assert not store.blobs.path(states[-1]).exists()
+    assert states[-1] not in backend.blobs()
     assert store.workspace_bytes(workspace) == len(b"weights 0") + len(b"weights 10") + 6  # + "{}", "{}", "[]"
 
 
@@ -295,6 +304,68 @@ def test_a_first_version_store_gains_resume_states_and_keeps_its_runs(tmp_path):
     db.commit()
     db.close()
     store = SQLiteStore(folder)
-    assert store.schema_version() == len(MIGRATIONS) == 2
+    assert store.schema_version() == len(MIGRATIONS) == 3
     row = store.run(workspace, "run 1")
     assert row.status == "interrupted" and row.resume is None
+
+
+def test_postgresql_schema_migrates_once_when_replicas_start_together_and_refuses_a_newer_one(tmp_path, request):
+    with PostgresBackend(tmp_path, request) as backend:
+        _replicas_start_together(backend)
+
+
+def _replicas_start_together(backend: PostgresBackend) -> None:
+    start, opened, errors = threading.Barrier(4), [], []
+
+    def replica() -> None:
+        start.wait()
+        try:
+            opened.append(backend.open())
+        except Exception as error:  # noqa: BLE001 - any error is the failure this test looks for
+            errors.append(error)
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and [s.schema_version() for s in opened] == [len(PG_MIGRATIONS)] * 4
+    backend.sql("UPDATE schema_version SET version = %s", (len(PG_MIGRATIONS) + 1,))
+    with pytest.raises(PgNewerSchema, match="schema version"):
+        backend.open()
+
+
+REPLICA = """
+import sys, time
+from tests.store_backends import opened
+store = opened(sys.argv[1])
+store.begin_run(sys.argv[2], "run on the killed replica", "{}", "{}")
+print("training", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_replica_s_runs_are_interrupted_by_another_at_once(backend):
+    """Each replica's runs are its own while it lives; once it is killed (no goodbye), another
+    replica marks them interrupted on its next look, without waiting for a timeout."""
+    here = backend.open()
+    workspace = here.create_workspace()
+    here.begin_run(workspace, "run here", "{}", "{}")
+    other = subprocess.Popen([sys.executable, "-c", REPLICA, backend.where, workspace], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "training"
+        if backend.where.startswith("postgresql://"):  # SQLite: one server per data folder, see below
+            assert here.interrupt_unfinished_runs() == 0
+        other.kill()
+        other.wait(60)
+        deadline = time.monotonic() + 60  # PostgreSQL notices the closed socket within moments
+        interrupted = here.interrupt_unfinished_runs()
+        while not interrupted and time.monotonic() < deadline:
+            time.sleep(0.05)
+            interrupted = here.interrupt_unfinished_runs()
+        assert interrupted == 1
+        assert dict((label, status) for label, status, _ in here.run_states(workspace)) == \
+            {"run here": "training", "run on the killed replica": "interrupted"}
+    finally:
+        other.kill()

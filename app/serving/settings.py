@@ -2,18 +2,23 @@
 server serves: a typo must stop the start with the variable's name and its accepted range,
 not surface later on some page as a bare ValueError or OverflowError.
 
-`python -m app.serving.settings` checks them all (the README's command runs it first) and exits 2
-with one line per bad setting.
+`python -m app.serving.settings` checks them all (the README's command runs it first), and that
+the workspaces' database answers when one is set, and exits 2 with one line per problem.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from pretrained.locations import OFFLINE_ENV, WEIGHTS_DIR_ENV
 
@@ -97,13 +102,55 @@ class DataFolderSetting:
         folder = Path(text).expanduser() if text else self.default(environ)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-check"
-            probe.write_bytes(b"")
-            probe.unlink()
+            # A name of its own, gone when closed: every page run checks, and with one shared name
+            # two sessions at once removed each other's file and saw the folder as unwritable.
+            with tempfile.TemporaryFile(dir=folder, prefix=".write-check-"):
+                pass
         except OSError as error:
             raise SettingError(f"{self.name}={text or str(folder)!r}: {self.meaning} must be a folder this "
                                f"server can create and write ({error.strerror or error})") from None
         return folder
+
+
+@dataclass(frozen=True)
+class DatabaseUrlSetting:
+    """A PostgreSQL URL; its password never appears in a message (they end up in logs)."""
+    name: str
+    meaning: str
+
+    def read(self, environ: Mapping[str, str] = os.environ) -> str | None:
+        text = environ.get(self.name, "").strip()
+        if not text:
+            return None
+        if not text.startswith(("postgresql://", "postgres://")):
+            raise SettingError(f"{self.name}={shown_url(text)!r}: {self.meaning} must be a URL that starts with "
+                               f"postgresql:// (or unset for SQLite in the data folder)")
+        try:
+            conninfo_to_dict(text)
+        except psycopg.ProgrammingError as error:
+            raise SettingError(f"{self.name}={shown_url(text)!r}: {self.meaning} does not parse "
+                               f"({_one_line(str(error))})") from None
+        return text
+
+    def reachable(self, environ: Mapping[str, str] = os.environ) -> str | None:
+        """Why the server cannot reach the database, in words; None when it can."""
+        url = self.read(environ)
+        if url is None:
+            return None
+        try:
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error as error:
+            return f"{self.name}={shown_url(url)!r}: cannot reach {self.meaning}: {_one_line(str(error))}"
+        return None
+
+
+def shown_url(text: str) -> str:
+    """`text` with any password in a URL replaced by ***."""
+    return re.sub(r"(://[^:/@\s]*:)[^/\s]*@", r"\1***@", text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(shown_url(text).split())
 
 
 CACHE_MB = NumberSetting("VISION_EXPLORER_CACHE_MB", 1024, 1, 1 << 20, True,
@@ -129,8 +176,11 @@ WORKSPACE_MB = NumberSetting("VISION_EXPLORER_WORKSPACE_MB", 200, 1, 1 << 20, Tr
 STORE_MB = NumberSetting("VISION_EXPLORER_STORE_MB", 5120, 1, 1 << 30, True,
                          "megabytes all workspaces together may store")
 
+# Set for several replicas behind one address: they share the workspaces (blobs included) there.
+DATABASE_URL = DatabaseUrlSetting("VISION_EXPLORER_DATABASE_URL", "the workspaces' PostgreSQL database")
+
 SETTINGS = (CACHE_MB, MODELS_MB, DISCONNECT_GRACE_S, SLOTS, OFFLINE, WEIGHTS_DIR, DATA_DIR, KEEP_DAYS,
-            WORKSPACE_MB, STORE_MB)
+            WORKSPACE_MB, STORE_MB, DATABASE_URL)
 
 
 def setting_problems(environ: Mapping[str, str] = os.environ) -> list[str]:
@@ -144,10 +194,27 @@ def setting_problems(environ: Mapping[str, str] = os.environ) -> list[str]:
     return problems
 
 
+# Streamlit signs its cookies with this secret, random per process when unset.
+COOKIE_SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
+
+
+def replica_warnings(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """What a replica among several lacks, though one server would run without it."""
+    if DATABASE_URL.read(environ) and not environ.get(COOKIE_SECRET_ENV, "").strip():
+        return [f"{DATABASE_URL.name} is set but {COOKIE_SECRET_ENV} is not: replicas behind one address need "
+                f"the same secret, or a student moved to another replica after a failure has uploads refused"]
+    return []
+
+
 def main() -> int:
     problems = setting_problems()
+    if not problems and (unreachable := DATABASE_URL.reachable()):
+        problems.append(unreachable)
     for problem in problems:
         print(f"Vision Explorer will not start: {problem}", file=sys.stderr)
+    if not problems:
+        for warning in replica_warnings():
+            print(f"Vision Explorer warns: {warning}", file=sys.stderr)
     return 2 if problems else 0
 
 

@@ -20,6 +20,13 @@ class BlobMissing(LookupError):
     """A blob is absent or its bytes no longer match its name."""
 
 
+def check_digest(data: bytes, sha256: str) -> bytes:
+    """`data` when it is what was stored under `sha256`; BlobMissing when it was damaged."""
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise BlobMissing(f"the stored file {sha256[:12]}… is damaged (its bytes do not match its digest)")
+    return data
+
+
 class BlobFolder:
     def __init__(self, folder: Path):
         self.folder = folder
@@ -53,9 +60,7 @@ class BlobFolder:
             data = self.path(sha256).read_bytes()
         except FileNotFoundError:
             raise BlobMissing(f"the stored file {sha256[:12]}… is missing") from None
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise BlobMissing(f"the stored file {sha256[:12]}… is damaged (its bytes do not match its digest)")
-        return data
+        return check_digest(data, sha256)
 
     def remove(self, sha256: str) -> int:
         """Deletes the blob; returns the bytes freed (0 if it was not there)."""

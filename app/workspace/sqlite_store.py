@@ -11,6 +11,7 @@ at once queue for a moment instead of failing halfway with "database is locked".
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
 import threading
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from app.workspace.blobs import BlobFolder
 from app.workspace.ids import is_workspace_id, new_workspace_id
-from app.workspace.store import ReadOnlyWorkspace, RunRow, StoreFull, UnknownWorkspace
+from app.workspace.store import ReadOnlyWorkspace, RunRow, StoreFull, UnknownWorkspace, room_problem
 
 DATABASE = "workspaces.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
@@ -54,6 +55,10 @@ MIGRATIONS = (
     ALTER TABLE runs ADD COLUMN resume_step INTEGER;
     ALTER TABLE runs ADD COLUMN resume_sha256 TEXT REFERENCES blobs(sha256);
     """,
+    # Which server process trains a run: another one's runs lost their trainer.
+    """
+    ALTER TABLE runs ADD COLUMN trainer TEXT;
+    """,
 )
 
 
@@ -68,6 +73,8 @@ class SQLiteStore:
         self.blobs = BlobFolder(folder / "blobs")
         self.workspace_cap_bytes, self.total_cap_bytes = workspace_cap_bytes, total_cap_bytes
         self._local = threading.local()
+        # This process's runs; one server per data folder, so any other trainer's process ended.
+        self.trainer = secrets.token_hex(8)
         with self._write() as db:
             self._migrate(db)
 
@@ -82,6 +89,13 @@ class SQLiteStore:
             db.execute("PRAGMA foreign_keys=ON")
             self._local.db = db
         return db
+
+    def close(self) -> None:
+        """Closes the calling thread's connection (each thread's closes with its thread)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -126,7 +140,7 @@ class SQLiteStore:
                        (copy, source))
             runs = "SELECT label FROM runs WHERE workspace = ? AND status != 'training'"
             db.execute("INSERT INTO runs SELECT ?, label, config, data, status, problem, steps_done, seconds,"
-                       " result, started, resume_step, resume_sha256 FROM runs"
+                       " result, started, resume_step, resume_sha256, NULL FROM runs"
                        " WHERE workspace = ? AND status != 'training'", (copy, source))
             db.execute(f"INSERT INTO run_metrics SELECT ?, label, chunk FROM run_metrics WHERE workspace = ?"
                        f" AND label IN ({runs}) ORDER BY rowid", (copy, source, source))
@@ -193,12 +207,10 @@ class SQLiteStore:
         return database + self._db().execute("SELECT COALESCE(SUM(bytes), 0) FROM blobs").fetchone()[0]
 
     def _check_room(self, workspace: str, adding: int) -> None:
-        if self.workspace_bytes(workspace) + adding > self.workspace_cap_bytes:
-            raise StoreFull(f"this workspace is full ({self.workspace_cap_bytes >> 20} MB): delete some "
-                            f"training runs, or start a fresh workspace")
-        if self.total_bytes() + adding > self.total_cap_bytes:
-            raise StoreFull(f"the server's store is full ({self.total_cap_bytes >> 20} MB): ask the teacher "
-                            f"to remove old workspaces or raise VISION_EXPLORER_STORE_MB")
+        problem = room_problem(self.workspace_bytes(workspace) + adding, self.workspace_cap_bytes,
+                               self.total_bytes() + adding, self.total_cap_bytes)
+        if problem:
+            raise StoreFull(problem)
 
     # -- blobs --------------------------------------------------------------------------------
 
@@ -248,14 +260,16 @@ class SQLiteStore:
         with self._write() as db:
             self._writable(db, workspace)
             self._check_room(workspace, len(config) + len(data))
-            db.execute("INSERT INTO runs (workspace, label, config, data, status, started)"
-                       " VALUES (?, ?, ?, ?, 'training', ?)", (workspace, label, config, data, time.time()))
+            db.execute("INSERT INTO runs (workspace, label, config, data, status, started, trainer)"
+                       " VALUES (?, ?, ?, ?, 'training', ?, ?)", (workspace, label, config, data, time.time(),
+                                                                  self.trainer))
 
     def resume_run(self, workspace: str, label: str, chunk: str, steps_done: int) -> None:
         with self._write() as db:
             self._writable(db, workspace)
-            if not db.execute("UPDATE runs SET status = 'training', problem = NULL, result = NULL, steps_done = ?"
-                              " WHERE workspace = ? AND label = ?", (steps_done, workspace, label)).rowcount:
+            if not db.execute("UPDATE runs SET status = 'training', problem = NULL, result = NULL, steps_done = ?,"
+                              " trainer = ? WHERE workspace = ? AND label = ?",
+                              (steps_done, self.trainer, workspace, label)).rowcount:
                 raise KeyError(label)
             db.execute("DELETE FROM run_metrics WHERE workspace = ? AND label = ?", (workspace, label))
             db.execute("INSERT INTO run_metrics VALUES (?, ?, ?)", (workspace, label, chunk))
@@ -346,4 +360,5 @@ class SQLiteStore:
 
     def interrupt_unfinished_runs(self) -> int:
         with self._write() as db:
-            return db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'training'").rowcount
+            return db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'training'"
+                              " AND trainer IS NOT ?", (self.trainer,)).rowcount

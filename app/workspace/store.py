@@ -1,5 +1,5 @@
-"""What a workspace store does, whatever keeps the data (SQLite here; PostgreSQL for several
-replicas is a second implementation of the same interface).
+"""What a workspace store does, whatever keeps the data: SQLite on one server
+(sqlite_store.py), PostgreSQL where several replicas share it (postgres_store.py).
 
 The store keeps text and bytes; it does not know what a training run or a widget is. Values
 and run records are JSON written by the callers (app.workspace.values, app.training.records),
@@ -23,6 +23,17 @@ class ReadOnlyWorkspace(PermissionError):
 
 class UnknownWorkspace(LookupError):
     """No workspace has this id (never made, or removed after it went unused)."""
+
+
+def room_problem(workspace_bytes: int, workspace_cap: int, total_bytes: int, total_cap: int) -> str | None:
+    """Why a write that would bring the workspace and the store to these sizes is refused."""
+    if workspace_bytes > workspace_cap:
+        return (f"this workspace is full ({workspace_cap >> 20} MB): delete some training runs, or start a fresh "
+                f"workspace")
+    if total_bytes > total_cap:
+        return (f"the server's store is full ({total_cap >> 20} MB): ask the teacher to remove old workspaces or "
+                f"raise VISION_EXPLORER_STORE_MB")
+    return None
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,8 @@ class WorkspaceStore(Protocol):
     def delete_run(self, workspace: str, label: str) -> None: ...
 
     def interrupt_unfinished_runs(self) -> int:
-        """At a server's start: runs still marked training had their process die."""
+        """Marks "interrupted" the runs still marked training whose trainer is gone (its server
+        process ended: a restart, a crash, a killed replica); returns how many."""
 
     def workspace_bytes(self, workspace: str) -> int: ...
 
@@ -103,3 +115,6 @@ class WorkspaceStore(Protocol):
 
     def remove_unused(self, unused_for_s: float) -> int:
         """Removes workspaces not opened for this long and the blobs only they used."""
+
+    def close(self) -> None:
+        """Lets go of the store's connections (a server's end; the tests' many stores)."""
