@@ -5,11 +5,11 @@ import math
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from app.serving import settings
+from tests.concurrency import at_once
 from tests.conftest import ROOT
 
 ALL = {s.name for s in settings.SETTINGS}
@@ -141,16 +141,10 @@ def test_the_settings_check_refuses_a_database_it_cannot_reach_and_passes_one_it
 def test_sessions_checking_the_data_folder_at_once_all_find_it_writable(tmp_path):
     """Every page run checks the settings; twenty sessions at once must not trip over each other."""
     folder, problems = tmp_path / "data", []
-    start = threading.Barrier(8)
 
-    def session() -> None:
-        start.wait()
+    def session(_) -> None:
         for _ in range(200):
             problems.extend(settings.setting_problems({"VISION_EXPLORER_DATA": str(folder)}))
 
-    threads = [threading.Thread(target=session) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert at_once(session, 8) == []
     assert problems == [] and list(folder.iterdir()) == []

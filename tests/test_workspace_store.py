@@ -20,6 +20,7 @@ from app.workspace.postgres_store import MIGRATIONS as PG_MIGRATIONS
 from app.workspace.postgres_store import NewerSchema as PgNewerSchema
 from app.workspace.sqlite_store import DATABASE, MIGRATIONS, NewerSchema, SQLiteStore
 from app.workspace.store import ReadOnlyWorkspace, StoreFull, UnknownWorkspace
+from tests.concurrency import at_once
 from tests.conftest import ROOT
 from tests.store_backends import PostgresBackend
 
@@ -315,20 +316,8 @@ def test_postgresql_schema_migrates_once_when_replicas_start_together_and_refuse
 
 
 def _replicas_start_together(backend: PostgresBackend) -> None:
-    start, opened, errors = threading.Barrier(4), [], []
-
-    def replica() -> None:
-        start.wait()
-        try:
-            opened.append(backend.open())
-        except Exception as error:  # noqa: BLE001 - any error is the failure this test looks for
-            errors.append(error)
-
-    threads = [threading.Thread(target=replica) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    opened = []
+    errors = at_once(lambda _: opened.append(backend.open()), 4)
     assert errors == [] and [s.schema_version() for s in opened] == [len(PG_MIGRATIONS)] * 4
     backend.sql("UPDATE schema_version SET version = %s", (len(PG_MIGRATIONS) + 1,))
     with pytest.raises(PgNewerSchema, match="schema version"):

@@ -18,15 +18,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-import time
 from collections.abc import Iterator
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from app.workspace.blobs import BlobMissing, check_digest
-from app.workspace.ids import is_workspace_id, new_workspace_id
-from app.workspace.store import ReadOnlyWorkspace, RunRow, StoreFull, UnknownWorkspace, room_problem
+from app.workspace.sql_store import SqlStore
 
 # Advisory locks are one namespace for the whole cluster: ours carry this first key ("VEXP").
 LOCK_SPACE = 0x56455850
@@ -74,7 +72,9 @@ class NewerSchema(RuntimeError):
     """The database was written by a newer Vision Explorer than this one."""
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
+    ORDER = "number"
+
     def __init__(self, url: str, workspace_cap_bytes: int = 200 << 20, total_cap_bytes: int = 5 << 30):
         self.workspace_cap_bytes, self.total_cap_bytes = workspace_cap_bytes, total_cap_bytes
         # check: a connection the database dropped (a restart, a failover) is replaced, not handed out.
@@ -108,14 +108,13 @@ class PostgresStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[psycopg.Connection]:
-        """One transaction: committed at the end of the block, rolled back if it raises."""
-        with self._pool.connection() as db:
+        with self._pool.connection() as db:  # commits at the end of the block, rolls back on an error
             yield db
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[psycopg.Connection]:
-        with self._pool.connection() as db:
-            yield db
+    _read = _write
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
 
     def _migrate(self, db: psycopg.Connection) -> None:
         db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -135,113 +134,11 @@ class PostgresStore:
         with self._read() as db:
             return db.execute("SELECT version FROM schema_version").fetchone()[0]
 
-    # -- workspaces ---------------------------------------------------------------------------
+    # -- blobs: rows, so that every replica reads them ----------------------------------------
 
-    def create_workspace(self) -> str:
-        workspace, now = new_workspace_id(), time.time()
-        with self._write() as db:
-            db.execute("INSERT INTO workspaces VALUES (%s, %s, %s, FALSE)", (workspace, now, now))
-        return workspace
-
-    def copy_workspace(self, source: str, read_only: bool) -> str:
-        """A new workspace with `source`'s settings, files and runs that are not training: a
-        shared snapshot (read-only), or a snapshot's fork (writable, its receiver's own)."""
-        copy, now = new_workspace_id(), time.time()
-        with self._write() as db:
-            db.execute("INSERT INTO workspaces VALUES (%s, %s, %s, %s)", (copy, now, now, read_only))
-            db.execute("INSERT INTO settings SELECT %s, key, value FROM settings WHERE workspace = %s", (copy, source))
-            db.execute("INSERT INTO workspace_blobs SELECT %s, sha256 FROM workspace_blobs WHERE workspace = %s",
-                       (copy, source))
-            # In the source's order (number), so the copy lists its runs and metrics as the source does.
-            db.execute("INSERT INTO runs (workspace, label, config, data, status, problem, steps_done, seconds,"
-                       " result, started, resume_step, resume_sha256) SELECT %s, label, config, data, status,"
-                       " problem, steps_done, seconds, result, started, resume_step, resume_sha256 FROM runs"
-                       " WHERE workspace = %s AND status != 'training' ORDER BY number", (copy, source))
-            runs = "SELECT label FROM runs WHERE workspace = %s AND status != 'training'"
-            db.execute(f"INSERT INTO run_metrics (workspace, label, chunk) SELECT %s, label, chunk FROM run_metrics"
-                       f" WHERE workspace = %s AND label IN ({runs}) ORDER BY number", (copy, source, source))
-            db.execute(f"INSERT INTO run_checkpoints SELECT %s, label, step, sha256 FROM run_checkpoints"
-                       f" WHERE workspace = %s AND label IN ({runs})", (copy, source, source))
-        return copy
-
-    def is_read_only(self, workspace: str) -> bool:
-        with self._read() as db:
-            found = db.execute("SELECT read_only FROM workspaces WHERE id = %s", (workspace,)).fetchone()
-        return bool(found and found[0])
-
-    @staticmethod
-    def _writable(db: psycopg.Connection, workspace: str) -> None:
-        # FOR SHARE: the workspace cannot be removed (expiry) between this check and the write.
-        found = db.execute("SELECT read_only FROM workspaces WHERE id = %s FOR SHARE", (workspace,)).fetchone()
-        if found is None:
-            raise UnknownWorkspace("no workspace has this id")
-        if found[0]:
-            raise ReadOnlyWorkspace("a shared view cannot be changed; a change makes the receiver's own copy")
-
-    def open_workspace(self, workspace: str) -> None:
-        if not is_workspace_id(workspace):
-            raise UnknownWorkspace("not a workspace id")
-        with self._write() as db:
-            if not db.execute("UPDATE workspaces SET used = %s WHERE id = %s", (time.time(), workspace)).rowcount:
-                raise UnknownWorkspace("no workspace has this id")
-
-    def remove_unused(self, unused_for_s: float) -> int:
-        with self._write() as db:
-            removed = db.execute("DELETE FROM workspaces WHERE used < %s", (time.time() - unused_for_s,)).rowcount
-            self._drop_orphan_blobs(db)
-        return removed
-
-    @staticmethod
-    def _drop_orphan_blobs(db: psycopg.Connection) -> None:
-        db.execute("DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM workspace_blobs)"
-                   " AND sha256 NOT IN (SELECT sha256 FROM run_checkpoints)"
-                   " AND sha256 NOT IN (SELECT resume_sha256 FROM runs WHERE resume_sha256 IS NOT NULL)")
-
-    # -- sizes and caps -----------------------------------------------------------------------
-
-    def workspace_bytes(self, workspace: str) -> int:
-        with self._read() as db:
-            return self._workspace_bytes(db, workspace)
-
-    @staticmethod
-    def _workspace_bytes(db: psycopg.Connection, workspace: str) -> int:
-        # The same measure as the SQLite store's: blob bytes plus the characters of its texts.
-        return int(db.execute(
-            "SELECT (SELECT COALESCE(SUM(b.bytes), 0) FROM blobs b WHERE b.sha256 IN"
-            "        (SELECT sha256 FROM workspace_blobs WHERE workspace = %(w)s))"
-            " + (SELECT COALESCE(SUM(LENGTH(key) + LENGTH(value)), 0) FROM settings WHERE workspace = %(w)s)"
-            " + (SELECT COALESCE(SUM(LENGTH(chunk)), 0) FROM run_metrics WHERE workspace = %(w)s)"
-            " + (SELECT COALESCE(SUM(LENGTH(config) + LENGTH(data) + COALESCE(LENGTH(result), 0)), 0)"
-            "    FROM runs WHERE workspace = %(w)s)", {"w": workspace}).fetchone()[0])  # SUM gives NUMERIC
-
-    def total_bytes(self) -> int:
-        """What the store's tables take on the database's disk, indexes and TOAST included."""
-        with self._read() as db:
-            return self._total_bytes(db)
-
-    @staticmethod
-    def _total_bytes(db: psycopg.Connection) -> int:
-        return int(db.execute("SELECT SUM(pg_total_relation_size(t::regclass)) FROM unnest(%s::text[]) AS t",
-                              (list(TABLES),)).fetchone()[0])
-
-    def _check_room(self, db: psycopg.Connection, workspace: str, adding: int) -> None:
-        # Every writer that measures takes this lock first: two replicas adding at once cannot
-        # both pass the cap. It is held until the transaction ends.
-        db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, ROOM_LOCK))
-        problem = room_problem(self._workspace_bytes(db, workspace) + adding, self.workspace_cap_bytes,
-                               self._total_bytes(db) + adding, self.total_cap_bytes)
-        if problem:
-            raise StoreFull(problem)
-
-    # -- blobs --------------------------------------------------------------------------------
-
-    def put_blob(self, workspace: str, data: bytes) -> str:
+    def _keep_blob(self, db: psycopg.Connection, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
-        with self._write() as db:
-            self._writable(db, workspace)
-            self._check_room(db, workspace, len(data))
-            db.execute("INSERT INTO blobs VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (sha, len(data), data))
-            db.execute("INSERT INTO workspace_blobs VALUES (%s, %s) ON CONFLICT DO NOTHING", (workspace, sha))
+        db.execute("INSERT INTO blobs VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (sha, len(data), data))
         return sha
 
     def blob(self, sha256: str) -> bytes:
@@ -251,142 +148,20 @@ class PostgresStore:
             raise BlobMissing(f"the stored file {sha256[:12]}… is missing")
         return check_digest(bytes(found[0]), sha256)
 
-    def release_blob(self, workspace: str, sha256: str) -> None:
-        """The workspace no longer needs this blob (a replaced image); its row goes when no one does."""
-        with self._write() as db:
-            self._writable(db, workspace)
-            db.execute("DELETE FROM workspace_blobs WHERE workspace = %s AND sha256 = %s", (workspace, sha256))
-            self._drop_orphan_blobs(db)
+    # -- caps and runs ------------------------------------------------------------------------
 
-    # -- settings -----------------------------------------------------------------------------
+    def _reserve_room(self, db: psycopg.Connection) -> None:
+        # Held until the transaction ends: writers that measure the caps take turns, on every replica.
+        db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, ROOM_LOCK))
 
-    def save_values(self, workspace: str, values: dict[str, str]) -> None:
-        if not values:
-            return
-        with self._write() as db:
-            self._writable(db, workspace)
-            db.cursor().executemany("INSERT INTO settings VALUES (%s, %s, %s) ON CONFLICT (workspace, key)"
-                                    " DO UPDATE SET value = excluded.value",
-                                    [(workspace, key, value) for key, value in values.items()])
-
-    def delete_values(self, workspace: str, keys: list[str]) -> None:
-        with self._write() as db:
-            self._writable(db, workspace)
-            db.execute("DELETE FROM settings WHERE workspace = %s AND key = ANY(%s)", (workspace, list(keys)))
-
-    def values(self, workspace: str) -> dict[str, str]:
-        with self._read() as db:
-            return dict(db.execute("SELECT key, value FROM settings WHERE workspace = %s", (workspace,)).fetchall())
-
-    # -- training runs ------------------------------------------------------------------------
-
-    def begin_run(self, workspace: str, label: str, config: str, data: str) -> None:
-        with self._write() as db:
-            self._writable(db, workspace)
-            self._check_room(db, workspace, len(config) + len(data))
-            db.execute("INSERT INTO runs (workspace, label, config, data, status, started, trainer)"
-                       " VALUES (%s, %s, %s, %s, 'training', %s, %s)",
-                       (workspace, label, config, data, time.time(), self.trainer))
-
-    def resume_run(self, workspace: str, label: str, chunk: str, steps_done: int) -> None:
-        with self._write() as db:
-            self._writable(db, workspace)
-            if not db.execute("UPDATE runs SET status = 'training', problem = NULL, result = NULL, steps_done = %s,"
-                              " trainer = %s WHERE workspace = %s AND label = %s",
-                              (steps_done, self.trainer, workspace, label)).rowcount:
-                raise KeyError(label)
-            db.execute("DELETE FROM run_metrics WHERE workspace = %s AND label = %s", (workspace, label))
-            db.execute("INSERT INTO run_metrics (workspace, label, chunk) VALUES (%s, %s, %s)",
-                       (workspace, label, chunk))
-            # What was trained after that step is trained again: its checkpoints and resume state go.
-            dropped = [row[0] for row in db.execute(
-                "DELETE FROM run_checkpoints WHERE workspace = %s AND label = %s AND step > %s RETURNING sha256",
-                (workspace, label, steps_done))]
-            stale = db.execute("SELECT resume_sha256 FROM runs WHERE workspace = %s AND label = %s"
-                               " AND resume_step > %s", (workspace, label, steps_done)).fetchone()
-            if stale:
-                db.execute("UPDATE runs SET resume_step = NULL, resume_sha256 = NULL WHERE workspace = %s"
-                           " AND label = %s", (workspace, label))
-                dropped.append(stale[0])
-            self._release_unreferenced(db, workspace, dropped)
-            self._drop_orphan_blobs(db)
-
-    def append_run_metrics(self, workspace: str, label: str, chunk: str, steps_done: int, seconds: float) -> None:
-        with self._write() as db:
-            db.execute("INSERT INTO run_metrics (workspace, label, chunk) VALUES (%s, %s, %s)",
-                       (workspace, label, chunk))
-            db.execute("UPDATE runs SET steps_done = %s, seconds = %s WHERE workspace = %s AND label = %s",
-                       (steps_done, seconds, workspace, label))
-
-    def add_checkpoint(self, workspace: str, label: str, step: int, sha256: str) -> None:
-        with self._write() as db:
-            db.execute("INSERT INTO run_checkpoints VALUES (%s, %s, %s, %s) ON CONFLICT (workspace, label, step)"
-                       " DO UPDATE SET sha256 = excluded.sha256", (workspace, label, step, sha256))
-
-    def set_resume_point(self, workspace: str, label: str, step: int, sha256: str) -> None:
-        with self._write() as db:
-            old = db.execute("SELECT resume_sha256 FROM runs WHERE workspace = %s AND label = %s",
-                             (workspace, label)).fetchone()
-            db.execute("UPDATE runs SET resume_step = %s, resume_sha256 = %s WHERE workspace = %s AND label = %s",
-                       (step, sha256, workspace, label))
-            if old and old[0] and old[0] != sha256:  # only the newest is worth keeping
-                self._release_unreferenced(db, workspace, [old[0]])
-            self._drop_orphan_blobs(db)
-
-    @staticmethod
-    def _release_unreferenced(db: psycopg.Connection, workspace: str, shas: list[str]) -> None:
-        """Drops the workspace's hold on blobs none of its checkpoints or resume states point at
-        any more."""
-        db.execute("DELETE FROM workspace_blobs WHERE workspace = %(w)s AND sha256 = ANY(%(s)s)"
-                   " AND sha256 NOT IN (SELECT sha256 FROM run_checkpoints WHERE workspace = %(w)s)"
-                   " AND sha256 NOT IN (SELECT resume_sha256 FROM runs WHERE workspace = %(w)s"
-                   "                    AND resume_sha256 IS NOT NULL)", {"w": workspace, "s": shas})
-
-    def end_run(self, workspace: str, label: str, status: str, problem: str | None, result: str | None,
-                seconds: float) -> None:
-        with self._write() as db:
-            db.execute("UPDATE runs SET status = %s, problem = %s, result = %s, seconds = %s"
-                       " WHERE workspace = %s AND label = %s", (status, problem, result, seconds, workspace, label))
-
-    def run_states(self, workspace: str) -> list[tuple[str, str, int]]:
-        with self._read() as db:
-            return [tuple(row) for row in db.execute(
-                "SELECT label, status, steps_done FROM runs WHERE workspace = %s ORDER BY started, number",
-                (workspace,))]
-
-    def run(self, workspace: str, label: str) -> RunRow:
-        with self._read() as db:
-            found = db.execute("SELECT label, config, data, status, problem, steps_done, seconds, result,"
-                               " resume_step, resume_sha256 FROM runs WHERE workspace = %s AND label = %s",
-                               (workspace, label)).fetchone()
-            if found is None:
-                raise KeyError(label)
-            chunks = tuple(row[0] for row in db.execute(
-                "SELECT chunk FROM run_metrics WHERE workspace = %s AND label = %s ORDER BY number",
-                (workspace, label)))
-            checkpoints = tuple(tuple(row) for row in db.execute(
-                "SELECT step, sha256 FROM run_checkpoints WHERE workspace = %s AND label = %s ORDER BY step",
-                (workspace, label)))
-        label, config, data, status, problem, steps_done, seconds, result, resume_step, resume_sha = found
-        return RunRow(label, config, data, status, problem, steps_done, seconds, chunks, result, checkpoints,
-                      None if resume_sha is None else (resume_step, resume_sha))
-
-    def runs(self, workspace: str) -> list[RunRow]:
-        return [self.run(workspace, label) for label, _, _ in self.run_states(workspace)]
-
-    def delete_run(self, workspace: str, label: str) -> None:
-        with self._write() as db:
-            self._writable(db, workspace)
-            held = [row[0] for row in db.execute(
-                "SELECT sha256 FROM run_checkpoints WHERE workspace = %(w)s AND label = %(l)s UNION"
-                " SELECT resume_sha256 FROM runs WHERE workspace = %(w)s AND label = %(l)s"
-                " AND resume_sha256 IS NOT NULL", {"w": workspace, "l": label})]
-            db.execute("DELETE FROM runs WHERE workspace = %s AND label = %s", (workspace, label))
-            self._release_unreferenced(db, workspace, held)
-            self._drop_orphan_blobs(db)
+    def _total_bytes(self, db: psycopg.Connection) -> int:
+        """What the store's tables take on the database's disk, indexes and TOAST included."""
+        return int(db.execute("SELECT SUM(pg_total_relation_size(t::regclass)) FROM unnest(%s::text[]) AS t",
+                              (list(TABLES),)).fetchone()[0])
 
     def interrupt_unfinished_runs(self) -> int:
-        """Runs marked training whose replica is gone: its liveness lock is no longer held."""
+        """Marks "interrupted" the runs still marked training whose replica is gone: its
+        liveness lock is no longer held."""
         with self._write() as db:
             return db.execute(
                 "UPDATE runs SET status = 'interrupted' WHERE status = 'training' AND (trainer IS NULL OR trainer"
