@@ -86,6 +86,12 @@ async def _restored(page) -> None:
 async def _department(url: str, first_pid: int, replicas: dict[str, int], access_log: Path, folder: Path) -> dict:
     from playwright.async_api import async_playwright
 
+    # As the load bench does on one server, one student first goes alone to each replica (the
+    # models load, and each CNN is traced once, as every server does on its first visitors).
+    for index, (replica, pid) in enumerate(replicas.items()):
+        (folder / f"warm-{index}").mkdir()
+        warm, _, _ = await classroom(f"http://{replica}", pid, 1, folder / f"warm-{index}")
+        assert warm.errors == [] and warm.leaks == [], warm.errors + warm.leaks
     report, _, _ = await classroom(url, first_pid, STUDENTS, folder)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -10,6 +10,9 @@ import torch
 from app.atlas.catalog import BY_KEY, Architecture
 from app.atlas.fresh_interpreter import json_lines
 from app.cnn.receptive_field import receptive_fields
+from app.serving.fx_threads import isolate_traces
+
+isolate_traces()  # this module traces models with torch.fx while other threads run them
 
 
 def theoretical_receptive_field(arch: Architecture) -> int | None:

@@ -11,6 +11,9 @@ import torch
 from app.atlas.erf_subjects import BY_KEY, ErfSubject
 from app.atlas.fresh_interpreter import json_lines
 from app.cnn.receptive_field import output_receptive_fields
+from app.serving.fx_threads import isolate_traces
+
+isolate_traces()  # this module traces models with torch.fx while other threads run them
 
 SIZE = 224
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in input pixels

@@ -19,7 +19,10 @@ from torch import fx
 
 from app.cnn.receptive_field import ReceptiveField, measured_receptive_fields, output_receptive_fields
 from app.cnn.stage_outputs import CvtStageOutputs
+from app.serving.fx_threads import isolate_traces
 from app.serving.model_lock import shared_use
+
+isolate_traces()  # this module traces models with torch.fx while other threads run them
 
 LOGITS = "logits"
 

@@ -17,7 +17,10 @@ import torch
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from app.cnn.receptive_field import ReceptiveField, output_receptive_fields
+from app.serving.fx_threads import isolate_traces
 from app.serving.model_lock import shared_use
+
+isolate_traces()  # this module traces models with torch.fx while other threads run them
 
 LOGITS = "logits"
 # Attention mixes every token a window (Swin3D) or a pooled stage (MViT) holds: no kernel arithmetic
