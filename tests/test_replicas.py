@@ -1,8 +1,9 @@
 """Two replicas behind one address (issue 20), everything on loopback: Debian's nginx running
 the project's load-balancer file, two app processes started by the README's command, and
 Debian's PostgreSQL holding the workspaces. The load bench's students go through nginx; then
-the replica of a student with a photo, a choice and a finished run is killed (kill -9), and
-the student's open page reconnects to the other replica and shows all three again.
+the replica of a student with a photo, a choice, a finished run and a run still training is
+killed (kill -9), and the student's open page reconnects to the other replica and shows them
+again, the training run as interrupted.
 The time from the kill to the restored page is printed (and kept in tests/artifacts): the page
 reconnects by itself, and the student's next click (here at once) draws the page anew there."""
 
